@@ -97,7 +97,7 @@ class DataValidationError(ValueError):
         return cls(problems)
 
 
-class ValueNotUnderstood(DataValidationError):
+class NormalizationError(DataValidationError):
     """A single free-text value that a normalizer cannot map (raised by `analysis.normalize`).
 
     Loaders catch it and re-raise the problem with the file, row and column filled in.
