@@ -63,5 +63,154 @@ def main() -> None:
     """imgmatch command line."""
 
 
+# ---------------------------------------------------------------------------- validate
+
+_FORMAT_NAMES = {
+    "canonical": "canonical program table",
+    "tracker": "applicant's tracker spreadsheet",
+    "freida": "FREIDA-style export",
+}
+
+
+@app.command(
+    short_help="Check a program table and/or applicant profiles.",
+    help="Check a program table and/or applicant profiles before using them.\n\n"
+    "Prints what was read (format detected, rows, programs per specialty, share of unknown "
+    "values per column, ignored columns) and exits 0; or lists every problem (file, row as "
+    "the spreadsheet shows it, column, value, what is allowed) and exits 2. --programs and "
+    "--applicants may be given together.",
+)
+@handles_bad_input
+def validate(
+    programs: str | None = typer.Option(
+        None,
+        "--programs",
+        "-p",
+        metavar="FILE",
+        help="Program table to check: CSV, XLSX/XLS/ODS or Parquet, in the canonical format, "
+        "an applicant's tracker (Program, IR/DR, Visa for residents, ...) or a FREIDA-style "
+        "export. The format is detected from the header row.",
+    ),
+    sheet: str | None = typer.Option(
+        None, "--sheet", metavar="NAME", help="Workbook sheet to read (default: the first)."
+    ),
+    skip_unknown_specialties: bool = typer.Option(
+        False,
+        "--skip-unknown-specialties",
+        help="Drop rows whose specialty is not a known one (for example fellowships in a full "
+        "FREIDA dump) and report how many, instead of failing.",
+    ),
+    applicants: list[str] | None = typer.Option(
+        None,
+        "--applicants",
+        "-a",
+        metavar="FILE_OR_DIR",
+        help="Applicant profiles to check: a YAML/JSON file, a folder of them, or a CSV with "
+        "one applicant per row. Repeat the option for several.",
+    ),
+) -> None:
+    """Check a program table and/or applicant profiles (exit 0 valid, 2 with the problems)."""
+    from analysis import io as imgio
+    from analysis.errors import file_problem
+
+    if programs is None and not applicants:
+        err_console.print(
+            "[bold red]Nothing to validate:[/] give --programs FILE and/or --applicants "
+            "FILE_OR_DIR (see imgmatch validate --help)."
+        )
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    errors: list[DataValidationError] = []
+    if programs is not None:
+        try:
+            table, info = imgio.inspect_programs(
+                programs,
+                sheet=sheet,
+                on_unknown_specialty="skip" if skip_unknown_specialties else "error",
+            )
+        except DataValidationError as error:
+            errors.append(error)
+        except FileNotFoundError:
+            errors.append(DataValidationError([file_problem(programs, "no such file")]))
+        else:
+            _print_program_summary(table, info, imgio.summarize_programs(table))
+    if applicants:
+        good, bad = [], []
+        for label, result in imgio.iter_applicants(*applicants):
+            (bad if isinstance(result, DataValidationError) else good).append((label, result))
+        _print_applicant_summary(good, len(bad))
+        errors.extend(error for _, error in bad)
+    if errors:
+        raise DataValidationError.merge(errors)
+
+
+def _print_program_summary(table: Any, info: Any, summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from analysis.schemas import specialty_name
+
+    overview = Table(title=f"Program table: {info.file}", show_header=False, title_justify="left")
+    overview.add_column("what", style="bold")
+    overview.add_column("value")
+    overview.add_row("format", _FORMAT_NAMES.get(info.format, info.format))
+    if info.sheet:
+        overview.add_row("sheet", info.sheet)
+    if info.encoding:
+        delimiter = {"\t": "tab", ",": "comma", ";": "semicolon"}.get(info.delimiter or "", "")
+        overview.add_row("encoding", f"{info.encoding}, {delimiter}-separated")
+    overview.add_row("rows", str(summary["rows"]))
+    if info.skipped_rows:
+        skipped = ", ".join(f"{name} ({count})" for name, count in info.skipped_specialties.items())
+        overview.add_row("skipped rows", f"{info.skipped_rows} of unknown specialties: {skipped}")
+    overview.add_row(
+        "ignored columns", ", ".join(info.ignored_columns) if info.ignored_columns else "none"
+    )
+    console.print(overview)
+
+    by_specialty = Table(title="Programs per specialty", title_justify="left")
+    by_specialty.add_column("code")
+    by_specialty.add_column("specialty")
+    by_specialty.add_column("programs", justify="right")
+    for code, count in summary["specialties"].items():
+        by_specialty.add_row(code, specialty_name(code), str(count))
+    console.print(by_specialty)
+
+    unknown = Table(title="Unknown values per column", title_justify="left")
+    unknown.add_column("column")
+    unknown.add_column("unknown", justify="right")
+    known = []
+    for column, share in sorted(summary["unknown_share"].items(), key=lambda kv: -kv[1]):
+        if share > 0:
+            unknown.add_row(column, f"{share:.0%}")
+        else:
+            known.append(column)
+    console.print(unknown)
+    if known:
+        console.print(f"Fully known: {', '.join(known)}", style="dim")
+    console.print(f"[green]OK[/]: {summary['rows']} programs in {info.file}")
+
+
+def _print_applicant_summary(good: list[tuple[str, Any]], bad_count: int) -> None:
+    from rich.table import Table
+
+    if good:
+        table = Table(title="Applicants", title_justify="left")
+        for column in ("applicant_id", "name", "visa", "targets", "match year", "from"):
+            table.add_column(column)
+        for label, profile in good:
+            table.add_row(
+                profile.applicant_id,
+                profile.name,
+                profile.visa_needed,
+                ", ".join(profile.target_specialties),
+                str(profile.match_year),
+                label,
+            )
+        console.print(table)
+    noun = "applicant" if len(good) == 1 else "applicants"
+    invalid = f", {bad_count} invalid" if bad_count else ""
+    style = "green" if not bad_count else "yellow"
+    console.print(f"[{style}]{len(good)} valid {noun}[/]{invalid}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
