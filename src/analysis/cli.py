@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -301,6 +302,133 @@ def demo_data_command(
             f"{row['generated']} vs {row['reference']}",
             highlight=False,
         )
+
+
+# --------------------------------------------------------------------------- engine commands
+
+VISA_CHOICES = ("j1", "h1b", "either", "none")
+
+
+def _parse_as_of(as_of: str | None):
+    import datetime as dt
+
+    if not as_of:
+        return None
+    try:
+        return dt.date.fromisoformat(as_of)
+    except ValueError:
+        err_console.print(f"[bold red]Invalid --as-of:[/] {as_of!r}; expected YYYY-MM-DD")
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+
+
+@app.command()
+@handles_bad_input
+def score(
+    programs: Path = typer.Option(..., "--programs", help="Program table (CSV, XLSX, Parquet)."),
+    out: Path = typer.Option(..., "--out", help="Output file: .csv or .parquet."),
+    visa: str | None = typer.Option(
+        None,
+        "--visa",
+        help="Visa the applicant needs: j1, h1b, either or none (default: generic IMG).",
+    ),
+    sheet: str | None = typer.Option(None, "--sheet", help="XLSX sheet name (default: first)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Date for staleness (YYYY-MM-DD)."),
+) -> None:
+    """Score every program's IMG-friendliness (0-100) with its components and confidence."""
+    if visa is not None and visa not in VISA_CHOICES:
+        err_console.print(
+            f"[bold red]Invalid --visa:[/] {visa!r}; expected one of {', '.join(VISA_CHOICES)}"
+        )
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        err_console.print(f"[bold red]Invalid --out:[/] {out}; use a .csv or .parquet file name")
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    from analysis.friendliness import score_programs
+    from analysis.io import atomic_output, load_programs
+
+    table = load_programs(programs, sheet=sheet)
+    scored = score_programs(table, visa_needed=visa, as_of=_parse_as_of(as_of))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(out) as tmp:
+        if out.suffix.lower() == ".csv":
+            scored.write_csv(tmp)
+        else:
+            scored.write_parquet(tmp)
+    tiers = scored.group_by("tier").len().sort("len", descending=True)
+    console.print(
+        f"Scored {scored.height} programs for visa need "
+        f"[bold]{visa or 'generic IMG'}[/]; wrote {out}"
+    )
+    console.print("  " + ", ".join(f"{r['tier']}: {r['len']}" for r in tiers.iter_rows(named=True)))
+
+
+@app.command()
+@handles_bad_input
+def chances(
+    applicant: Path = typer.Option(..., "--applicant", help="Applicant profile (YAML or JSON)."),
+    programs: Path = typer.Option(..., "--programs", help="Program table (CSV, XLSX, Parquet)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Date for staleness (YYYY-MM-DD)."),
+) -> None:
+    """Interview and match chances per target specialty, with 80% intervals and ERAS costs."""
+    import json
+
+    from analysis.io import load_applicant, load_programs
+    from analysis.probability import match_chances
+
+    profile = load_applicant(applicant)
+    table = load_programs(programs)
+    result = match_chances(profile, table, as_of=_parse_as_of(as_of))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    from rich.table import Table
+
+    grid = Table(
+        title=f"Match chances: {profile.name} ({profile.applicant_id})", title_justify="left"
+    )
+    headers = ("#", "Specialty", "Applications", "Eligible", "Interviews",
+               "P(match) [80% interval]", "P(match here)", "Recommended", "ERAS cost")  # fmt: skip
+    for column in headers:
+        grid.add_column(column, justify="left" if column == "Specialty" else "right")
+    for r in result.specialties.iter_rows(named=True):
+        rec = r["recommended_applications"]
+        grid.add_row(
+            str(r["preference"]),
+            r["specialty"] + ("" if r["calibrated"] else " *"),
+            str(r["applications"]),
+            str(r["eligible_programs"]),
+            f"{r['expected_interviews']:.1f}",
+            f"{r['p_match']:.0%} [{r['p_match_low']:.0%}-{r['p_match_high']:.0%}]",
+            f"{r['p_match_in']:.0%}",
+            str(rec) if rec else "not reached",
+            f"${r['eras_cost_usd']:,.0f}",
+        )
+    console.print(grid)
+    console.print(
+        f"P(match anywhere): [bold]{result.p_match_any:.0%}[/] "
+        f"[{result.p_match_any_low:.0%}-{result.p_match_any_high:.0%}]; "
+        f"total application cost about ${result.total_cost_usd:,.0f} (ERAS, transcript, NRMP)."
+    )
+    console.print(
+        "Recommended = fewest best-fit programs reaching an 80% chance in that specialty. "
+        "Probabilities assume you rank every interview; NRMP's rates count only applicants who "
+        "certified a rank list.",
+        style="dim",
+    )
+    if not result.specialties["calibrated"].all():
+        console.print(
+            "* no reference interview rates for this specialty: a stand-in is used.", style="dim"
+        )
+
+
+# ---------------------------------------------------------------------------- validate
+
+_FORMAT_NAMES = {
+    "canonical": "canonical program table",
+    "tracker": "applicant's tracker spreadsheet",
+    "freida": "FREIDA-style export",
+}
 
 
 if __name__ == "__main__":  # pragma: no cover
