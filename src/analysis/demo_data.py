@@ -32,9 +32,9 @@ Method (`generate_programs`, one seeded `numpy.random.default_rng`, no loop over
    NRMP's non-US / all-IMG ratio, higher where visas are sponsored.
 6. **Visas.** IM: J-1 / H-1B listed by university 96.6 / 32.4 %, affiliated 75.1 / 20.3 %,
    community 59.7 / 11.3 %, military 0 / 0 % (FREIDA 2025), both unknown (an empty FREIDA
-   visa list) for about 27 %. Other specialties: a J-1 rate that grows with the specialty's
-   non-US IMG share of positions (`_j1_rate`), shifted by type on IM's logit scale. Allocated
-   exactly per (specialty, type) to the most open programs (with noise).
+   visa list) for about 26 % (FREIDA: 26.9 %). Other specialties: a J-1 rate that grows with
+   the specialty's non-US IMG share of positions (`_j1_rate`), shifted by type on IM's logit
+   scale. Allocated exactly per (specialty, type) to the most open programs (with noise).
 7. **Screening rules** (minimum Step 2 CK, years since graduation, US clinical months, most
    attempts): each published by a minority, stricter at university programs; the Step 2 CK
    floor sits about 10 points under the 2013 mean of matched non-US IMGs.
