@@ -36,6 +36,16 @@ _EXPORTS: dict[str, str] = {
     "match_chances": "analysis.probability",
     "application_curve": "analysis.probability",
     "what_if": "analysis.probability",
+    # calibration and demo data
+    "interview_rate_calibration": "analysis.calibration",
+    "match_rate_calibration": "analysis.calibration",
+    "difficulty_order": "analysis.calibration",
+    "generate_programs": "analysis.demo_data",
+    "write_demo_data": "analysis.demo_data",
+    "calibration_table": "analysis.demo_data",
+    "MatchModel": "analysis.probability",
+    "chances_batch": "analysis.probability",
+    "component_contributions": "analysis.friendliness",
     # planners
     "plan_rotations": "analysis.rotations",
     "plan_backup": "analysis.backup",

@@ -323,9 +323,12 @@ def _decode(data: bytes, label: str) -> tuple[str, str]:
         )
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if encoding == "utf-8-sig":
+            encoding = "utf-8 (with BOM)" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+        return text, encoding
     raise AssertionError("latin-1 decodes every byte string")  # pragma: no cover
 
 
@@ -447,20 +450,44 @@ def _read_excel_cells(path: Path, label: str, sheet: str | None) -> _Raw:
     return raw
 
 
+_XLSX_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"(\d+)\"[^>]*>(.*?)</(?:\w+:)?row>", re.S)
+_XLSX_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is|f)\b")
+_XLSX_SCAN_BYTES = 1 << 20
+
+
 def _excel_first_row(path: Path, sheet: str) -> int:
-    """The spreadsheet row where the used range starts (calamine drops leading blank rows)."""
+    """The spreadsheet row of the first cell with a value (calamine drops leading blank rows).
+
+    Reads the sheet's XML from the XLSX archive only until that row (at most 1 MB), because
+    openpyxl computes sheet dimensions by parsing the whole sheet when the writer left them
+    out. Other workbook types, and anything unexpected, give row 1.
+    """
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         return 1
     try:
-        import openpyxl
+        import zipfile
+        from xml.etree import ElementTree
 
-        workbook = openpyxl.load_workbook(path, read_only=True)
-        try:
-            return int(workbook[sheet].min_row or 1)
-        finally:
-            workbook.close()
-    except Exception:  # the dimension is a refinement; never fail the load on it
+        ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+        ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+        with zipfile.ZipFile(path) as archive:
+            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rel_id = next(
+                node.get(f"{ns_rel}id")
+                for node in book.iter(f"{ns_main}sheet")
+                if node.get("name") == sheet
+            )
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            target = next(node.get("Target") for node in rels if node.get("Id") == rel_id)
+            member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            with archive.open(member) as handle:
+                head = handle.read(_XLSX_SCAN_BYTES)
+        for match in _XLSX_ROW.finditer(head):
+            if _XLSX_VALUE.search(match.group(2)):
+                return int(match.group(1))
+    except Exception:  # a refinement of row numbers; never fail the load on it
         return 1
+    return 1
 
 
 _PERCENT_ROLES = {"pct_img_residents", "pct_non_us_img_residents", "imgs_present"}

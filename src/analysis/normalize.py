@@ -1144,7 +1144,9 @@ def parse_list_cell(text: str | None) -> list[str]:
         items: list[str] = []
         for item in parsed:
             if isinstance(item, dict):
-                item = item.get("value")
+                if "value" not in item:
+                    raise _fail(text, _LIST_EXPECTED)
+                item = item["value"]
             if item is None:
                 continue
             if not isinstance(item, str):

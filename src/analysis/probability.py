@@ -14,7 +14,10 @@ outcomes; its parameters and their sources are in `params/probability.yaml`.
   than it requires, more attempts than it allows, a military program for a non-citizen.
 - (mu_sg, tau_sg) and the share of programs at zero come from the reference distribution of
   per-program interview rates of group g in specialty s (`analysis.reference`): logit(rate)
-  ~ Normal(mu, tau) among programs that interview the group at all.
+  ~ Normal(mu, tau) among programs that interview the group at all. Those rates average over
+  each program's applicants, so for one typical applicant both are scaled by
+  c = sqrt(1 + pi s^2/8), s = 0.95 the spread of applicants' standing (else the typical
+  applicant would inherit the strong minority's interviews).
 - *P(open)*: a program that interviews the group at all. For visa-needing applicants,
   P(sponsors the visa) (1 if known, the discounted prior if unknown) times
   min(1, open share / population sponsorship share); for US IMGs the open share. A known
@@ -404,8 +407,8 @@ def specialty_scores(
         x = x + _letters_value(base_letters + extra_letters) - _letters_value(base_letters)
     kappa = float(p["selectivity_interaction"])
     eta = (
-        fit.mu
-        + fit.tau * feat.u[rows][None, :]
+        fit.applicant_mu
+        + fit.applicant_tau * feat.u[rows][None, :]
         + (1.0 + kappa * feat.selectivity[rows])[None, :] * x[:, None]
     )
     if visa_needed in ("h1b", "either"):
@@ -420,7 +423,7 @@ def specialty_scores(
             cols = [local[pid] for pid in pids if pid in local]
             if cols:
                 eta[i, cols] += bonus
-    residual = (fit.tau**2) * (1.0 - feat.explained[rows])[None, :]
+    residual = (fit.applicant_tau**2) * (1.0 - feat.explained[rows])[None, :]
     denom = np.sqrt(1.0 + math.pi * residual / 8.0)
     p_open = (feat.p_open_us if group == "us_img" else feat.p_open_nonus)[rows][None, :]
     bits = _screens(feat, rows, arrays, idx)

@@ -17,6 +17,10 @@ reference rounds them to 0.01, so at least two usable points are needed; otherwi
 `default_tau`). `mu` is then solved so that (1 - z0) * E[sigmoid(mu + tau Z)] equals the
 reference mean, which is given to four decimals and is the most precise figure.
 
+These are *observed* rates, averaged over a program's applicants. The typical applicant's
+log-odds scale is wider by c = sqrt(1 + pi s^2 / 8), s the spread of applicants' standing
+(`applicant_spread_sd`): `applicant_mu` and `applicant_tau` (probit approximation).
+
 Known limits: the reference is one ERAS cycle (2024) from a third-party repository (grade C);
 quantiles are rounded; specialties without a row borrow another's (flagged uncalibrated).
 """
@@ -71,6 +75,22 @@ class InterviewFit:
     ref_p90: float
     source_specialty: str  # the reference row used (itself, or a stand-in)
     calibrated: bool  # False when a stand-in's distribution is borrowed
+
+    @property
+    def applicant_scale(self) -> float:
+        """c = sqrt(1 + pi s^2 / 8): observed (applicant-averaged) to applicant log-odds."""
+        spread = float(load_params("probability")["applicant_spread_sd"])
+        return math.sqrt(1.0 + math.pi * spread**2 / 8.0)
+
+    @property
+    def applicant_mu(self) -> float:
+        """Log-odds intercept of the typical applicant (observed mu scaled by c)."""
+        return self.mu * self.applicant_scale
+
+    @property
+    def applicant_tau(self) -> float:
+        """Between-program sd on the typical applicant's log-odds scale (tau scaled by c)."""
+        return self.tau * self.applicant_scale
 
     @property
     def open_share(self) -> float:

@@ -253,7 +253,7 @@ def program_table_schema():  # -> pandera.polars.DataFrameSchema (lazy import: ~
             required=True,
         )
     return pa.DataFrameSchema(columns, strict=True, ordered=False, name="program table",
-                              coerce=False, unique_column_names=True, checks=[
+                              coerce=False, checks=[
         pa.Check(
             lambda data: data.lazyframe.select(
                 (pl.col("pct_non_us_img_residents") <= pl.col("pct_img_residents") + 1e-9)
@@ -385,9 +385,9 @@ class ApplicantProfile(BaseModel):
     @field_validator("match_year")
     @classmethod
     def _match_year(cls, value: int) -> int:
-        this_year = _current_year()
-        if not this_year - 1 <= value <= this_year + 6:
-            raise ValueError(f"match year {value} is outside {this_year - 1}-{this_year + 6}")
+        latest = _current_year() + 6
+        if not 2000 <= value <= latest:
+            raise ValueError(f"match year {value} is outside 2000-{latest}")
         return value
 
     @model_validator(mode="after")
