@@ -204,7 +204,7 @@ def _print_applicant_summary(good: list[tuple[str, Any]], bad_count: int) -> Non
                 profile.visa_needed,
                 ", ".join(profile.target_specialties),
                 str(profile.match_year),
-                label,
+                label.replace("\\", "/").rsplit("/", 1)[-1],
             )
         console.print(table)
     noun = "applicant" if len(good) == 1 else "applicants"
