@@ -571,12 +571,27 @@ def _raw_from_frame(frame: pl.DataFrame, label: str | None, name: str) -> _Raw:
         series = frame.get_column(column)
         if series.dtype == pl.String:
             series = series.str.strip_chars().replace("", None)
-        elif series.dtype in (pl.Categorical, pl.Enum) or series.dtype == pl.Object:
-            series = series.cast(pl.String)
+        elif not (series.dtype.is_numeric() or series.dtype in (pl.Boolean, pl.Date)):
+            series = _as_text(series)
         columns.append(series)
     return _Raw(
         file=label, name=name, headers=list(frame.columns), columns=columns, rows=rows, kind="frame"
     )
+
+
+def _as_text(series: pl.Series) -> pl.Series:
+    """Any column as text: lists (scrapers' visa lists) joined with '; ', the rest cast."""
+    try:
+        if isinstance(series.dtype, pl.List):
+            inner = series.dtype.inner
+            element = pl.element()
+            if isinstance(inner, pl.Struct) and "value" in [f.name for f in inner.fields]:
+                element = element.struct.field("value")
+            return series.list.eval(element.cast(pl.String)).list.join("; ").replace("", None)
+        return series.cast(pl.String)
+    except Exception:  # exotic dtypes (Object...): fall back to str() per value
+        values = [None if v is None else str(v) for v in series.to_list()]
+        return pl.Series(series.name, values, dtype=pl.String)
 
 
 def _pandas_to_polars(frame: Any) -> pl.DataFrame:

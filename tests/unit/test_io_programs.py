@@ -367,6 +367,26 @@ def test_freida_unknown_specialties_fail_or_are_skipped(program_fixture) -> None
     assert info.skipped_specialties == {"Cardiovascular Disease": 1, "Gastroenterology": 1}
 
 
+def test_freida_parquet_with_list_valued_visas(tmp_path) -> None:
+    frame = pl.DataFrame(
+        {
+            "program_id": ["1409900021", "1409900022", "1409900023"],
+            "program_name_suffix": ["Synthetic A", "Synthetic B", "Synthetic C"],
+            "specialty_title": ["Internal Medicine"] * 3,
+            "visa_statuses_accepted": [["J-1 through ECFMG", "H-1B"], [], ["F-1"]],
+            "data_last_updated": [dt.datetime(2025, 6, 1, 10, 0)] * 3,
+        }
+    )
+    frame.write_parquet(tmp_path / "freida.parquet")
+    loaded = imgio.load_programs(tmp_path / "freida.parquet")
+    assert loaded.select("sponsors_j1", "sponsors_h1b").rows() == [
+        (True, True),
+        (None, None),  # empty list: unknown
+        (False, False),
+    ]
+    assert loaded["last_verified"].to_list() == [dt.date(2025, 6, 1)] * 3
+
+
 # --------------------------------------------------------------------------- XLSX, Parquet, frames
 
 
