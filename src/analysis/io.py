@@ -441,7 +441,9 @@ def _read_excel_cells(path: Path, label: str, sheet: str | None) -> _Raw:
             [file_problem(label, f"could not read sheet {sheet!r} ({_short(error)})")]
         ) from None
     if frame.width == 0 or frame.height == 0:
-        raise DataValidationError([file_problem(label, f"sheet {sheet!r} is empty")])
+        others = [name for name in names if name != sheet]
+        hint = f"; the other sheets are {', '.join(map(repr, others))}" if others else ""
+        raise DataValidationError([file_problem(label, f"sheet {sheet!r} is empty{hint}")])
     frame = frame.rename({c: f"column_{i}" for i, c in enumerate(frame.columns)})
     first_row = _excel_first_row(path, sheet)
     raw = _raw_from_grid(frame, label, path.name, first_row=first_row)
@@ -799,6 +801,17 @@ def _visa_list(value: str) -> tuple[bool | None, bool | None]:
 # --------------------------------------------------------------------------- the pipeline
 
 
+_ROLE_TARGETS = {
+    "specialty_track": "specialty + track + esir_available",
+    "visa": "sponsors_j1 + sponsors_h1b",
+    "visa_list": "sponsors_j1 + sponsors_h1b",
+    "imgs_present": "img_residents_present + pct_img_residents",
+    "ir_structure": "notes",
+    "visiting_policy": "accepts_img_visiting_students",
+}
+"""The canonical columns each combined tracker/FREIDA role feeds (for `LoadInfo.columns`)."""
+
+
 def _assign_roles(raw: _Raw, fmt: Format, work: _Work) -> tuple[list[_Column], list[str]]:
     index = {"canonical": _CANONICAL_INDEX, "tracker": _TRACKER_INDEX, "freida": _FREIDA_INDEX}[fmt]
     columns: list[_Column] = []
@@ -994,7 +1007,7 @@ def _build(raw: _Raw, *, on_unknown_specialty: UnknownSpecialty) -> tuple[pl.Dat
         sheet=raw.sheet,
         encoding=raw.encoding,
         delimiter=raw.delimiter,
-        columns={c.header: c.role for c in columns},
+        columns={c.header: _ROLE_TARGETS.get(c.role, c.role) for c in columns},
         ignored_columns=tuple(ignored),
         skipped_rows=int(sum(skipped.values())),
         skipped_specialties=skipped,
@@ -1172,7 +1185,7 @@ class LoadInfo:
     sheet: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
-    columns: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)  # header -> canonical column(s)
     ignored_columns: tuple[str, ...] = ()
     skipped_rows: int = 0
     skipped_specialties: dict[str, int] = field(default_factory=dict)

@@ -658,3 +658,27 @@ def test_demo_programs_load() -> None:
     frame, info = imgio.inspect_programs(DEMO)
     assert info.format == "canonical"
     assert frame.height > 0
+
+
+def test_tracker_track_column_alone_or_with_a_specialty(tmp_path) -> None:
+    alone = write(tmp_path, "t1.csv", "Program,Track\nA,DR/ESIR\nB,IR\n")
+    frame = imgio.load_programs(alone)
+    assert frame.select("specialty", "track", "esir_available").rows() == [
+        ("DR", "advanced", True),
+        ("IR", "integrated", None),
+    ]
+    both = write(tmp_path, "t2.csv", "Program,Specialty,Track\nA,Anesthesiology,Advanced\nB,IM,\n")
+    frame, info = imgio.inspect_programs(both)
+    expected = [("ANES", "advanced"), ("IM", "categorical")]
+    assert frame.select("specialty", "track").rows() == expected
+    assert info.columns["Specialty"] == "specialty + track + esir_available"
+    assert info.columns["Track"] == "track"
+
+
+def test_empty_first_sheet_names_the_others(tmp_path) -> None:
+    path = tmp_path / "book.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Cover"
+    workbook.create_sheet("Programs")["A1"] = "program_id"
+    workbook.save(path)
+    assert "'Programs'" in problems_of(path)[0].expected
