@@ -162,6 +162,9 @@ def _print_program_summary(table: Any, info: Any, summary: dict[str, Any]) -> No
     if info.skipped_rows:
         skipped = ", ".join(f"{name} ({count})" for name, count in info.skipped_specialties.items())
         overview.add_row("skipped rows", f"{info.skipped_rows} of unknown specialties: {skipped}")
+    if info.format != "canonical":
+        used = "; ".join(f"{header} → {role}" for header, role in info.columns.items())
+        overview.add_row("columns read", used)
     overview.add_row(
         "ignored columns", ", ".join(info.ignored_columns) if info.ignored_columns else "none"
     )
