@@ -88,6 +88,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "LoadInfo",
     "atomic_output",
+    "clear_cache",
     "ensure_programs",
     "inspect_programs",
     "iter_applicants",
@@ -918,7 +919,9 @@ def _build(raw: _Raw, *, on_unknown_specialty: UnknownSpecialty) -> tuple[pl.Dat
 
     # --- every other column
     notes_parts: list[pl.Series] = []
-    for column in columns:
+    # combined cells first, so that explicit canonical columns (sponsors_j1...) win below
+    combined = ("visa", "visa_list", "imgs_present")
+    for column in sorted(columns, key=lambda c: c.role not in combined):
         role = column.role
         if column is spec_column:
             continue
@@ -973,6 +976,7 @@ def _build(raw: _Raw, *, on_unknown_specialty: UnknownSpecialty) -> tuple[pl.Dat
             if parser is None:  # pragma: no cover - every role is handled above
                 continue
             func, dtype = parser
+            derived_value = work.out.get(role)
             _convert(
                 work,
                 column,
@@ -981,6 +985,8 @@ def _build(raw: _Raw, *, on_unknown_specialty: UnknownSpecialty) -> tuple[pl.Dat
                 role,
                 empty="unknown" if role == "visiting_route" else None,
             )
+            if derived_value is not None:
+                work.out[role] = work.out[role].fill_null(derived_value).alias(role)
 
     # explicit canonical columns win over those derived from a combined cell
     derived = work.out.pop("pct_img_residents_from_present", None)

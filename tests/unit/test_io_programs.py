@@ -682,3 +682,11 @@ def test_empty_first_sheet_names_the_others(tmp_path) -> None:
     workbook.create_sheet("Programs")["A1"] = "program_id"
     workbook.save(path)
     assert "'Programs'" in problems_of(path)[0].expected
+
+
+def test_explicit_columns_win_over_combined_cells(tmp_path) -> None:
+    data = (
+        "Program,IR/DR,Sponsors H1B,Visa for residents\nA,IR,no,J-1 and H-1B\nB,IR,,J-1 and H-1B\n"
+    )
+    frame = imgio.load_programs(write(tmp_path, "both.csv", data))
+    assert frame.select("sponsors_j1", "sponsors_h1b").rows() == [(True, False), (True, True)]
