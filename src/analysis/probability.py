@@ -66,8 +66,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import weakref
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
@@ -284,7 +286,10 @@ class ApplicantArrays:
     @classmethod
     def from_profiles(cls, profiles: Sequence[ApplicantProfile]) -> ApplicantArrays:
         """Stack profiles (the per-applicant loop here is over applicants, outside hot paths)."""
-        specs = sorted({s for a in profiles for s in a.us_letters})
+        letters: dict[str, np.ndarray] = {}
+        for i, a in enumerate(profiles):
+            for s, n in a.us_letters.items():
+                letters.setdefault(s, np.zeros(len(profiles)))[i] = n
         return cls(
             ids=[a.applicant_id for a in profiles],
             visa_needed=np.array([a.visa_needed for a in profiles]),
@@ -299,7 +304,7 @@ class ApplicantArrays:
                 [a.years_since_graduation() for a in profiles], dtype=float
             ),
             step3=np.array([a.step3_passed for a in profiles], dtype=bool),
-            letters={s: np.array([a.letters_in(s) for a in profiles], dtype=float) for s in specs},
+            letters=letters,
         )
 
     def letters_in(self, specialty: str) -> np.ndarray:
@@ -363,20 +368,30 @@ class SpecialtyScores:
 
 
 def _screens(
-    feat: ProgramFeatures, rows: np.ndarray, arrays: ApplicantArrays, idx: np.ndarray
+    feat: ProgramFeatures, rows: np.ndarray, arrays: ApplicantArrays, idx: np.ndarray, visa: str
 ) -> np.ndarray:
-    bits = np.zeros((len(idx), len(rows)), dtype=np.uint8)
-    needs_visa = (arrays.visa_needed[idx] != "none")[:, None]
-    checks = [
-        feat.visa_closed[rows][None, :] & needs_visa,
-        feat.military[rows][None, :] & needs_visa,
-        arrays.step2[idx][:, None] < feat.min_step2[rows][None, :],
-        arrays.years_since_graduation[idx][:, None] > feat.yog_cutoff[rows][None, :],
-        arrays.usce[idx][:, None] < feat.usce_required[rows][None, :],
-        arrays.attempts[idx][:, None] > feat.max_attempts[rows][None, :],
-    ]
-    for bit, check in enumerate(checks):
-        bits |= check.astype(np.uint8) << bit
+    """Screen bit flags (applicants x programs; 0 = eligible), computed sparsely.
+
+    Visa and military screens depend only on the program (the applicants share one visa
+    need); the others are compared only at programs that publish the rule.
+    """
+    needs_visa = visa != "none"
+    column_bits = (feat.visa_closed[rows] & needs_visa).astype(np.uint8) | (
+        (feat.military[rows] & needs_visa).astype(np.uint8) << 1
+    )
+    bits = np.broadcast_to(column_bits, (len(idx), len(rows))).copy()
+    rules = (
+        (2, arrays.step2, feat.min_step2, np.less),
+        (3, arrays.years_since_graduation, feat.yog_cutoff, np.greater),
+        (4, arrays.usce, feat.usce_required, np.less),
+        (5, arrays.attempts, feat.max_attempts, np.greater),
+    )
+    for bit, applicant_value, threshold, compare in rules:
+        limits = threshold[rows]
+        cols = np.flatnonzero(~np.isnan(limits))
+        if cols.size:
+            hit = compare(applicant_value[idx][:, None], limits[cols][None, :])
+            bits[:, cols] |= hit.astype(np.uint8) << bit
     return bits
 
 
@@ -389,11 +404,14 @@ def specialty_scores(
     *,
     rotations: dict[int, set[str]] | None = None,
     extra_letters: np.ndarray | None = None,
+    intervals: bool = True,
+    dtype: Any = np.float64,
 ) -> SpecialtyScores:
     """p_interview (and the interval ends) for applicants `idx` sharing one visa need.
 
     `rotations` maps an applicant position (in `idx`) to program ids with an away rotation;
-    `extra_letters` adds US letters in this specialty per applicant (planned rotations).
+    `extra_letters` adds US letters in this specialty per applicant (planned rotations);
+    `intervals=False` skips the interval ends (they are then the central estimate).
     """
     p = params()
     feat = model.features(visa_needed)
@@ -406,43 +424,47 @@ def specialty_scores(
         base_letters = arrays.letters_in(specialty)[idx]
         x = x + _letters_value(base_letters + extra_letters) - _letters_value(base_letters)
     kappa = float(p["selectivity_interaction"])
-    eta = (
-        fit.applicant_mu
-        + fit.applicant_tau * feat.u[rows][None, :]
-        + (1.0 + kappa * feat.selectivity[rows])[None, :] * x[:, None]
-    )
+    scale = 1.0 + kappa * feat.selectivity[rows]
+    residual = (fit.applicant_tau**2) * (1.0 - feat.explained[rows])
+    inv_denom = 1.0 / np.sqrt(1.0 + math.pi * residual / 8.0)
+    # z = (mu + tau u + scale x) / denom, built in place (one A x N array)
+    z = np.multiply.outer(x.astype(dtype), (scale * inv_denom).astype(dtype))
+    z += ((fit.applicant_mu + fit.applicant_tau * feat.u[rows]) * inv_denom).astype(dtype)[None, :]
     if visa_needed in ("h1b", "either"):
         no_step3 = ~arrays.step3[idx]
         penalty = float(p["step3"]["h1b_without_step3"])
         at = np.ones(len(rows), dtype=bool) if visa_needed == "h1b" else feat.h1b_only[rows]
-        eta = eta - penalty * (no_step3[:, None] & at[None, :])
+        z -= np.multiply.outer(no_step3, at * penalty * inv_denom)
     if rotations:
         bonus = float(p["rotation_at_program"])
         local = {pid: j for j, pid in enumerate(feat.ids[rows].tolist())}
         for i, pids in rotations.items():
             cols = [local[pid] for pid in pids if pid in local]
             if cols:
-                eta[i, cols] += bonus
-    residual = (fit.applicant_tau**2) * (1.0 - feat.explained[rows])[None, :]
-    denom = np.sqrt(1.0 + math.pi * residual / 8.0)
-    p_open = (feat.p_open_us if group == "us_img" else feat.p_open_nonus)[rows][None, :]
-    bits = _screens(feat, rows, arrays, idx)
-    eligible = bits == 0
+                z[i, cols] += bonus * inv_denom[cols]
+    bits = _screens(feat, rows, arrays, idx, visa_needed)
+    p_open = (feat.p_open_us if group == "us_img" else feat.p_open_nonus)[rows]
+    weight = np.where(bits == 0, (0.5 * p_open).astype(dtype)[None, :], dtype(0.0))
     shift = (
         NormalDist().inv_cdf(0.5 + p["uncertainty"]["level"] / 2) * p["uncertainty"]["logodds_sd"]
     )
-    scale = (1.0 + kappa * feat.selectivity[rows])[None, :]
+    step = (scale * inv_denom * shift).astype(dtype)
 
     def prob(offset: float) -> np.ndarray:
-        z = (eta + offset * scale) / denom
-        return np.where(eligible, p_open * 0.5 * (1.0 + np.tanh(0.5 * z)), 0.0)
+        t = z + (offset * step)[None, :] if offset else z.copy()
+        t *= 0.5
+        np.tanh(t, out=t)
+        t += 1.0
+        t *= weight
+        return t
 
+    central = prob(0.0)
     return SpecialtyScores(
         specialty=specialty,
         rows=rows,
-        p=prob(0.0),
-        p_low=prob(-shift),
-        p_high=prob(shift),
+        p=central,
+        p_low=prob(-1.0) if intervals else central,
+        p_high=prob(1.0) if intervals else central,
         screen_bits=bits,
         calibrated=fit.calibrated,
     )
@@ -452,46 +474,41 @@ def poisson_binomial_pmf(p: np.ndarray, k_max: int) -> np.ndarray:
     """Exact pmf of the number of successes of independent Bernoulli(p) along the last axis.
 
     Vectorized over leading axes by a product tree of the polynomials (1 - p_i + p_i x):
-    log2(n) levels of batched FFT convolutions, each truncated to degree `k_max`, with the
-    probability of `k_max` or more kept in the last bin. Returns shape (..., k_max + 1).
+    log2(n) levels, each multiplying neighbouring polynomials pairwise for every applicant at
+    once (a direct convolution: a loop over the at most k_max + 1 coefficients, never over
+    programs), truncated at degree `k_max` with the probability of `k_max` or more kept in the
+    last bin (the head is exact: the tail never feeds lower degrees). Returns shape
+    (..., k_max + 1).
     """
-    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    p = np.asarray(p)
+    dtype = np.float32 if p.dtype == np.float32 else np.float64  # float32 for big batches
+    p = np.clip(p.astype(dtype, copy=False), 0.0, 1.0)
     lead = p.shape[:-1]
-    n = p.shape[-1]
     width = k_max + 1
-    if n == 0:
-        out = np.zeros((*lead, width))
+    if width == 1 or p.shape[-1] == 0:
+        out = np.zeros((*lead, width), dtype=dtype)
         out[..., 0] = 1.0
         return out
-    poly = np.zeros((*lead, n, min(2, width)))
-    poly[..., 0] = 1.0 - p
-    if width > 1:
-        poly[..., 1] = p
-    else:
-        poly[..., 0] = 1.0
+    poly = np.stack([1.0 - p, p], axis=-1)
     while poly.shape[-2] > 1:
         if poly.shape[-2] % 2:
-            one = np.zeros((*lead, 1, poly.shape[-1]))
+            one = np.zeros((*lead, 1, poly.shape[-1]), dtype=dtype)
             one[..., 0, 0] = 1.0
             poly = np.concatenate([poly, one], axis=-2)
         a = poly[..., 0::2, :]
         b = poly[..., 1::2, :]
-        deg = a.shape[-1] - 1
-        out_width = min(2 * deg + 1, width)
-        size = 1 << (2 * deg + 1 - 1).bit_length()
-        fa = np.fft.rfft(a, size, axis=-1)
-        fb = np.fft.rfft(b, size, axis=-1)
-        prod = np.fft.irfft(fa * fb, size, axis=-1)[..., :out_width]
-        prod = np.clip(prod, 0.0, None)
-        if out_width == width and 2 * deg + 1 > width:
-            # keep the exact head; the tail bin holds the rest of the mass
-            head = prod[..., : width - 1]
-            tail = np.clip(1.0 - head.sum(axis=-1, keepdims=True), 0.0, 1.0)
-            prod = np.concatenate([head, tail], axis=-1)
-        poly = prod
+        full = a.shape[-1] + b.shape[-1] - 1
+        out_width = min(full, width)
+        out = np.zeros((*a.shape[:-1], out_width), dtype=dtype)
+        for i in range(min(a.shape[-1], out_width)):
+            m = min(b.shape[-1], out_width - i)
+            out[..., i : i + m] += a[..., i : i + 1] * b[..., :m]
+        if full > width:
+            out[..., width - 1] = np.clip(1.0 - out[..., : width - 1].sum(axis=-1), 0.0, 1.0)
+        poly = out
     pmf = poly[..., 0, :]
     if pmf.shape[-1] < width:
-        pmf = np.concatenate([pmf, np.zeros((*lead, width - pmf.shape[-1]))], axis=-1)
+        pmf = np.concatenate([pmf, np.zeros((*lead, width - pmf.shape[-1]), dtype=dtype)], axis=-1)
     return pmf
 
 
@@ -1027,6 +1044,9 @@ def chances_batch(
 ) -> pl.DataFrame:
     """Chances of many applicants at once (vectorized by specialty and visa need).
 
+    Same model and method as `match_chances`, in float32 (results agree to about 1e-6) and
+    with one thread per core over the (specialty, visa need) groups.
+
     One row per (applicant, target specialty): applicant_id, specialty, preference,
     applications, eligible_programs, expected_interviews, p_match, p_match_low, p_match_high,
     p_match_in, eras_cost_usd, recommended_applications, and p_match_any (repeated per row).
@@ -1046,56 +1066,54 @@ def chances_batch(
         i: {r.program_id for r in a.completed_rotations if r.program_id}
         for i, a in enumerate(applicants)
     }
-    frames = []
-    specs = sorted({s for (_, s) in prefs})
-    for s in specs:
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, s in prefs:
+        groups.setdefault((s, str(arrays.visa_needed[i])), []).append(i)
+
+    def score_group(key: tuple[str, str]) -> pl.DataFrame:
+        s, visa = key
+        idx = np.array(groups[key], dtype=int)
         mc = match_curve(s)
         g = mc.p_match_given(np.arange(mc.k_max + 1))
-        for visa in VISA_NEEDS:
-            idx = np.array(
-                [i for (i, spec) in prefs if spec == s and arrays.visa_needed[i] == visa], dtype=int
-            )
-            if idx.size == 0:
-                continue
-            rot = {k: rotated[i] for k, i in enumerate(idx) if rotated[i]}
-            sc = specialty_scores(model, arrays, s, visa, idx, rotations=rot or None)
-            eligible = (sc.screen_bits == 0).sum(axis=1)
-            n = np.minimum(np.array([wanted[(i, s)] for i in idx]), eligible)
-            n_cols = int(n.max()) if n.size else 0
-            stacks = []
-            for mat in (sc.p, sc.p_low, sc.p_high):
-                part = (
-                    -np.partition(-mat, n_cols - 1, axis=1)[:, :n_cols]
-                    if 0 < n_cols < mat.shape[1]
-                    else mat
-                )
-                stacks.append(_top_n(part, n))
-            pmf = poisson_binomial_pmf(np.stack(stacks), mc.k_max)
-            pm = (pmf * g).sum(axis=-1)
-            curve_len = min(int(tparams["max_curve"]), sc.p.shape[1])
-            ordered = -np.sort(-sc.p, axis=1)[:, :curve_len]
-            ordered = np.where(np.arange(curve_len)[None, :] < eligible[:, None], ordered, 0.0)
-            curve = _curve_from_sorted(ordered, mc.q, mc.p_max)
-            reach = curve >= tparams["target"]
-            rec = np.where(reach.any(axis=1), reach.argmax(axis=1) + 1, -1)
-            frames.append(
-                pl.DataFrame(
-                    {
-                        "row": idx,
-                        "specialty": s,
-                        "applications": n,
-                        "eligible_programs": eligible,
-                        "expected_interviews": stacks[0].sum(axis=1),
-                        "p_any_interview": 1.0 - pmf[0, :, 0],
-                        "p_match": pm[0],
-                        "p_match_low": np.minimum(pm[1], pm[0]),
-                        "p_match_high": np.maximum(pm[2], pm[0]),
-                        "eras_cost_usd": fees.eras_cost(n),
-                        "recommended_applications": rec,
-                        "calibrated": sc.calibrated,
-                    }
-                )
-            )
+        rot = {k: rotated[i] for k, i in enumerate(idx) if rotated[i]}
+        sc = specialty_scores(model, arrays, s, visa, idx, rotations=rot or None, dtype=np.float32)
+        eligible = (sc.screen_bits == 0).sum(axis=1)
+        n = np.minimum(np.array([wanted[(i, s)] for i in idx]), eligible)
+        # best-fit first: programs by p_interview, highest first (ties give equal results)
+        order = np.argsort(-sc.p, axis=1)
+        ordered = np.take_along_axis(sc.p, order, axis=1)
+        n_cols = max(int(n.max()), 1)
+        applied = np.arange(n_cols)[None, :] < n[:, None]
+        stacks = [
+            np.where(applied, np.take_along_axis(mat, order[:, :n_cols], axis=1), np.float32(0))
+            for mat in (sc.p, sc.p_low, sc.p_high)
+        ]
+        pmf = poisson_binomial_pmf(np.stack(stacks), mc.k_max)
+        pm = (pmf * g).sum(axis=-1)
+        curve_len = min(int(tparams["max_curve"]), sc.p.shape[1])
+        curve = _curve_from_sorted(ordered[:, :curve_len], mc.q, mc.p_max)
+        reach = curve >= tparams["target"]
+        rec = np.where(reach.any(axis=1), reach.argmax(axis=1) + 1, -1)
+        return pl.DataFrame(
+            {
+                "row": idx,
+                "specialty": s,
+                "applications": n,
+                "eligible_programs": eligible,
+                "expected_interviews": stacks[0].sum(axis=1),
+                "p_any_interview": 1.0 - pmf[0, :, 0],
+                "p_match": pm[0],
+                "p_match_low": np.minimum(pm[1], pm[0]),
+                "p_match_high": np.maximum(pm[2], pm[0]),
+                "eras_cost_usd": fees.eras_cost(n),
+                "recommended_applications": rec,
+                "calibrated": sc.calibrated,
+            }
+        )
+
+    # numpy releases the GIL in its array work: one thread per core over the groups
+    with ThreadPoolExecutor(max_workers=_threads()) as pool:
+        frames = list(pool.map(score_group, sorted(groups, key=lambda k: -len(groups[k]))))
     if not frames:
         return pl.DataFrame()
     out = pl.concat(frames, how="vertical_relaxed")
@@ -1143,12 +1161,22 @@ def interview_probability_matrix(
     )
     ids = model.features("j1").ids
     out = np.zeros((len(arrays.ids), ids.size), dtype=dtype)
+    tasks = []
     for visa in VISA_NEEDS:
         idx = np.flatnonzero(arrays.visa_needed == visa)
-        if idx.size == 0:
-            continue
-        feat = model.features(visa)
-        for s in feat.specialty_rows:
-            sc = specialty_scores(model, arrays, s, visa, idx)
-            out[np.ix_(idx, sc.rows)] = sc.p
+        if idx.size:
+            tasks += [(visa, s, idx) for s in model.features(visa).specialty_rows]
+
+    def fill(task: tuple[str, str, np.ndarray]) -> None:
+        visa, s, idx = task
+        sc = specialty_scores(model, arrays, s, visa, idx, intervals=False, dtype=dtype)
+        out[np.ix_(idx, sc.rows)] = sc.p  # disjoint blocks: safe across threads
+
+    with ThreadPoolExecutor(max_workers=_threads()) as pool:
+        list(pool.map(fill, tasks))
     return out, ids
+
+
+def _threads() -> int:
+    """Worker threads for batch scoring: the machine's cores."""
+    return max(1, os.cpu_count() or 1)

@@ -201,9 +201,10 @@ def test_batch_agrees_with_single_applicant_chances():
         single = match_chances(person, MODEL)
         rows = batch.filter(pl.col("applicant_id") == person.applicant_id).sort("preference")
         assert rows["specialty"].to_list() == single.specialties["specialty"].to_list()
-        assert np.allclose(rows["p_match"], single.specialties["p_match"], atol=1e-9)
-        assert np.allclose(rows["p_match_low"], single.specialties["p_match_low"], atol=1e-9)
-        assert rows["p_match_any"][0] == pytest.approx(single.p_match_any, abs=1e-9)
+        # the batch computes in float32: agreement to ~1e-6
+        assert np.allclose(rows["p_match"], single.specialties["p_match"], atol=1e-5)
+        assert np.allclose(rows["p_match_low"], single.specialties["p_match_low"], atol=1e-5)
+        assert rows["p_match_any"][0] == pytest.approx(single.p_match_any, abs=1e-5)
         assert (
             rows["recommended_applications"].to_list()
             == single.specialties["recommended_applications"].to_list()
