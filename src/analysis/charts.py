@@ -524,10 +524,14 @@ def _size_takeaway(group: pl.DataFrame, code: str | None) -> str:
     return f"{lead}; {friendly:,} of {n:,} rate friendly or better"
 
 
+_SIZE_TICKS = (0, 1, 2, 3, 5, 10, 20, 30, 40, 60, 80, 100, 150, 200, 300, 400, 500)
+
+
 def friendliness_scatter(
     scored: FrameLike,
     specialty: str | None = None,
     *,
+    jitter: float = 0.5,
     width: int = 600,
     height: int = 380,
 ) -> alt.Chart:
@@ -539,6 +543,8 @@ def friendliness_scatter(
     Args:
         scored: scored program table (`friendliness.score_programs`); any number of rows.
         specialty: the dropdown's initial choice; None shows every specialty.
+        jitter: total horizontal spread of the points, in positions (0 to turn it off);
+            the tooltip shows the true number of positions.
         width: chart width in pixels.
         height: chart height in pixels.
     """
@@ -609,22 +615,37 @@ def friendliness_scatter(
             tooltip.append(
                 alt.Tooltip(f"{column}:{kind}", title=title, **({"format": fmt} if fmt else {}))
             )
-    columns = [t.shorthand.split(":")[0] for t in tooltip]
-    max_size = int(df["pgy1_positions"].max() or 1)
-    ticks = [
-        t
-        for t in (0, 1, 2, 5, 10, 20, 30, 40, 60, 80, 100, 150, 200, 300, 400, 500)
-        if t <= max_size * 1.05
-    ]
+    columns = [t.shorthand.split(":")[0] for t in tooltip] + ["size_jittered"]
+    # sizes are whole numbers, so small programs pile up on a few vertical lines: spread
+    # each point by a fixed pseudo-random amount (from its id, so renders are reproducible)
+    df = df.with_columns(
+        (
+            pl.col("pgy1_positions")
+            + (pl.col("program_id").hash(seed=7) % 1000 / 1000 - 0.5) * jitter
+        )
+        .clip(lower_bound=0)
+        .alias("size_jittered")
+    )
+    # the x range and its ticks follow the dropdown
+    limits = {"All": int(df["pgy1_positions"].max() or 1)}
+    limits |= dict(df.group_by("specialty").agg(pl.col("pgy1_positions").max()).iter_rows())
+    domains = {key: max(1, int(top)) + jitter for key, top in limits.items()}
+    ticks = {key: [t for t in _SIZE_TICKS if t <= top * 1.02] for key, top in domains.items()}
+    x_title = "First-year (PGY-1) positions (square-root scale"
+    x_title += f"; points spread ±{jitter / 2:g} to show overlaps)" if jitter else ")"
     return (
         alt.Chart(_inline(df, columns))
         .mark_circle(size=46, stroke="white", strokeWidth=0.4)
         .encode(
             x=alt.X(
-                "pgy1_positions:Q",
-                title="First-year (PGY-1) positions (square-root scale)",
-                scale=alt.Scale(type="sqrt", domain=[0, max(max_size, ticks[-1])], nice=False),
-                axis=alt.Axis(values=ticks, grid=True),
+                "size_jittered:Q",
+                title=x_title,
+                scale=alt.Scale(
+                    type="sqrt",
+                    domain=alt.expr(f"[0, {json.dumps(domains)}[{pick.name}]]"),
+                    nice=False,
+                ),
+                axis=alt.Axis(values=alt.expr(f"{json.dumps(ticks)}[{pick.name}]"), grid=True),
             ),
             y=alt.Y(
                 "img_friendliness:Q",
@@ -790,7 +811,7 @@ def component_breakdown(
     contributions: FrameLike,
     top: int = 15,
     *,
-    width: int = 520,
+    width: int = 460,
 ) -> alt.LayerChart | alt.Chart:
     """Stacked horizontal bars of the score's weighted components for the top programs.
 
@@ -889,7 +910,7 @@ def component_breakdown(
     columns = ["display", "label", "contribution", "rank", "basis"] + [
         c for c in ("value", "weight") if c in has
     ]
-    y = alt.Y("display:N", sort=order, title=None, axis=alt.Axis(labelLimit=300))
+    y = alt.Y("display:N", sort=order, title=None, axis=alt.Axis(labelLimit=380))
     bars = (
         alt.Chart(_inline(keep, columns))
         .mark_bar(stroke="white", strokeWidth=0.6)
@@ -937,16 +958,28 @@ def component_breakdown(
 # --------------------------------------------------------------------------- match curve
 
 
-def _curve_phrase(group: pl.DataFrame, code: str, target: float) -> str:
-    reached = group.filter(pl.col("p_match") >= target)
-    if not reached.is_empty():
-        row = reached.row(0, named=True)
-        return (
+def _curve_takeaway(df: pl.DataFrame, codes: list[str], target: float) -> list[str]:
+    """Title phrases: how many applications reach the target, or how far short each falls."""
+    reached, short = [], []
+    for code in codes:
+        group = df.filter(pl.col("specialty") == code)
+        hit = group.filter(pl.col("p_match") >= target)
+        if hit.is_empty():
+            short.append((code, float(group["p_match"].max())))  # type: ignore[arg-type]
+            continue
+        row = hit.row(0, named=True)
+        reached.append(
             f"{code}: {_pct(target)} chance with {row['applications']} applications "
             f"({_usd(row['eras_cost_usd'])})"
         )
-    best = group.sort("p_match", descending=True).row(0, named=True)
-    return f"{code} tops out near {_pct(best['p_match'])}, short of {_pct(target)}"
+    if len(short) == 1:
+        code, best = short[0]
+        reached.append(f"{code} tops out near {_pct(best)}, short of {_pct(target)}")
+    elif short:
+        at_most = ", ".join(f"{code} {_pct(best)}" for code, best in short)
+        lead = "none reaches" if not reached else "short of"
+        reached.append(f"{lead} {_pct(target)}: at most {at_most}")
+    return [_cap(phrase) for phrase in reached]
 
 
 def match_curve(
@@ -979,24 +1012,27 @@ def match_curve(
         "p_match_high",
         "eras_cost_usd",
     ]
-    df = _frame(curves, "curves", required, "match_curve").sort("specialty", "applications")
+    df = _frame(curves, "curves", required, "match_curve")
     if df.is_empty():
         return _empty("No match curve to show", "The curves frame is empty.", width)  # type: ignore[return-value]
-    codes = list(dict.fromkeys(df["specialty"].to_list()))
-    phrases = [_curve_phrase(df.filter(pl.col("specialty") == c), c, target) for c in codes]
+    codes = df["specialty"].unique(maintain_order=True).to_list()  # preference order
+    df = df.with_columns(
+        pl.col("specialty").replace_strict(codes, list(range(len(codes)))).alias("_rank")
+    ).sort("_rank", "applications")
+    phrases = _curve_takeaway(df, codes, target)
     text: str | list[str] = "; ".join(phrases) if len(phrases) <= 2 else phrases[:2]
     subtitle = [
         f"P(match) by number of programs applied to; shaded: {interval}; dashed line: "
         f"{_pct(target)} target.",
     ]
     marked = []
-    if "recommended" in df.columns:
+    if "recommended" in df.columns and df["recommended"].any():
         marked.append("filled dot: recommended number")
-    if "diminishing_returns" in df.columns:
+    if "diminishing_returns" in df.columns and df["diminishing_returns"].any():
         marked.append("open dot: diminishing returns")
     subtitle.append(_cap("; ".join([*marked, "grey dashes: ERAS fees (right axis)."])))
     if len(phrases) > 2:
-        subtitle.append(_cap("; ".join(phrases[2:])) + ".")
+        subtitle.append("; ".join(phrases[2:]) + ".")
 
     data = df.with_columns(
         pl.format(
@@ -1006,7 +1042,15 @@ def match_curve(
         ).alias("band_text")
     )
     markers = [c for c in ("recommended", "diminishing_returns") if c in df.columns]
-    color = alt.Color("specialty:N", title="Specialty", sort=codes)
+    palette = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(codes))]
+    color = alt.Color(
+        "specialty:N",
+        title="Specialty",
+        scale=alt.Scale(domain=codes, range=palette),
+        # every layer shares this legend (one with legend=None would hide it): draw it as
+        # solid lines, not as the band's faded areas
+        legend=alt.Legend(symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3),
+    )
     x = alt.X(
         "applications:Q",
         title="Programs applied to (per specialty)",
@@ -1030,7 +1074,7 @@ def match_curve(
         x=x,
         y=alt.Y("p_match_low:Q"),
         y2="p_match_high:Q",
-        color=alt.Color("specialty:N", sort=codes, legend=None),
+        color=color,
         tooltip=point_tooltip,
     )
     line = base.mark_line().encode(x=x, y=y, color=color, tooltip=point_tooltip)
@@ -1092,17 +1136,22 @@ def match_curve(
 def interview_distribution(
     pmf: FrameLike,
     *,
-    width: int = 300,
+    tail: float = 0.01,
+    width: int = 250,
     height: int = 180,
-    columns: int = 2,
+    columns: int = 3,
 ) -> alt.FacetChart | alt.Chart:
     """Distribution of the number of interviews, one panel per specialty.
 
-    The last bin of each specialty means "K or more" and is labelled "K+". The zero bar is
-    drawn in vermillion (no interview, no match). Tooltips add P(at least k).
+    The last bin of each specialty means "K or more" and is labelled "K+"; bins beyond the
+    point where less than `tail` probability remains are folded into it. The zero bar is
+    drawn in vermillion (no interview, no match). Tooltips add P(at least k). Panels follow
+    the frame's order of specialties (the rank-list order).
 
     Args:
         pmf: frame with `specialty, interviews, probability`.
+        tail: fold the bins after which less than this probability remains into one
+            (0 keeps every bin).
         width: panel width in pixels.
         height: panel height in pixels.
         columns: panels per row.
@@ -1110,10 +1159,34 @@ def interview_distribution(
     df = _frame(pmf, "pmf", ["specialty", "interviews", "probability"], "interview_distribution")
     if df.is_empty():
         return _empty("No interview distribution to show", "The pmf frame is empty.")
-    df = df.sort("specialty", "interviews").with_columns(
-        pl.col("probability").reverse().cum_sum().reverse().over("specialty").alias("at_least"),
-        pl.col("probability").cum_sum().over("specialty").alias("cdf"),
-        (pl.col("interviews") == pl.col("interviews").max().over("specialty")).alias("last"),
+    codes = df["specialty"].unique(maintain_order=True).to_list()  # preference order
+    df = df.with_columns(
+        pl.col("specialty").replace_strict(codes, list(range(len(codes)))).alias("_rank")
+    ).sort("_rank", "interviews")
+    # fold the long, thin tail into one "k+" bar: the cut is the first k after which less
+    # than `tail` probability remains (a pmf computed to k = 40 would otherwise be unreadable)
+    beyond = pl.col("probability").reverse().cum_sum().reverse().over("specialty") - pl.col(
+        "probability"
+    )
+    cut = (
+        pl.when(beyond < tail if tail > 0 else pl.lit(False))
+        .then(pl.col("interviews"))
+        .otherwise(None)
+        .min()
+        .over("specialty")
+        .fill_null(pl.col("interviews").max().over("specialty"))
+        .clip(lower_bound=1)
+    )
+    df = (
+        df.with_columns(pl.min_horizontal("interviews", cut).alias("interviews"))
+        .group_by("specialty", "_rank", "interviews")
+        .agg(pl.col("probability").sum())
+        .sort("_rank", "interviews")
+        .with_columns(
+            pl.col("probability").reverse().cum_sum().reverse().over("specialty").alias("at_least"),
+            pl.col("probability").cum_sum().over("specialty").alias("cdf"),
+            (pl.col("interviews") == pl.col("interviews").max().over("specialty")).alias("last"),
+        )
     )
     df = df.with_columns(
         pl.when(pl.col("last") & (pl.col("interviews") > 0))
@@ -1125,7 +1198,6 @@ def interview_distribution(
         .otherwise(pl.lit("one or more"))
         .alias("kind"),
     )
-    codes = list(dict.fromkeys(df["specialty"].to_list()))
     names = _specialty_names(codes)
     df = df.with_columns(pl.col("specialty").replace_strict(names).alias("panel"))
     medians, zeros = [], []
@@ -1195,7 +1267,9 @@ def what_if_tornado(levers: FrameLike, *, width: int = 520) -> alt.LayerChart | 
     """Tornado chart of the change in P(match anywhere) per lever, largest first.
 
     Bars extend right (raises, blue) or left (lowers, vermillion) of zero, in percentage
-    points; each is labelled with its change. The x scale is symmetric around zero.
+    points; each is labelled with its change. The x scale is symmetric around zero when
+    levers go both ways. Tooltips add the probabilities before and after and the lever's
+    note (e.g. "244 -> 249") when the frame has them.
 
     Args:
         levers: frame from `probability.what_if` (`label`, `delta`, optional `p_match_any`,
@@ -1245,24 +1319,42 @@ def what_if_tornado(levers: FrameLike, *, width: int = 520) -> alt.LayerChart | 
             f"Change in P(match anywhere) from today's {_pct(df['baseline'].drop_nulls()[0])}, "
             "in percentage points."
         )
-    reach = max(1.0, float(df["delta_pts"].abs().max()) * 1.3)  # type: ignore[arg-type]
+    # symmetric around zero when levers go both ways; one-sided (with room for the labels)
+    # when they all go one way, so the bars are not squeezed into half the width
+    low, high = float(df["delta_pts"].min()), float(df["delta_pts"].max())  # type: ignore[arg-type]
+    reach = max(1.0, abs(low), abs(high)) * 1.3
+    if low < -1e-9 and high > 1e-9:
+        domain = [-reach, reach]
+    elif low < -1e-9:
+        domain = [-reach, reach * 0.15]
+    else:
+        domain = [-reach * 0.15, reach]
+    effects = [e for e in ("raises", "lowers", "no change") if e in set(df["effect"])]
     tooltip = [
         alt.Tooltip("label:N", title="Lever"),
         alt.Tooltip("delta_pts:Q", title="Change (points)", format="+.1f"),
     ]
-    if "baseline" in has:
-        tooltip.append(alt.Tooltip("baseline:Q", title="P(match anywhere) now", format=".0%"))
-    if "p_match_any" in has:
-        tooltip.append(alt.Tooltip("p_match_any:Q", title="P(match anywhere) after", format=".0%"))
+    optional = (
+        ("baseline", "P(match anywhere) now", ".0%"),
+        ("p_match_any", "P(match anywhere) after", ".0%"),
+        ("p_match_first", "P(match in first choice) after", ".0%"),
+        ("note", "Note", None),
+    )
+    for column, title, fmt in optional:
+        if column in has:
+            kind = "Q" if fmt else "N"
+            tooltip.append(
+                alt.Tooltip(f"{column}:{kind}", title=title, **({"format": fmt} if fmt else {}))
+            )
     columns = ["label", "delta_pts", "effect", "delta_text"] + [
-        c for c in ("baseline", "p_match_any") if c in has
+        c for c, _, _ in optional if c in has
     ]
     base = alt.Chart(_inline(df, columns))
     y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
     x = alt.X(
         "delta_pts:Q",
         title="Change in P(match anywhere) (percentage points)",
-        scale=alt.Scale(domain=[-reach, reach]),
+        scale=alt.Scale(domain=domain, nice=False),
     )
     bars = base.mark_bar(height={"band": 0.7}).encode(
         y=y,
@@ -1273,7 +1365,7 @@ def what_if_tornado(levers: FrameLike, *, width: int = 520) -> alt.LayerChart | 
             scale=alt.Scale(
                 domain=["raises", "lowers", "no change"], range=[BLUE, VERMILLION, GREY]
             ),
-            legend=alt.Legend(orient="bottom"),
+            legend=alt.Legend(orient="bottom", values=effects),
         ),
         tooltip=tooltip,
     )
@@ -1768,17 +1860,20 @@ def calibration_chart(
     *,
     tolerance: float = 0.2,
     width: int = 170,
+    columns: int = 4,
 ) -> alt.FacetChart | alt.Chart:
     """Model against reference figures: paired dots per specialty, one panel per metric.
 
     A grey line joins each specialty's model value (blue circle) to its reference value
     (orange diamond); the title counts how many figures the model matches within
-    `tolerance` (relative to the reference, or absolute 0.02 for figures near zero).
+    `tolerance` of the reference (for shares, also anything within 2 percentage points)
+    and names the largest gap (in points for shares, relative otherwise).
 
     Args:
         calibration: frame with `specialty, metric, model, reference`.
         tolerance: relative gap counted as a match in the title.
         width: panel width in pixels.
+        columns: panels per row (metrics wrap onto more rows).
     """
     df = _frame(
         calibration,
@@ -1793,19 +1888,28 @@ def calibration_chart(
         (pl.col("model") - pl.col("reference")).alias("gap"),
         pl.min_horizontal("model", "reference").alias("low"),
         pl.max_horizontal("model", "reference").alias("high"),
-    ).with_columns(
+    )
+    # figures that are all shares (0-1) compare in percentage points; mixed figures (counts,
+    # percents, shares) only relative to their reference
+    rates = bool(df.select((pl.col("low") >= 0) & (pl.col("high") <= 1)).to_series().all())
+    floor = 0.02 if rates else 0.0
+    df = df.with_columns(
         (
             pl.col("gap").abs()
-            <= pl.max_horizontal(tolerance * pl.col("reference").abs(), pl.lit(0.02))
+            <= pl.max_horizontal(tolerance * pl.col("reference").abs(), pl.lit(floor)) + 1e-12
         ).alias("close"),
+        (
+            pl.col("gap").abs()
+            if rates
+            else pl.col("gap").abs() / pl.max_horizontal(pl.col("reference").abs(), pl.lit(1e-9))
+        ).alias("miss"),
     )
-    rates = bool(df.select((pl.col("low") >= 0) & (pl.col("high") <= 1)).to_series().all())
-    fmt = ".0%" if rates else ".2f"
+    fmt = ".0%" if rates else ",.3~r"
     n, close = df.height, int(df["close"].sum())
-    worst = df.sort(pl.col("gap").abs(), descending=True).row(0, named=True)
+    worst = df.sort("miss", descending=True).row(0, named=True)
 
     def shown(value: float) -> str:
-        return _pct(value, 1 if abs(value) < 0.1 else 0) if rates else f"{value:.2f}"
+        return _pct(value, 1 if abs(value) < 0.1 else 0) if rates else f"{value:,.4g}"
 
     text = (
         f"Model within {_pct(tolerance)} of the reference on {close} of {n} figures; "
@@ -1861,11 +1965,12 @@ def calibration_chart(
     layered = alt.layer(rule, dots).properties(width=width, height=alt.Step(22))
     return (
         layered.facet(
-            data=_inline(long),
-            column=alt.Column(
+            facet=alt.Facet(
                 "metric:N", title=None, sort=metrics, header=alt.Header(labelFontWeight=600)
             ),
+            columns=min(columns, len(metrics)),
+            data=_inline(long),
         )
-        .resolve_scale(x="independent")
+        .resolve_scale(x="independent", y="independent")  # a panel lists its own rows
         .properties(title=_title(text, subtitle))
     )

@@ -361,7 +361,8 @@ def test_scatter_encodes_size_score_tier_and_a_specialty_dropdown(scored: pl.Dat
     spec = charts.friendliness_scatter(scored, specialty="IR").to_dict()
     (unit,) = unit_specs(spec)
     enc = unit["encoding"]
-    assert (enc["x"]["field"], enc["x"]["type"]) == ("pgy1_positions", "quantitative")
+    assert (enc["x"]["field"], enc["x"]["type"]) == ("size_jittered", "quantitative")
+    assert enc["x"]["scale"]["type"] == "sqrt"
     assert (enc["y"]["field"], enc["y"]["type"]) == ("img_friendliness", "quantitative")
     assert enc["y"]["scale"]["domain"] == [0, 100]
     assert enc["color"]["field"] == "tier"
@@ -381,6 +382,20 @@ def test_scatter_encodes_size_score_tier_and_a_specialty_dropdown(scored: pl.Dat
     assert dropdown["name"] in title_text(spec)
     for code in ["All", *scored["specialty"].unique()]:
         assert f'"{code}":' in title_text(spec)
+    # so do the x range and its ticks
+    assert dropdown["name"] in enc["x"]["scale"]["domain"]["expr"]
+    assert dropdown["name"] in enc["x"]["axis"]["values"]["expr"]
+
+
+def test_scatter_jitter_spreads_points_but_keeps_true_sizes(scored: pl.DataFrame) -> None:
+    data = rows(charts.friendliness_scatter(scored, jitter=0.5).to_dict())
+    for r in data:
+        assert abs(r["size_jittered"] - r["pgy1_positions"]) <= 0.25 + 1e-9
+        assert r["size_jittered"] >= 0
+    again = rows(charts.friendliness_scatter(scored, jitter=0.5).to_dict())
+    assert again == data  # reproducible: the spread comes from the program id
+    flat = rows(charts.friendliness_scatter(scored, jitter=0).to_dict())
+    assert all(r["size_jittered"] == r["pgy1_positions"] for r in flat)
 
 
 def test_scatter_takeaway_reads_the_size_effect() -> None:
@@ -534,6 +549,23 @@ def test_match_curve_target_moves_the_rule_and_the_title() -> None:
     assert "IM: 50% chance" in title_text(spec)
 
 
+def test_match_curve_keeps_rank_order_and_one_legend() -> None:
+    curves = cf.curves_frame({"IR": (0.3, 40.0), "DR": (0.5, 30.0), "IM": (0.6, 20.0)})
+    spec = charts.match_curve(curves).to_dict()
+    line = by_mark(spec, "line")[0]
+    assert line["encoding"]["color"]["scale"]["domain"] == ["IR", "DR", "IM"]
+    assert line["encoding"]["color"]["legend"]["symbolType"] == "stroke"
+    for unit in unit_specs(spec):
+        color = unit.get("encoding", {}).get("color")
+        if isinstance(color, dict) and "field" in color:
+            assert color.get("legend", {}) is not None  # one null legend hides the shared one
+    best = curves.group_by("specialty").agg(pl.col("p_match").max())
+    best = {code: f"{100 * p:.0f}%" for code, p in best.iter_rows()}
+    assert title_text(spec) == (
+        f"None reaches 80%: at most IR {best['IR']}, DR {best['DR']}, IM {best['IM']}"
+    )
+
+
 def test_match_curve_with_many_specialties_keeps_the_title_short() -> None:
     curves = cf.curves_frame({"IM": (0.9, 10.0), "FM": (0.95, 8.0), "PSYCH": (0.7, 20.0)})
     spec = charts.match_curve(curves).to_dict()
@@ -546,7 +578,7 @@ def test_match_curve_with_many_specialties_keeps_the_title_short() -> None:
 
 def test_interview_distribution_labels_the_open_last_bin() -> None:
     pmf = cf.pmf_frame(k_max=12)
-    spec = charts.interview_distribution(pmf).to_dict()
+    spec = charts.interview_distribution(pmf, tail=0).to_dict()  # no folding
     assert spec["facet"]["field"] == "panel"
     (bars,) = by_mark(spec, "bar")
     assert bars["encoding"]["x"]["field"] == "k"
@@ -559,6 +591,21 @@ def test_interview_distribution_labels_the_open_last_bin() -> None:
     assert first["at_least"] == pytest.approx(1)
     assert title_text(spec).startswith("Median interviews: IM 4, IR 1; chance of none:")
     assert {r["panel"] for r in data} == {"Internal Medicine (IM)", "Interventional Radiology (IR)"}
+
+
+def test_interview_distribution_folds_a_thin_tail_and_keeps_rank_order() -> None:
+    pmf = cf.pmf_frame({"IR": 1.5, "DR": 2.0}, k_max=40)
+    spec = charts.interview_distribution(pmf, tail=0.01).to_dict()
+    data = rows(spec)
+    ir = [r for r in data if r["specialty"] == "IR"]
+    assert len(ir) < 12 and ir[-1]["k"].endswith("+")
+    assert ir[-1]["at_least"] == pytest.approx(ir[-1]["probability"])
+    assert ir[-1]["probability"] < 0.02
+    assert sum(r["probability"] for r in ir) == pytest.approx(1)
+    assert spec["facet"]["sort"] == [
+        "Interventional Radiology (IR)",
+        "Diagnostic Radiology (DR)",
+    ]  # the frame's order (rank list), not alphabetical
 
 
 def test_single_specialty_interview_title() -> None:
@@ -578,7 +625,7 @@ def test_tornado_sorts_by_size_around_zero() -> None:
     assert order[0] == expected[0] == "Add IM as a backup"
     assert set(order) == set(expected)
     domain = bars["encoding"]["x"]["scale"]["domain"]
-    assert domain[0] == -domain[1]
+    assert domain[0] == -domain[1]  # levers go both ways: symmetric around zero
     assert bars["encoding"]["x"]["field"] == "delta_pts"
     assert rows(spec, bars)[0]["delta_pts"] == pytest.approx(21.0)
     (zero,) = by_mark(spec, "rule")
@@ -592,8 +639,18 @@ def test_tornado_sorts_by_size_around_zero() -> None:
 
 def test_tornado_says_when_nothing_helps() -> None:
     levers = cf.levers_frame().with_columns(-pl.col("delta").abs().alias("delta"))
-    title = title_text(charts.what_if_tornado(levers).to_dict())
-    assert title == "None of these levers raises P(match anywhere)"
+    spec = charts.what_if_tornado(levers).to_dict()
+    assert title_text(spec) == "None of these levers raises P(match anywhere)"
+    (bars,) = by_mark(spec, "bar")
+    low, high = bars["encoding"]["x"]["scale"]["domain"]
+    assert abs(low) > 5 * high  # one-sided: the bars get the width
+    assert bars["encoding"]["color"]["legend"]["values"] == ["lowers", "no change"]
+
+
+def test_tornado_shows_the_engines_notes_in_tooltips() -> None:
+    levers = cf.levers_frame().with_columns(pl.lit("244 -> 254").alias("note"))
+    (bars,) = by_mark(charts.what_if_tornado(levers).to_dict(), "bar")
+    assert "note" in tooltip_fields(bars)
 
 
 # --------------------------------------------------------------------------- 8. backup plan
@@ -680,8 +737,9 @@ def test_gantt_without_rotations_and_with_today() -> None:
 def test_calibration_pairs_model_and_reference_per_metric() -> None:
     calibration = cf.calibration_frame()
     spec = charts.calibration_chart(calibration).to_dict()
-    assert spec["facet"]["column"]["field"] == "metric"
-    assert spec["resolve"]["scale"]["x"] == "independent"
+    assert spec["facet"]["field"] == "metric"
+    assert spec["columns"] == 4
+    assert spec["resolve"]["scale"] == {"x": "independent", "y": "independent"}
     (rule,) = by_mark(spec, "rule")
     (dots,) = by_mark(spec, "point")
     assert (rule["encoding"]["x"]["field"], rule["encoding"]["x2"]["field"]) == ("low", "high")
