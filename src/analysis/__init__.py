@@ -29,6 +29,11 @@ _EXPORTS: dict[str, str] = {
     "save_programs": "analysis.io",
     "load_applicant": "analysis.io",
     "load_applicants": "analysis.io",
+    "iter_applicants": "analysis.io",
+    "inspect_programs": "analysis.io",
+    "ensure_programs": "analysis.io",
+    "summarize_programs": "analysis.io",
+    "LoadInfo": "analysis.io",
     "reference_table": "analysis.config",
     # engine
     "score_programs": "analysis.friendliness",

@@ -58,8 +58,9 @@ class _NoValue:
         return "<no value>"
 
 
-_NO_VALUE: Any = _NoValue()
+NO_VALUE: Any = _NoValue()
 """Marker for problems about a whole file or column, where no single value is at fault."""
+_NO_VALUE = NO_VALUE  # backwards-compatible private name
 
 
 def file_problem(file: str | None, expected: str, column: str | None = None) -> Problem:

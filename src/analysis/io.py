@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 
 from analysis import normalize as nz
-from analysis.errors import _NO_VALUE as _NO  # "no single value is at fault"
+from analysis.errors import NO_VALUE as _NO  # "no single value is at fault"
 from analysis.errors import DataValidationError, NormalizationError, Problem, file_problem
 from analysis.schemas import (
     APPLICANT_CSV_RESEARCH,
