@@ -34,7 +34,8 @@ Inputs (output contracts of the engine and planners; extra columns are ignored):
                                p_match_high, eras_cost_usd (+ recommended,
                                diminishing_returns)
     interview_distribution     pmf: specialty, interviews, probability
-    what_if_tornado            levers: label, delta (+ lever, p_match_any, baseline)
+    what_if_tornado            levers: label, delta (+ p_match_any, baseline,
+                               p_match_first, note)
     backup_plan_chart          plan: order, specialty, p_match_first,
                                p_match_any_cumulative, cumulative_cost_usd (+ included,
                                p_match, applications, eras_cost_usd)
@@ -53,8 +54,11 @@ Outputs: `alt.Chart`, `alt.LayerChart`, `alt.FacetChart` or `alt.ConcatChart`.
 Limits. Titles summarise the data they are given and cannot follow interactive filters,
 except the scatter's, which is precomputed for every choice of its specialty dropdown. The
 `albersUsa` projection draws the 50 states and DC only: programs in Puerto Rico and other
-territories are counted in the map's subtitle, not drawn. Dates are embedded as local
-midnight, so a date shows as the same calendar day in every time zone.
+territories are counted in the map's subtitle, not drawn. The scatter spreads points
+horizontally by up to ±0.25 positions (a fixed amount per program id) so that programs of
+the same size do not hide each other; its tooltips show the true size. The interview
+distribution folds its thin tail (< 1% by default) into one "k+" bar. Dates are embedded as
+local midnight, so a date shows as the same calendar day in every time zone.
 """
 
 from __future__ import annotations
@@ -346,7 +350,7 @@ def programs_map(
     min_programs: int = 3,
     width: int = 640,
     height: int = 400,
-) -> alt.LayerChart:
+) -> alt.LayerChart | alt.Chart:
     """US states shaded by number of programs or by their mean IMG-friendliness.
 
     Works on a plain program table too (`value="programs"` needs only `state`). Tooltips give
@@ -377,7 +381,7 @@ def programs_map(
         df = df.filter(pl.col("specialty").is_in(specs))
     what = f"{'/'.join(specs)} programs" if specs else "programs"
     if df.is_empty():
-        return _empty(f"No {what} to map", f"The table has no {what}.", width)  # type: ignore[return-value]
+        return _empty(f"No {what} to map", f"The table has no {what}.", width)
 
     has = set(df.columns)
     aggs = [pl.len().alias("programs")]
@@ -568,7 +572,7 @@ def friendliness_scatter(
     ).height
     df = df.filter(pl.col("pgy1_positions").is_not_null(), pl.col("img_friendliness").is_not_null())
     if df.is_empty():
-        return _empty("No programs to plot", "No program has both a size and a score.", width)  # type: ignore[return-value]
+        return _empty("No programs to plot", "No program has both a size and a score.", width)
     has = set(df.columns)
     extra = []
     if "sponsors_j1" in has or "sponsors_h1b" in has:
@@ -994,7 +998,7 @@ def match_curve(
     interval: str = "80% interval",
     width: int = 600,
     height: int = 340,
-) -> alt.LayerChart:
+) -> alt.LayerChart | alt.Chart:
     """P(match) against the number of applications per specialty, with ERAS cost.
 
     Left axis: P(match) line with its interval band, the target as a dashed rule, the
@@ -1019,7 +1023,7 @@ def match_curve(
     ]
     df = _frame(curves, "curves", required, "match_curve")
     if df.is_empty():
-        return _empty("No match curve to show", "The curves frame is empty.", width)  # type: ignore[return-value]
+        return _empty("No match curve to show", "The curves frame is empty.", width)
     codes = df["specialty"].unique(maintain_order=True).to_list()  # preference order
     df = df.with_columns(
         pl.col("specialty").replace_strict(codes, list(range(len(codes)))).alias("_rank")
