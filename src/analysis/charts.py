@@ -261,9 +261,15 @@ def _empty(title: str, message: str, width: int = 480) -> alt.Chart:
 
 
 def _pct(value: float | None, digits: int = 0) -> str:
+    """0.583 -> '58%'; a small but real chance is '<1%', never a misleading '0%'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return f"{100 * value:.{digits}f}%"
+    text = f"{100 * value:.{digits}f}"
+    if 0 < value < 1 and float(text) == 0:
+        return f"<{10**-digits:g}%"
+    if 0 < value < 1 and float(text) == 100:
+        return f">{100 - 10**-digits:g}%"
+    return f"{text}%"
 
 
 def _usd(value: float | None) -> str:
@@ -1228,6 +1234,8 @@ def interview_distribution(
         "Probability of each number of interviews; last bar: that many or more; "
         "vermillion: no interview."
     )
+    bins = int(df.group_by("specialty").len()["len"].max())  # type: ignore[arg-type]
+    step = 1 if bins <= 16 else 2 if bins <= 30 else 5
     order = [str(k) for k in range(int(df["interviews"].max()) + 1)]
     order += [f"{k}+" for k in range(int(df["interviews"].max()) + 1)]
     chart = (
@@ -1238,7 +1246,20 @@ def interview_distribution(
         )
         .mark_bar()
         .encode(
-            x=alt.X("k:O", title="Interviews", sort=order, axis=alt.Axis(labelAngle=0)),
+            x=alt.X(
+                "k:O",
+                title="Interviews",
+                sort=order,
+                # with many bins label 0, every `step`-th count and the open last bin
+                axis=alt.Axis(
+                    labelAngle=0,
+                    labelOverlap=False,
+                    labelExpr=(
+                        "datum.value == '0' || indexof(datum.value, '+') >= 0 || "
+                        f"toNumber(datum.value) % {step} == 0 ? datum.value : ''"
+                    ),
+                ),
+            ),
             y=alt.Y("probability:Q", title="Probability", axis=alt.Axis(format=".0%")),
             color=alt.Color(
                 "kind:N",
