@@ -608,6 +608,19 @@ def test_interview_distribution_folds_a_thin_tail_and_keeps_rank_order() -> None
     ]  # the frame's order (rank list), not alphabetical
 
 
+def test_a_small_chance_of_no_interview_is_not_shown_as_zero() -> None:
+    spec = charts.interview_distribution(cf.pmf_frame({"FM": 6.0})).to_dict()
+    assert "0.2% chance of none" not in title_text(spec)
+    assert title_text(spec).endswith("<1% chance of none")  # exp(-6) = 0.25%
+
+
+def test_many_interview_bins_label_every_fifth_and_the_open_bin() -> None:
+    spec = charts.interview_distribution(cf.pmf_frame({"FM": 25.0}, k_max=40)).to_dict()
+    (bars,) = by_mark(spec, "bar")
+    expr = bars["encoding"]["x"]["axis"]["labelExpr"]
+    assert "% 5 == 0" in expr and "'+'" in expr
+
+
 def test_single_specialty_interview_title() -> None:
     spec = charts.interview_distribution(cf.pmf_frame({"FM": 6.0})).to_dict()
     assert title_text(spec).startswith("Expect about 6 FM interviews;")
