@@ -434,5 +434,166 @@ _FORMAT_NAMES = {
 }
 
 
+# --------------------------------------------------------------------------- report
+
+EXIT_FAILURES = 1
+EXIT_INTERRUPTED = 130
+
+
+@app.command(
+    short_help="Write one HTML report per applicant, plus index.html and errors.json.",
+    help="Write one self-contained HTML report per applicant, plus index.html (the cohort "
+    "table) and errors.json.\n\n"
+    "APPLICANTS are profile files (YAML/JSON), folders of them, or CSV files with one "
+    "applicant per row. Reports whose inputs (profile, program table, template, imgmatch "
+    "version, plan date) are unchanged since the last run are skipped; a failing applicant "
+    "never stops the batch.\n\n"
+    "Exit code: 0 every report written; 1 some applicants failed (see errors.json); 2 invalid "
+    "program table, template or arguments (nothing written); 130 interrupted (finished "
+    "reports are kept: run the same command again to finish).",
+)
+@handles_bad_input
+def report(
+    applicants: list[Path] = typer.Argument(
+        ...,
+        metavar="APPLICANT",
+        help="Applicant profiles (YAML/JSON), folders of them, or CSV files with one "
+        "applicant per row.",
+        show_default=False,
+    ),
+    programs: Path = typer.Option(
+        ..., "--programs", metavar="FILE", help="Program table (CSV, XLSX, Parquet)."
+    ),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        metavar="DIR",
+        help="Output folder: <applicant_id>.html each, index.html, errors.json.",
+    ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        metavar="N",
+        help="Reports rendered at once, one warm kernel each (default: the number of cores).",
+        show_default=False,
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address (e.g. tcp://10.0.0.5:8786): render on that cluster "
+        "(needs the imgmatch\\[dask] extra).",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Redo every report, even those whose inputs are unchanged."
+    ),
+    timeout: float = typer.Option(
+        120.0,
+        "--timeout",
+        min=1,
+        metavar="SECONDS",
+        help="Seconds one report may take; then its kernel is interrupted and replaced.",
+    ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="Plan date passed to the template (default: the first day of the current month).",
+        show_default=False,
+    ),
+    template: Path | None = typer.Option(
+        None,
+        "--template",
+        metavar="NOTEBOOK",
+        help="Report notebook (default: notebooks/applicant_report.ipynb).",
+        show_default=False,
+    ),
+) -> None:
+    """Write one HTML report per applicant, plus index.html and errors.json."""
+    import datetime as dt
+
+    from analysis.report import (
+        NullProgress,
+        ReportOptions,
+        ReportsInterrupted,
+        RichProgress,
+        run_reports,
+    )
+
+    plan_date = None
+    if as_of:
+        try:
+            plan_date = dt.date.fromisoformat(as_of)
+        except ValueError:
+            err_console.print(f"[bold red]Invalid --as-of:[/] {as_of!r}; expected YYYY-MM-DD")
+            raise typer.Exit(EXIT_INVALID_INPUT) from None
+    options = ReportOptions(
+        programs=programs,
+        out_dir=out,
+        sources=tuple(applicants),
+        workers=workers,
+        scheduler=scheduler,
+        force=force,
+        timeout=timeout,
+        as_of=plan_date,
+        template=template,
+    )
+    progress = RichProgress(err_console) if err_console.is_terminal else NullProgress()
+    try:
+        result = run_reports(options, progress)
+    except ReportsInterrupted as stop:
+        err_console.print(
+            f"[bold yellow]Interrupted.[/] {stop.written} reports written and kept; run the "
+            f"same command again to finish the {stop.remaining} left."
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    _print_report_summary(result)
+    raise typer.Exit(result.exit_code)
+
+
+def _print_report_summary(result: Any) -> None:
+    """The end-of-batch summary: counts, time per report, throughput, where things are."""
+    from rich.markup import escape
+
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    console.print(
+        f"[bold]{len(result.records)} applicants[/]: [green]{len(result.rendered)} written[/], "
+        f"[cyan]{len(result.skipped)} unchanged (skipped)[/], "
+        f"[red]{len(result.failed)} failed[/] in {result.wall_seconds:.1f} s",
+        highlight=False,
+        soft_wrap=True,
+    )
+    timing = result.timing()
+    if timing["mean"] is not None:
+        where = (
+            f"{result.workers} local workers"
+            if result.backend == "local"
+            else f"{result.backend}, {result.workers} worker threads"
+        )
+        console.print(
+            f"  per report: mean {timing['mean']:.2f} s, median {timing['median']:.2f} s, "
+            f"max {timing['max']:.2f} s; {timing['throughput']:.2f} reports/s with "
+            f"{escape(where)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(
+        f"  index: {escape(str(result.out_dir / 'index.html'))}   "
+        f"errors: {escape(str(result.out_dir / 'errors.json'))}   plan as of {result.as_of}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for record in result.failed:
+        lines = (record.message or "").strip().splitlines()
+        console.print(
+            f"  [red]failed[/] {escape(record.label)} ({escape(record.stage or '?')}): "
+            f"{escape(lines[0] if lines else '')}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
