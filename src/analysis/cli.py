@@ -440,6 +440,114 @@ EXIT_FAILURES = 1
 EXIT_INTERRUPTED = 130
 
 
+@app.command()
+@handles_bad_input
+def plan(
+    applicant: Path = typer.Option(..., "--applicant", help="Applicant profile (YAML or JSON)."),
+    programs: Path = typer.Option(..., "--programs", help="Program table (CSV, XLSX, Parquet)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a readable plan."),
+    budget: float | None = typer.Option(
+        None, "--budget", help="Rotation budget in USD (default: the profile's budget_usd)."
+    ),
+    target: float = typer.Option(
+        0.85, "--target", help="P(match anywhere) the backup plan aims for (0-1)."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Planning date (YYYY-MM-DD; default today)."
+    ),
+) -> None:
+    """Away rotations, backup specialties and a dated timeline, each explained."""
+    import json
+
+    from analysis.io import load_applicant, load_programs
+    from analysis.plan import make_plan
+
+    if not 0 < target < 1:
+        err_console.print(f"[bold red]Invalid --target:[/] {target}; expected a number in (0, 1)")
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    profile = load_applicant(applicant)
+    table = load_programs(programs)
+    result = make_plan(profile, table, target=target, budget_usd=budget, as_of=_parse_as_of(as_of))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    _print_plan(result)
+
+
+def _print_plan(result: Any) -> None:
+    from rich.table import Table
+
+    a = result.applicant
+    now, after = result.chances_now, result.chances_with_plan
+    console.print(f"Plan for {a.name} ({a.applicant_id}), {a.match_year} Match",
+                  style="bold", markup=False, highlight=False)  # fmt: skip
+    console.print(
+        f"P(match anywhere): {now.p_match_any:.0%} now -> {after.p_match_any:.0%} "
+        f"[{after.p_match_any_low:.0%}-{after.p_match_any_high:.0%}] with this plan; rank list "
+        f"{' -> '.join(result.backup.rank_list)}.",
+        markup=False,
+        highlight=False,
+    )
+    rot = result.rotations
+    console.print("\nAway rotations", style="bold")
+    if rot.rotations.height:
+        grid = Table(show_header=True, box=None, pad_edge=False)
+        for column in ("#", "Month", "Program", "Spec.", "Role", "Cost", "Gain"):
+            grid.add_column(column, overflow="fold")
+        for i, r in enumerate(rot.rotations.iter_rows(named=True), start=1):
+            grid.add_row(
+                str(i),
+                r["start"].strftime("%b %Y"),
+                f"{r['program_name']}, {r['state']}",
+                r["specialty"],
+                r["role"],
+                f"${r['cost_usd']:,.0f}",
+                f"+{r['gain'] * 100:.1f} pts",
+            )
+        console.print(grid)
+        for i, r in enumerate(rot.rotations.iter_rows(named=True), start=1):
+            console.print(f"  {i}. {r['reason']}", markup=False, highlight=False)
+        budget = f" of ${rot.budget_usd:,.0f}" if rot.budget_usd is not None else ""
+        console.print(f"  Total ${rot.total_cost_usd:,.0f}{budget}.", markup=False)
+    else:
+        console.print("  None planned.")
+    for note in rot.notes:
+        console.print(f"  - {note}", highlight=False, markup=False)
+    console.print("\nBackup specialties, in rank-list order", style="bold")
+    backup = Table(show_header=True, box=None, pad_edge=False)
+    for column in ("#", "Spec.", "In plan", "P alone", "P anywhere", "Programs", "ERAS",
+                   "Visa sponsors"):  # fmt: skip
+        backup.add_column(column)
+    for r in result.backup.table.iter_rows(named=True):
+        backup.add_row(
+            str(r["order"]),
+            r["specialty"],
+            "yes" if r["included"] else "no",
+            f"{r['p_match']:.0%}",
+            f"{r['p_match_any_cumulative']:.0%}" if r["included"] else "",
+            str(r["applications"]),
+            f"${r['eras_cost_usd']:,.0f}",
+            f"{r['share_sponsoring_visa']:.0%}",
+        )
+    console.print(backup)
+    for r in result.backup.table.iter_rows(named=True):
+        path = "" if r["order"] == 1 else f" Path back: {r['path_back']}."
+        console.print(f"  {r['specialty']}: {r['note']}{path}", markup=False, highlight=False)
+    for note in result.backup.notes:
+        console.print(f"  - {note}", highlight=False, markup=False)
+    console.print("\nTimeline (approximate dates; check the AAMC and NRMP calendars)", style="bold")
+    upcoming = result.timeline.filter(~result.timeline["past"])
+    for r in upcoming.iter_rows(named=True):
+        until = f" to {r['end'].isoformat()}" if r["end"] else ""
+        console.print(f"  {r['start'].isoformat()}{until}: {r['event']}", markup=False,
+                      highlight=False)  # fmt: skip
+    console.print(
+        "\nProbabilities are model estimates calibrated to public NRMP figures, for an "
+        "applicant who ranks every interview; see the README, 'What the numbers mean'.",
+        style="dim",
+    )
+
+
 @app.command(
     short_help="Write one HTML report per applicant, plus index.html and errors.json.",
     help="Write one self-contained HTML report per applicant, plus index.html (the cohort "

@@ -308,13 +308,32 @@ class ApplicantArrays:
         )
 
     def letters_in(self, specialty: str) -> np.ndarray:
-        """US letters in a specialty per applicant."""
-        return self.letters.get(specialty, np.zeros(len(self.ids)))
+        """US letters that count for a specialty per applicant (related ones at their weight)."""
+        total = np.zeros(len(self.ids))
+        for s in letter_specialties(specialty):
+            total = total + letter_weight(specialty, s) * self.letters.get(s, 0.0)
+        return total
+
+
+def letter_specialties(specialty: str) -> tuple[str, ...]:
+    """The specialty and those whose letters count for it (probability.yaml `letters.related`)."""
+    related = params()["letters"].get("related", {}).get(specialty, [])
+    return (specialty, *related)
+
+
+def letter_weight(for_specialty: str, letter_specialty: str) -> float:
+    """How much a letter in `letter_specialty` counts for `for_specialty` (1, related, or 0)."""
+    if letter_specialty == for_specialty:
+        return 1.0
+    if letter_specialty in letter_specialties(for_specialty):
+        return float(params()["letters"].get("related_weight", 1.0))
+    return 0.0
 
 
 def _letters_value(n: np.ndarray) -> np.ndarray:
-    marginal = np.cumsum([0.0, *params()["letters"]["marginal"]])
-    return marginal[np.clip(n, 0, len(marginal) - 1).astype(int)]
+    """Cumulative log-odds of n letters (piecewise linear in n, flat past the last marginal)."""
+    cumulative = np.cumsum([0.0, *params()["letters"]["marginal"]])
+    return np.interp(np.asarray(n, dtype=float), np.arange(cumulative.size), cumulative)
 
 
 def applicant_standing(arrays: ApplicantArrays, specialty: str, group: str) -> np.ndarray:
@@ -578,13 +597,23 @@ def _curve_from_sorted(p_sorted: np.ndarray, curve_q: float, p_max: float) -> np
     return p_max * (1.0 - survival)
 
 
-def _recommend(curve: np.ndarray, target: float, min_gain: float) -> tuple[int | None, int]:
-    """(smallest n reaching target or None, the point of diminishing returns) for a 1-D curve."""
+def _recommend(
+    curve: np.ndarray, target: float, min_gain: float, floor: float = 0.05
+) -> tuple[int | None, int | None]:
+    """(smallest n reaching target, the point of diminishing returns) for a 1-D curve.
+
+    The point of diminishing returns is the smallest n >= 10 from which 10 more programs add
+    less than `min_gain`, once P(match) has reached `floor`; None when the curve never reaches
+    `floor` (the specialty is out of reach: every program adds almost nothing).
+    """
     n_max = curve.shape[-1]
     reach = np.flatnonzero(curve >= target)
     recommended = int(reach[0]) + 1 if reach.size else None
+    if n_max == 0 or curve[-1] < floor:
+        return recommended, None
     ahead = np.concatenate([curve[10:], np.full(min(10, n_max), curve[-1])])[:n_max]
-    flat = np.flatnonzero(ahead - curve < min_gain)
+    n = np.arange(1, n_max + 1)
+    flat = np.flatnonzero((ahead - curve < min_gain) & (curve >= floor) & (n >= 10))
     diminishing = int(flat[0]) + 1 if flat.size else n_max
     return recommended, diminishing
 
@@ -625,12 +654,10 @@ def match_chances(
     feat = model.features(visa)
     planned = list(dict.fromkeys(rotations))
     rotated = {r.program_id for r in applicant.completed_rotations if r.program_id} | set(planned)
-    planned_letters: dict[str, int] = {}
-    for pid in planned:
-        row = feat.row_of.get(pid)
-        if row is not None:
-            s = feat.table["specialty"][row]
-            planned_letters[s] = planned_letters.get(s, 0) + 1
+    planned_specialties = [
+        feat.table["specialty"][feat.row_of[pid]] for pid in planned if pid in feat.row_of
+    ]
+    planned_letters = {s: sum(letter_weight(s, r) for r in planned_specialties) for s in specs}
     wanted = {**applicant.applications, **(applications or {})}
     fees = fee_schedule()
     tparams = params()["applications"]
@@ -662,7 +689,9 @@ def match_chances(
         if curve and eligible:
             ordered = scores.p[0, order[: min(eligible, tparams["max_curve"])]]
             c_mid = _curve_from_sorted(ordered, mc.q, mc.p_max)
-            rec, dim = _recommend(c_mid, tparams["target"], tparams["min_gain_per_10"])
+            rec, dim = _recommend(
+                c_mid, tparams["target"], tparams["min_gain_per_10"], tparams["realistic_floor"]
+            )
             c_lo = _curve_from_sorted(
                 np.sort(scores.p_low[0])[::-1][: ordered.size], mc.q, mc.p_max
             )
@@ -680,7 +709,7 @@ def match_chances(
                         "p_match_high": np.maximum(c_hi, c_mid),
                         "eras_cost_usd": fees.eras_cost(napps),
                         "recommended": napps == (rec or -1),
-                        "diminishing_returns": napps == dim,
+                        "diminishing_returns": napps == (dim or -1),
                     }
                 )
             )
@@ -788,9 +817,9 @@ def interview_chances(
     frames = []
     for rank, s in enumerate(specs, start=1):
         letters = sum(
-            1
+            letter_weight(s, feat.table["specialty"][feat.row_of[pid]])
             for pid in planned
-            if pid in feat.row_of and feat.table["specialty"][feat.row_of[pid]] == s
+            if pid in feat.row_of
         )
         sc = specialty_scores(
             model,

@@ -1,0 +1,91 @@
+"""`imgmatch score`, `chances` and `plan`: outputs, JSON shapes, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from typer.testing import CliRunner
+
+from analysis.cli import app
+from analysis.config import demo_applicants_dir, demo_programs_path
+
+RUNNER = CliRunner()
+AMIRA = str(demo_applicants_dir() / "amira_ir.yaml")
+PROGRAMS = str(demo_programs_path())
+
+
+def test_chances_json_has_the_documented_shape():
+    result = RUNNER.invoke(app, ["chances", "--applicant", AMIRA, "--programs", PROGRAMS, "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["applicant_id"] == "amira_ir"
+    assert 0 <= doc["p_match_any"] <= 1
+    first = doc["specialties"][0]
+    for key in ("specialty", "applications", "expected_interviews", "p_match", "p_match_low",
+                "p_match_high", "recommended_applications", "eras_cost_usd"):  # fmt: skip
+        assert key in first
+
+
+def test_chances_table_is_readable():
+    result = RUNNER.invoke(app, ["chances", "--applicant", AMIRA, "--programs", PROGRAMS])
+    assert result.exit_code == 0, result.output
+    assert "P(match anywhere)" in result.output and "IR" in result.output
+
+
+def test_plan_json_has_the_documented_shape():
+    args = ["plan", "--applicant", AMIRA, "--programs", PROGRAMS, "--json", "--as-of", "2026-11-23"]
+    result = RUNNER.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["applicant_id"] == "amira_ir"
+    assert 0 <= doc["p_match_any"] <= 1
+    for r in doc["rotations"]:
+        assert set(r) >= {"program_id", "specialty", "role", "start", "end", "cost_usd"}
+    assert doc["rotation_total_cost_usd"] == sum(r["cost_usd"] for r in doc["rotations"])
+    assert [b["specialty"] for b in doc["backup"]][:2] == ["DR", "IM"]
+    for b in doc["backup"]:
+        assert set(b) >= {"specialty", "p_match", "applications", "eras_cost_usd"}
+    assert any(t["event"].startswith("ERAS opens to programs") for t in doc["timeline"])
+    assert all(set(t) >= {"date", "event"} for t in doc["timeline"])
+
+
+def test_plan_readable_output_explains_the_plan():
+    args = ["plan", "--applicant", AMIRA, "--programs", PROGRAMS, "--as-of", "2026-11-23"]
+    result = RUNNER.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    for needle in ("Away rotations", "Backup specialties", "Timeline", "Match Day"):
+        assert needle in result.output
+
+
+def test_score_writes_csv_and_parquet(tmp_path):
+    for name in ("scores.csv", "scores.parquet"):
+        out = tmp_path / name
+        result = RUNNER.invoke(
+            app, ["score", "--programs", PROGRAMS, "--visa", "j1", "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        table = pl.read_csv(out) if name.endswith(".csv") else pl.read_parquet(out)
+        assert {"program_id", "img_friendliness", "tier"} <= set(table.columns)
+        assert table.height > 5000
+
+
+def test_bad_options_and_inputs_exit_2_without_traceback(tmp_path):
+    bad_visa = RUNNER.invoke(app, ["score", "--programs", PROGRAMS, "--visa", "f1", "--out",
+                                   str(tmp_path / "x.csv")])  # fmt: skip
+    assert bad_visa.exit_code == 2 and "Traceback" not in bad_visa.output
+    assert not (tmp_path / "x.csv").exists()
+    bad_out = RUNNER.invoke(
+        app, ["score", "--programs", PROGRAMS, "--out", str(tmp_path / "x.txt")]
+    )
+    assert bad_out.exit_code == 2
+    broken = tmp_path / "broken.csv"
+    broken.write_text("program_id,program_name,specialty\nA,Alpha,NOPE\n", encoding="utf-8")
+    out = tmp_path / "never.csv"
+    result = RUNNER.invoke(app, ["score", "--programs", str(broken), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "row 2" in result.output and "specialty" in result.output
+    assert not out.exists()  # nothing written for invalid input
+    missing = RUNNER.invoke(app, ["plan", "--applicant", str(tmp_path / "nobody.yaml"),
+                                  "--programs", PROGRAMS])  # fmt: skip
+    assert missing.exit_code == 2 and "Traceback" not in missing.output
