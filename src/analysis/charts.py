@@ -67,6 +67,7 @@ import datetime as dt
 import functools
 import json
 import math
+import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -244,7 +245,13 @@ def _inline(frame: pl.DataFrame, columns: Iterable[str] | None = None) -> alt.In
     )
 
 
+TITLE_CHARS = 80
+"""Titles longer than this wrap onto a second line (a takeaway can name many specialties)."""
+
+
 def _title(text: str | list[str], subtitle: str | list[str] | None = None) -> alt.TitleParams:
+    if isinstance(text, str) and len(text) > TITLE_CHARS:
+        text = textwrap.wrap(text, TITLE_CHARS, break_on_hyphens=False)
     if subtitle is None:
         return alt.TitleParams(text=text)
     return alt.TitleParams(text=text, subtitle=subtitle)
@@ -1423,7 +1430,11 @@ def what_if_tornado(levers: FrameLike, *, width: int = 520) -> alt.LayerChart | 
 
 
 def backup_plan_chart(
-    plan: FrameLike, *, width: int = 520, height: int = 320
+    plan: FrameLike,
+    target: float | None = None,
+    *,
+    width: int = 520,
+    height: int = 320,
 ) -> alt.LayerChart | alt.Chart:
     """The backup plan: chances and cumulative ERAS cost as specialties are added in order.
 
@@ -1435,6 +1446,8 @@ def backup_plan_chart(
         plan: backup plan table (`order`, `specialty`, `p_match_first`,
             `p_match_any_cumulative`, `cumulative_cost_usd`, optional `included`,
             `p_match`, `applications`, `eras_cost_usd`).
+        target: the planner's target P(match anywhere) (e.g. `BackupPlan.target`), drawn as
+            a dashed rule and checked in the title; None draws none.
         width: chart width in pixels.
         height: chart height in pixels.
     """
@@ -1476,6 +1489,8 @@ def backup_plan_chart(
         text = (
             f"{first['specialty']} alone: {_pct(first['p_match_any_cumulative'])} chance to match"
         )
+    if target is not None and last["p_match_any_cumulative"] < target:
+        text += f", short of the {_pct(target)} target"
     subtitle = [
         "Solid: P(match anywhere) with the specialties so far; dashed: P(match in "
         f"{first['specialty']}).",
@@ -1614,8 +1629,26 @@ def backup_plan_chart(
             tooltip=line_tooltip,
         )
     )
+    left = [lines, points, labels]
+    if target is not None:
+        goal = alt.Chart(
+            _inline(pl.DataFrame({"target": [target], "label": [f"target {_pct(target)}"]}))
+        )
+        goal_tooltip = [alt.Tooltip("target:Q", title="Target P(match anywhere)", format=".0%")]
+        left.append(
+            goal.mark_rule(strokeDash=[6, 4], color=INK, strokeWidth=1.2).encode(
+                y=alt.Y("target:Q", scale=alt.Scale(domain=[0, 1])), tooltip=goal_tooltip
+            )
+        )
+        left.append(
+            goal.mark_text(align="left", baseline="bottom", dy=-3, x=4, color=INK).encode(
+                y=alt.Y("target:Q", scale=alt.Scale(domain=[0, 1])),
+                text="label:N",
+                tooltip=goal_tooltip,
+            )
+        )
     return (
-        alt.layer(cost, alt.layer(lines, points, labels))
+        alt.layer(cost, alt.layer(*left))
         .resolve_scale(y="independent")
         .properties(width=width, height=height, title=_title(text, subtitle))
     )
@@ -1656,34 +1689,6 @@ def plan_gantt(
     """
     rows: list[pl.DataFrame] = []
     season = pl.DataFrame(schema={"start": pl.Date, "end": pl.Date, "event": pl.String})
-    if timeline is not None:
-        tl = _frame(timeline, "timeline", ["start", "event", "category"], "plan_gantt")
-        has = set(tl.columns)
-        tl = tl.with_columns(
-            (pl.col("end") if "end" in has else pl.lit(None, dtype=pl.Date)).alias("end"),
-            (
-                pl.col("approximate").fill_null(False) if "approximate" in has else pl.lit(False)
-            ).alias("approximate"),
-            (
-                pl.col("source").cast(pl.String)
-                if "source" in has
-                else pl.lit(None, dtype=pl.String)
-            ).alias("detail"),
-        )
-        is_season = (pl.col("category") == "interviews") & pl.col("end").is_not_null()
-        season = tl.filter(is_season).select("start", "end", "event")
-        rows.append(
-            tl.filter(~is_season).select(
-                pl.col("event").alias("label"),
-                pl.col("start").cast(pl.Date),
-                pl.col("end").cast(pl.Date),
-                pl.col("category").cast(pl.String),
-                "approximate",
-                "detail",
-                pl.lit(None, dtype=pl.Float64).alias("cost_usd"),
-                pl.lit(None, dtype=pl.Float64).alias("gain"),
-            )
-        )
     rot = pl.DataFrame()
     if rotations is not None:
         rot = _frame(rotations, "rotations", ["program_name", "role", "start", "end"], "plan_gantt")
@@ -1716,6 +1721,45 @@ def plan_gantt(
                     if "gain" in has
                     else pl.lit(None, dtype=pl.Float64)
                 ).alias("gain"),
+            )
+        )
+    if timeline is not None:
+        tl = _frame(timeline, "timeline", ["start", "event", "category"], "plan_gantt")
+        has = set(tl.columns)
+        tl = tl.with_columns(
+            pl.col("start").cast(pl.Date),
+            (pl.col("end") if "end" in has else pl.lit(None, dtype=pl.Date))
+            .cast(pl.Date)
+            .alias("end"),
+            (
+                pl.col("approximate").fill_null(False) if "approximate" in has else pl.lit(False)
+            ).alias("approximate"),
+            (
+                pl.col("source").cast(pl.String)
+                if "source" in has
+                else pl.lit(None, dtype=pl.String)
+            ).alias("detail"),
+        )
+        is_season = (pl.col("category") == "interviews") & pl.col("end").is_not_null()
+        season = tl.filter(is_season).select("start", "end", "event")
+        # the timeline may list the planned rotations too: keep the richer rotation rows
+        if not rot.is_empty():
+            planned = rot.select(pl.col("start").cast(pl.Date), pl.col("end").cast(pl.Date))
+            tl = tl.join(
+                planned.with_columns(pl.lit(True).alias("_planned")),
+                on=["start", "end"],
+                how="left",
+            ).filter(~((pl.col("category") == "rotation") & pl.col("_planned").fill_null(False)))
+        rows.append(
+            tl.filter(~is_season).select(
+                pl.col("event").alias("label"),
+                pl.col("start").cast(pl.Date),
+                pl.col("end").cast(pl.Date),
+                pl.col("category").cast(pl.String),
+                "approximate",
+                "detail",
+                pl.lit(None, dtype=pl.Float64).alias("cost_usd"),
+                pl.lit(None, dtype=pl.Float64).alias("gain"),
             )
         )
     items = pl.concat(rows) if rows else pl.DataFrame()
@@ -1776,7 +1820,15 @@ def plan_gantt(
     else:
         text = "; ".join(parts) or "Your timeline"
         text = text[0].upper() + text[1:]
-    subtitle = "Bars: periods; diamonds: single dates; faded: approximate dates."
+    approximate = items["approximate"] if not items.is_empty() else pl.Series([False])
+    mixed = bool(approximate.any()) and not bool(approximate.all())
+    subtitle = "Bars: periods; diamonds: single dates"
+    if mixed:
+        subtitle += "; faded: approximate dates."
+    elif approximate.all():
+        subtitle += "; all dates approximate (published calendars, rules of thumb)."
+    else:
+        subtitle += "."
     if not season.is_empty():
         subtitle += " Shaded: interview season."
 
@@ -1797,10 +1849,14 @@ def plan_gantt(
         scale=alt.Scale(domain=categories, range=palette),
         legend=alt.Legend(orient="bottom", values=present),
     )
-    opacity = alt.Opacity(
-        "certainty:N",
-        scale=alt.Scale(domain=["fixed", "approximate"], range=[0.95, 0.45]),
-        legend=None,
+    opacity = (
+        alt.Opacity(
+            "certainty:N",
+            scale=alt.Scale(domain=["fixed", "approximate"], range=[0.95, 0.5]),
+            legend=None,
+        )
+        if mixed
+        else alt.value(0.9)
     )
     tooltip = [
         alt.Tooltip("label:N", title="What"),

@@ -688,6 +688,17 @@ def test_backup_plan_shows_chances_and_cumulative_cost() -> None:
     assert "not in the recommended plan" in subtitle_text(spec)
 
 
+def test_backup_plan_draws_the_target_and_says_when_it_is_missed() -> None:
+    spec = charts.backup_plan_chart(cf.plan_frame(), target=0.85).to_dict()
+    rule = next(u for u in by_mark(spec, "rule"))
+    assert rows(spec, rule)[0]["target"] == 0.85
+    assert title_text(spec).endswith("for $1,570 more, short of the 85% target")
+    assert isinstance(spec["title"]["text"], list)  # a long takeaway wraps, never clips
+    assert all(len(line) <= charts.TITLE_CHARS for line in spec["title"]["text"])
+    reached = charts.backup_plan_chart(cf.plan_frame(), target=0.8).to_dict()
+    assert "short of" not in title_text(reached)
+
+
 def test_backup_plan_with_only_the_first_choice() -> None:
     plan = cf.plan_frame().with_columns((pl.col("order") == 1).alias("included"))
     assert title_text(charts.backup_plan_chart(plan).to_dict()) == "IR alone: 22% chance to match"
@@ -719,6 +730,33 @@ def test_gantt_draws_periods_single_dates_and_the_interview_season() -> None:
     assert title_text(spec) == (
         "3 away rotations, Jun–Aug 2026, all before interview season; Match Day 19 Mar 2027"
     )
+
+
+def test_gantt_shows_a_rotation_listed_in_both_frames_once() -> None:
+    rotations = cf.rotations_frame()
+    listed = rotations.select(
+        "start",
+        "end",
+        pl.format("Away rotation: {}", pl.col("program_name")).alias("event"),
+        pl.lit("rotation").alias("category"),
+        pl.lit(False).alias("approximate"),
+        pl.lit("planner").alias("source"),
+    )
+    timeline = pl.concat([cf.timeline_frame(), listed], how="diagonal_relaxed")
+    spec = charts.plan_gantt(rotations, timeline).to_dict()
+    bars = by_mark(spec, "bar")[0]
+    labels = [r["label"] for r in rows(spec, bars)]
+    assert sum(label.startswith("Rotation (") for label in labels) == 3
+    assert not any(label.startswith("Away rotation:") for label in labels)
+
+
+def test_gantt_fades_approximate_dates_only_when_some_are_exact() -> None:
+    mixed = charts.plan_gantt(None, cf.timeline_frame()).to_dict()
+    assert by_mark(mixed, "bar")[0]["encoding"]["opacity"]["field"] == "certainty"
+    all_approx = cf.timeline_frame().with_columns(pl.lit(True).alias("approximate"))
+    spec = charts.plan_gantt(None, all_approx).to_dict()
+    assert "value" in by_mark(spec, "bar")[0]["encoding"]["opacity"]
+    assert "all dates approximate" in subtitle_text(spec)
 
 
 def test_gantt_warns_about_a_rotation_in_interview_season() -> None:
