@@ -986,7 +986,7 @@ def run_reports(options: ReportOptions, progress: Progress | None = None) -> Bat
 
         def on_result(result: RenderResult) -> None:
             job = job_of[result.applicant_id]
-            record = _store_result(out_dir, job, result, as_of, version)
+            record = store_result(out_dir, job, result, as_of, version)
             records[position_of[result.applicant_id]] = record
             progress.advance(record)
 
@@ -1040,7 +1040,7 @@ def run_reports(options: ReportOptions, progress: Progress | None = None) -> Bat
     )
 
 
-def _store_result(
+def store_result(
     out_dir: Path, job: RenderJob, result: RenderResult, as_of: str, version: str
 ) -> ReportRecord:
     """Write the report, then its state (both atomically); return the applicant's record."""
@@ -1069,7 +1069,12 @@ def _store_result(
             job.label, job.applicant_id, "written", summary=result.summary, seconds=result.seconds
         )
     previous = read_state(out_dir, job.applicant_id)
-    if previous is None or previous.get("inputs_hash") != job.inputs_hash:
+    still_valid = (
+        previous is not None
+        and previous.get("status") == "ok"
+        and previous.get("inputs_hash") == job.inputs_hash
+    )
+    if not still_valid:  # a forced re-run that failed keeps the report it could not improve
         # the report on disk (if any) describes older inputs: do not leave it looking current
         with contextlib.suppress(FileNotFoundError):
             report_path(out_dir, job.applicant_id).unlink()
