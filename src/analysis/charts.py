@@ -1875,7 +1875,8 @@ def plan_gantt(
                     "{} – {}",
                     pl.col("start").dt.strftime("%-d %b %Y"),
                     pl.col("end").dt.strftime("%-d %b %Y"),
-                ).alias("when")
+                ).alias("when"),
+                pl.lit("Interview\nseason").alias("tag"),  # short: the tooltip has the rest
             )
         )
         season_tooltip = [
@@ -1887,10 +1888,25 @@ def plan_gantt(
             .mark_rect(color=ORANGE, opacity=0.13)
             .encode(x="start:T", x2="end:T", tooltip=season_tooltip)
         )
+        # keep the label inside the shaded band: its width in pixels, from the date span
+        dates = [d for d in (*items["start"], *items["end"], *season["start"], *season["end"])
+                 if d is not None]  # fmt: skip
+        span = max(1, (max(dates) - min(dates)).days)
+        band_days = min((row["end"] - row["start"]).days for row in season.iter_rows(named=True))
+        limit = max(40, int(width * band_days / span) - 8)
         layers.append(
             alt.Chart(season_data)
-            .mark_text(align="left", baseline="top", dx=4, dy=4, color="#9A6500", fontWeight=600)
-            .encode(x="start:T", y=alt.value(0), text="event:N", tooltip=season_tooltip)
+            .mark_text(
+                align="left",
+                baseline="top",
+                dx=4,
+                dy=4,
+                color="#9A6500",
+                fontWeight=600,
+                lineBreak="\n",
+                limit=limit,
+            )
+            .encode(x="start:T", y=alt.value(0), text="tag:N", tooltip=season_tooltip)
         )
     if not items.is_empty():
         data = _inline(
