@@ -718,9 +718,14 @@ def test_gantt_draws_periods_single_dates_and_the_interview_season() -> None:
     assert {"filter": "datum.end == null"} in points["transform"]
     assert points["mark"]["shape"] == "diamond"
     assert rows(spec, season) == [
-        {"start": "2026-10-01T00:00:00", "end": "2027-01-31T00:00:00",
-         "event": "Interview season", "when": "1 Oct 2026 – 31 Jan 2027"}
-    ]  # fmt: skip
+        {
+            "start": "2026-10-01T00:00:00",
+            "end": "2027-01-31T00:00:00",
+            "event": "Interview season",
+            "when": "1 Oct 2026 – 31 Jan 2027",
+            "tag": "Interview\nseason",
+        }
+    ]
     data = rows(spec, bars)
     labels = [r["label"] for r in data]
     assert labels == bars["encoding"]["y"]["sort"]  # rows in date order
