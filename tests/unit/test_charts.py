@@ -812,3 +812,51 @@ def test_calibration_pairs_model_and_reference_per_metric() -> None:
         f"Model within 20% of the reference on {close} of {calibration.height} figures; "
         f"largest gap: {worst['specialty']} {worst['metric']}"
     )
+
+
+# --------------------------------------------------------------------------- the real engine
+
+
+@pytest.mark.slow
+def test_charts_accept_the_engines_and_planners_frames_on_the_demo_data() -> None:
+    """Contract check against the real producers; PNGs go to tests/artifacts/charts/demo/."""
+    import analysis
+    from analysis import config
+    from analysis.backup import plan_backup
+    from analysis.calibration import calibration_long
+    from analysis.friendliness import component_contributions
+    from analysis.probability import match_chances, what_if
+    from analysis.rotations import plan_rotations
+    from analysis.timeline import build_timeline
+
+    programs = analysis.load_programs(config.demo_programs_path())
+    applicant = analysis.load_applicant(config.demo_applicants_dir() / "amira_ir.yaml")
+    as_of = dt.date(applicant.match_year - 2, 11, 1)
+    scored = analysis.score_programs(programs, visa_needed=applicant.visa_needed)
+    first = applicant.target_specialties[0]
+    chances = match_chances(applicant, programs, as_of=as_of)
+    rotations = plan_rotations(applicant, programs, as_of=as_of)
+    backup = plan_backup(applicant, programs, as_of=as_of)
+    mine = scored.filter(pl.col("specialty") == first)["program_id"].head(20).to_list()
+    built = {
+        "programs_map": charts.programs_map(scored),
+        "friendliness_scatter": charts.friendliness_scatter(scored, specialty=first),
+        "friendliness_distribution": charts.friendliness_distribution(scored, first, mine),
+        "component_breakdown": charts.component_breakdown(component_contributions(scored)),
+        "match_curve": charts.match_curve(chances.curves),
+        "interview_distribution": charts.interview_distribution(chances.interviews),
+        "what_if_tornado": charts.what_if_tornado(what_if(applicant, programs, as_of=as_of)),
+        "backup_plan_chart": charts.backup_plan_chart(backup.table, backup.target),
+        "plan_gantt": charts.plan_gantt(
+            rotations.rotations, build_timeline(applicant, rotations.rotations, as_of=as_of)
+        ),
+        "calibration_chart": charts.calibration_chart(calibration_long(programs)),
+    }
+    out = ARTIFACTS / "demo"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, chart in built.items():
+        spec = chart.to_dict()
+        assert_offline_and_explained(spec)
+        assert not title_text(spec).startswith("No "), f"{name} drew a placeholder"
+        png = vlc.vegalite_to_png(spec, scale=1.5, allowed_base_urls=[])
+        (out / f"{applicant.applicant_id}_{name}.png").write_bytes(png)
