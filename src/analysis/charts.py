@@ -866,7 +866,9 @@ def component_breakdown(
     )
     multi = "specialty" in has and df["specialty"].n_unique() > 1
     display = (
-        pl.format("{} ({})", pl.col("program_name"), pl.col("specialty"))
+        pl.format(
+            "{} · {}", pl.col("specialty"), pl.col("program_name")
+        )  # code first: survives truncation
         if multi
         else pl.col("program_name")
     )
