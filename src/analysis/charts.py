@@ -865,10 +865,9 @@ def component_breakdown(
         .head(top)
     )
     multi = "specialty" in has and df["specialty"].n_unique() > 1
+    # the specialty code goes first, so a long name's truncation keeps it
     display = (
-        pl.format(
-            "{} · {}", pl.col("specialty"), pl.col("program_name")
-        )  # code first: survives truncation
+        pl.format("{} · {}", pl.col("specialty"), pl.col("program_name"))
         if multi
         else pl.col("program_name")
     )
