@@ -734,6 +734,7 @@ def friendliness_distribution(
         )
         .group_by("bin_start", "tier")
         .agg(pl.len().alias("programs"))
+        .sort("bin_start", "tier")  # group_by order varies run to run: keep the spec stable
         .with_columns(
             (pl.col("bin_start") + bin_width).alias("bin_end"),
             pl.format(
