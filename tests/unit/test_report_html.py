@@ -247,6 +247,7 @@ def test_exported_report_escapes_user_data(exported: str) -> None:
 
 def test_exported_report_hides_code_and_states_its_footer(exported: str) -> None:
     assert 'class="jp-CodeMirrorEditor' not in exported
+    assert 'tabindex="0" class="jp-RenderedText' in exported  # outputs are focusable
     assert "y = 3" not in exported and "x = 2" not in exported
     assert "Generated 2026-11-02 09:30 UTC by imgmatch 9.9.9" in exported
     assert "Plan as of 2026-11-01" in exported
