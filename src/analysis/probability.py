@@ -531,13 +531,6 @@ def poisson_binomial_pmf(p: np.ndarray, k_max: int) -> np.ndarray:
     return pmf
 
 
-def _top_n(p: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Per row, the probabilities sorted descending with entries beyond n[row] zeroed."""
-    ordered = -np.sort(-p, axis=-1)
-    cols = np.arange(p.shape[-1])[None, :]
-    return np.where(cols < n[:, None], ordered, 0.0)
-
-
 def default_applications(specialty: str) -> int:
     """Programs assumed per specialty when the applicant does not say (probability.yaml)."""
     a = params()["applications"]
