@@ -1,0 +1,283 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] tags=["remove-cell"]
+# # Applicant report (papermill template)
+#
+# **Purpose.** One applicant's planning report: run by `imgmatch report` once per applicant
+# (papermill, in a warm kernel) and exported to a self-contained offline HTML file with the
+# code hidden. This cell (tagged `remove-cell`) and the parameters cell do not appear in
+# the report.
+#
+# **Inputs** (the parameters cell; the runner injects absolute paths and the plan date):
+# `applicant_file` (one profile, YAML or JSON), `programs_file` (the program table),
+# `as_of` (the plan date, ISO: staleness of facts and the rotation window depend on it).
+#
+# **Outputs.** The report: profile, where the applicant is welcome, chances per specialty
+# with intervals, how many programs to apply to, the what-if levers, the away-rotation plan,
+# the backup plan, the timeline, and what the numbers mean with the data sources and their
+# dates. And, in the last code cell (tagged `summary`), one output of mimetype
+# `application/vnd.imgmatch.summary+json` that feeds the cohort index: `applicant_id`,
+# `name`, `target_specialties`, `p_match` (per target specialty, the profile as it is),
+# `p_match_any`, `rotations` (planned count) and `data_sources` (per source of the program
+# table: programs, oldest and newest `last_verified`), plus `p_match_any_low`,
+# `p_match_any_high`, `p_match_any_with_plan`, `rank_list`, `rotation_cost_usd`, `as_of`.
+#
+# **Rules.** Every cell output holding user data (names, notes, program names) is built by
+# `analysis.present`, which escapes it; Markdown cells hold no data. No widgets (their
+# manager would load from a CDN). Charts are vega-lite JSON, drawn offline by the report's
+# HTML.
+
+# %% tags=["parameters"]
+applicant_file: str = "../data/demo/applicants/amira_ir.yaml"  # profile to report on (YAML or JSON)
+programs_file: str = "../data/demo/programs.csv"  # program table to score against
+as_of: str = "2026-11-01"  # plan date (ISO); the runner passes the first day of the month
+
+# %%
+import datetime as dt
+
+import polars as pl
+
+from analysis import charts, explorer, io, present, probability
+from analysis.plan import make_plan
+from analysis.schemas import specialty_name
+
+present.setup_notebook()  # charts as offline vega-lite JSON, imgmatch theme
+plan_date = dt.date.fromisoformat(as_of)
+applicant = io.load_applicant(applicant_file)
+programs = io.load_programs(programs_file)  # cached per file: cheap in a warm kernel
+model = probability.model_for(programs, as_of=plan_date)  # scored once per table and date
+plan = make_plan(applicant, model, as_of=plan_date)  # chances, rotations, backups, timeline
+now, with_plan = plan.chances_now, plan.chances_with_plan
+
+# %%
+present.format_html(
+    "<h1>{name}</h1><p>Residency planning report for the {year} Match, as of {date}. "
+    "Target specialties, in order of preference: {targets}.</p>",
+    name=applicant.name,
+    year=applicant.match_year,
+    date=f"{plan_date:%d %B %Y}",
+    targets=", ".join(specialty_name(s) for s in applicant.target_specialties),
+)
+
+# %% [markdown]
+# Your chance of matching in any of your target specialties, today and with the away
+# rotations and backup specialties this report recommends, with 80% intervals; what the
+# rotations cost; and the application fees of the plan.
+
+# %%
+present.key_figures([
+    ("P(match) anywhere, today", present.pct_interval(now.p_match_any, now.p_match_any_low, now.p_match_any_high),
+     "your profile as it is, 80% interval"),
+    ("With this report's plan", present.pct_interval(with_plan.p_match_any, with_plan.p_match_any_low,
+                                                     with_plan.p_match_any_high),
+     "rotations + backup specialties"),
+    ("Away rotations planned", str(plan.rotations.rotations.height), present.usd(plan.rotations.total_cost_usd)),
+    ("Application fees with the plan", present.usd(with_plan.total_cost_usd), "ERAS, transcript, NRMP"),
+])
+
+# %% [markdown]
+# ## Your profile
+#
+# The facts the model reads, as they are in your profile. If something is wrong or out of
+# date, correct the profile and run the report again: every number below depends on them.
+
+# %%
+present.profile_table(applicant)
+
+# %% [markdown]
+# ## Where you are welcome
+#
+# How open your target specialties' programs are to applicants who need your visa: the share
+# of programs known to sponsor it (and the share where nobody knows: unknown is not a no),
+# and the spread of the IMG-friendliness score (0-100: visa fit, share of IMG residents,
+# observed interview rates of non-US IMGs, screening rules, visiting-student access, program
+# type). "Friendly or better" means a score of 45 or more.
+
+# %%
+scored = model.features(applicant.visa_needed).table  # the program table scored for your visa
+targets = scored.filter(pl.col("specialty").is_in(applicant.target_specialties))
+present.table(
+    present.specialty_overview(targets, applicant.visa_needed),
+    {"name": "Specialty", "programs": "Programs", "sponsors_visa_share": "Sponsor your visa",
+     "visa_unknown_share": "Visa unknown", "friendliness_median": "Median score",
+     "friendly_share": "Friendly or better", "stale_share": "Facts over a year old"},
+    formats={"sponsors_visa_share": "pct", "visa_unknown_share": "pct", "friendliness_median": "num1",
+             "friendly_share": "pct", "stale_share": "pct"},
+)
+
+# %% [markdown]
+# Your first choice, program by program: across, the program's IMG-friendliness for your
+# visa; up, the model's chance that one application there brings you an interview. Grey
+# crosses are programs a published rule screens you out of (hover for the reason: visa,
+# Step 2 CK minimum, graduation year, US clinical experience, attempts).
+
+# %%
+first = explorer.static_view(model, applicant)
+first.chart
+
+# %% [markdown]
+# The programs most likely to interview you in your first choice, with the 80% interval.
+# "Facts verified" flags programs whose facts are over a year old: confirm their visa and
+# IMG policies with the coordinator before you count on them.
+
+# %%
+first.table
+
+# %% [markdown]
+# ## Your chances
+#
+# One row per target specialty, in your order. *P(match)* is the chance of matching in that
+# specialty if it were the only one you applied to, with the 80% interval (the model's
+# uncertainty about how programs will read your application). *P(match here)* is the chance
+# of matching there on one rank list in your order, best first; *P(match) anywhere* above is
+# their total. Expected interviews count invitations over the programs you apply to (the
+# number in your profile, or the specialty's usual number).
+
+# %%
+present.chances_table(now)
+
+# %% [markdown]
+# How many interviews you can expect in each specialty. The vermillion bar is the chance of
+# no interview at all; with two or three interviews the chance of matching is already
+# substantial (NRMP data), which is why the first interviews matter most.
+
+# %%
+charts.interview_distribution(now.interviews)
+
+# %% [markdown]
+# ## How many programs to apply to
+#
+# Your chance of matching against the number of programs you apply to, best-fit programs
+# first (shaded: 80% interval; dashed grey: ERAS fees on the right axis). The filled point is
+# the fewest programs that reach 80%, if any; the open point is where ten more applications
+# add less than one percentage point: past it, more applications cost more than they give.
+
+# %%
+charts.match_curve(now.curves)
+
+# %% [markdown]
+# ## What would move the needle
+#
+# The change in your chance of matching anywhere from single actions, each on its own,
+# everything else as it is. Exam scores and US letters usually weigh most; more applications
+# help less once you apply to the programs that fit you.
+
+# %%
+levers = probability.what_if(applicant, model)
+charts.what_if_tornado(levers)
+
+# %%
+present.what_if_table(levers)
+
+# %% [markdown]
+# ## Away rotations
+#
+# The rotations that raise your chances most within your budget and the time left: four
+# weeks each, letters ready before ERAS opens, none in interview season. *Anchor*: a strong
+# program in your first choice; *opportunity*: a program that matches IMGs like you;
+# *safety*: a very IMG-friendly program (for interventional radiology, a diagnostic
+# radiology program with ESIR). A rotation helps at that program and brings a US letter.
+
+# %%
+present.key_figures([
+    ("P(match) anywhere without rotations", present.pct(plan.rotations.p_match_any_before)),
+    ("With these rotations", present.pct(plan.rotations.p_match_any_after)),
+    ("Cost", present.usd(plan.rotations.total_cost_usd),
+     f"budget {present.usd(plan.rotations.budget_usd)}" if plan.rotations.budget_usd is not None else "no budget given"),
+])
+
+# %%
+present.rotations_table(plan.rotations)
+
+# %%
+present.bullet_list(plan.rotations.notes, title="Notes on the rotation plan")
+
+# %% [markdown]
+# ## Backup plan
+#
+# Specialties adjacent to your first choice, in the order the advising guides give them,
+# added to one rank list until your chance of matching anywhere reaches 85% (or the options
+# run out). Your first choice's programs stay at the top of the list, so its chance is
+# unchanged; each backup adds its chance of catching you if the ones above do not. These
+# figures are for your profile as it is; the plan's total at the top of the report also
+# counts the away rotations above.
+
+# %%
+charts.backup_plan_chart(plan.backup.table)
+
+# %%
+present.backup_table(plan.backup)
+
+# %%
+present.bullet_list(plan.backup.notes, title="Notes on the backup plan")
+
+# %% [markdown]
+# ## Timeline
+#
+# Your calendar to Match Day: preparation, exams, the rotations above, applications,
+# interviews and the Match. Cycle dates follow recent years' rules and are approximate:
+# check the AAMC (ERAS) and NRMP calendars of your year.
+
+# %%
+charts.plan_gantt(plan.rotations.rotations, plan.timeline)
+
+# %%
+present.timeline_table(plan.timeline)
+
+# %% [markdown]
+# ## What these numbers mean, and what they don't
+#
+# - **They are estimates from public figures, not predictions of any program's decision.**
+#   The model is calibrated so that typical applicants reproduce the published interview
+#   rates by specialty and NRMP's match rate for non-US IMGs (58% in 2025, counted over
+#   applicants who certified a rank list, so P(match) here assumes you rank every interview).
+# - **The intervals are honest, not tight.** An 80% interval of 30-60% means the data
+#   cannot tell you more precisely; a single Match is a yes or a no.
+# - **Facts about programs go stale.** Visa sponsorship, IMG policies and screening rules
+#   change; facts verified more than a year ago are marked. Unknown facts are estimated from
+#   the specialty's typical program and never counted as a "no".
+# - **What the model does not see:** the strength of your letters and personal statement,
+#   interview performance, program signals and geographic preferences, couples matching.
+# - **Rules of thumb come from advising guides** (how many rotations, when, how many
+#   programs); the plan follows them where the model cannot do better, and says so.
+#
+# Where the program facts come from, and how old they are (as of the plan date):
+
+# %%
+data_sources = present.data_sources(programs, plan_date)
+present.table(
+    data_sources,
+    {"source": "Source", "programs": "Programs", "oldest_verified": "Oldest fact",
+     "newest_verified": "Newest fact", "stale_share": "Over a year old"},
+    formats={"stale_share": "pct"},
+)
+
+# %% [markdown]
+# The public figures behind the model, with their grade (A: official source seen directly;
+# B: a secondary page quoting official data; C: third-party, rounded or derived; project:
+# a mapping written for this project):
+
+# %%
+present.table(
+    present.reference_sources(),
+    {"table": "Reference table", "source": "Source", "covers": "Covers", "source_grade": "Grade",
+     "rows": "Rows"},
+)
+
+# %% tags=["summary"]
+summary = present.report_summary(applicant, plan, data_sources, as_of)  # feeds the cohort index
+present.summary_output(summary)
