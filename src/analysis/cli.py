@@ -656,6 +656,9 @@ def report(
             f"same command again to finish the {stop.remaining} left."
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:  # before any report was started: nothing written
+        err_console.print("[bold yellow]Interrupted.[/] No report was written.")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     _print_report_summary(result)
     raise typer.Exit(result.exit_code)
 

@@ -929,106 +929,109 @@ def run_reports(options: ReportOptions, progress: Progress | None = None) -> Bat
     applicants = list(iter_applicants(*sources))
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _batch_lock(out_dir), _sigterm_as_interrupt():
-        remove_stale_temp_files(out_dir)
-        records: dict[int, ReportRecord] = {}
-        jobs: list[tuple[int, RenderJob]] = []
-        applicants_dir = out_dir / STATE_DIR / "applicants"
-        for position, (label, item) in enumerate(applicants):
-            if isinstance(item, DataValidationError):
-                records[position] = _validation_record(label, item)
-                continue
-            profile_json = canonical_profile_json(item)
-            digest = inputs_hash(profile_json, programs_sha, template.sha256, version, as_of)
-            state = None if options.force else is_up_to_date(out_dir, item.applicant_id, digest)
-            if state is not None:
-                records[position] = ReportRecord(
-                    label=label,
-                    applicant_id=item.applicant_id,
-                    status="unchanged",
-                    summary=state["summary"],
-                    seconds=state.get("seconds"),
-                )
-                continue
-            applicant_file = (applicants_dir / f"{item.applicant_id}.json").resolve()
-            _write_text(
-                applicant_file,
-                json.dumps(json.loads(profile_json), indent=2, ensure_ascii=False) + "\n",
-            )
-            jobs.append(
-                (
-                    position,
-                    RenderJob(
-                        item.applicant_id,
-                        label,
-                        item.name,
-                        profile_json,
-                        digest,
-                        str(applicant_file),
-                    ),
-                )
-            )
-
-        settings = RenderSettings(
-            as_of=as_of,
-            timeout=float(options.timeout),
-            programs_name=programs_path.name,
-            programs_sha256=programs_sha,
-            template_name=template.name,
-            version=version,
-            generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-        )
-        position_of = {job.applicant_id: position for position, job in jobs}
-        job_of = {job.applicant_id: job for _, job in jobs}
-        skipped = sum(r.status == "unchanged" for r in records.values())
-        invalid = sum(r.status == "failed" for r in records.values())
-        progress.start(len(applicants), skipped, invalid)
-
-        def on_result(result: RenderResult) -> None:
-            job = job_of[result.applicant_id]
-            record = store_result(out_dir, job, result, as_of, version)
-            records[position_of[result.applicant_id]] = record
-            progress.advance(record)
-
-        workers = 0
-        backend = "none"
-        try:
-            if jobs:
-                from analysis.report_html import vega_bundle
-
-                threading.Thread(target=vega_bundle, name="imgmatch-bundle", daemon=True).start()
-                only_jobs = [job for _, job in jobs]
-                if options.scheduler:
-                    backend = f"dask ({options.scheduler})"
-                    workers = _run_dask(
-                        only_jobs,
-                        options.scheduler,
-                        _Blob(programs_path.name, programs_path.read_bytes(), programs_sha),
-                        _Blob(template.name, template.data, template.sha256),
-                        settings,
-                        on_result,
+    records: dict[int, ReportRecord] = {}
+    try:
+        with _batch_lock(out_dir), _sigterm_as_interrupt():
+            remove_stale_temp_files(out_dir)
+            jobs: list[tuple[int, RenderJob]] = []
+            applicants_dir = out_dir / STATE_DIR / "applicants"
+            for position, (label, item) in enumerate(applicants):
+                if isinstance(item, DataValidationError):
+                    records[position] = _validation_record(label, item)
+                    continue
+                profile_json = canonical_profile_json(item)
+                digest = inputs_hash(profile_json, programs_sha, template.sha256, version, as_of)
+                state = None if options.force else is_up_to_date(out_dir, item.applicant_id, digest)
+                if state is not None:
+                    records[position] = ReportRecord(
+                        label=label,
+                        applicant_id=item.applicant_id,
+                        status="unchanged",
+                        summary=state["summary"],
+                        seconds=state.get("seconds"),
                     )
-                else:
-                    from analysis.report_kernel import KernelPool
-
-                    workers = max(1, min(options.workers or default_workers(), len(jobs)))
-                    backend = "local"
-                    context = RenderContext(
-                        template_nb=template.notebook(),
-                        programs_file=str(programs_path),
-                        settings=settings,
-                        pool=KernelPool(cwd=template.path.parent),
+                    continue
+                applicant_file = (applicants_dir / f"{item.applicant_id}.json").resolve()
+                _write_text(
+                    applicant_file,
+                    json.dumps(json.loads(profile_json), indent=2, ensure_ascii=False) + "\n",
+                )
+                jobs.append(
+                    (
+                        position,
+                        RenderJob(
+                            item.applicant_id,
+                            label,
+                            item.name,
+                            profile_json,
+                            digest,
+                            str(applicant_file),
+                        ),
                     )
-                    _run_local(only_jobs, context, workers, on_result)
-        except KeyboardInterrupt:
-            progress.stop()
-            written = sum(r.status == "written" for r in records.values())
-            raise ReportsInterrupted(written, len(applicants) - len(records)) from None
-        progress.stop()
+                )
 
-        ordered = [records[i] for i in sorted(records)]
-        _write_index(out_dir, ordered, settings)
-        write_errors(out_dir, ordered)
+            settings = RenderSettings(
+                as_of=as_of,
+                timeout=float(options.timeout),
+                programs_name=programs_path.name,
+                programs_sha256=programs_sha,
+                template_name=template.name,
+                version=version,
+                generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+            )
+            position_of = {job.applicant_id: position for position, job in jobs}
+            job_of = {job.applicant_id: job for _, job in jobs}
+            skipped = sum(r.status == "unchanged" for r in records.values())
+            invalid = sum(r.status == "failed" for r in records.values())
+            progress.start(len(applicants), skipped, invalid)
+
+            def on_result(result: RenderResult) -> None:
+                job = job_of[result.applicant_id]
+                record = store_result(out_dir, job, result, as_of, version)
+                records[position_of[result.applicant_id]] = record
+                progress.advance(record)
+
+            workers = 0
+            backend = "none"
+            try:
+                if jobs:
+                    from analysis.report_html import vega_bundle
+
+                    threading.Thread(
+                        target=vega_bundle, name="imgmatch-bundle", daemon=True
+                    ).start()
+                    only_jobs = [job for _, job in jobs]
+                    if options.scheduler:
+                        backend = f"dask ({options.scheduler})"
+                        workers = _run_dask(
+                            only_jobs,
+                            options.scheduler,
+                            _Blob(programs_path.name, programs_path.read_bytes(), programs_sha),
+                            _Blob(template.name, template.data, template.sha256),
+                            settings,
+                            on_result,
+                        )
+                    else:
+                        from analysis.report_kernel import KernelPool
+
+                        workers = max(1, min(options.workers or default_workers(), len(jobs)))
+                        backend = "local"
+                        context = RenderContext(
+                            template_nb=template.notebook(),
+                            programs_file=str(programs_path),
+                            settings=settings,
+                            pool=KernelPool(cwd=template.path.parent),
+                        )
+                        _run_local(only_jobs, context, workers, on_result)
+            finally:
+                progress.stop()
+
+            ordered = [records[i] for i in sorted(records)]
+            _write_index(out_dir, ordered, settings)
+            write_errors(out_dir, ordered)
+    except KeyboardInterrupt:
+        written = sum(r.status == "written" for r in records.values())
+        raise ReportsInterrupted(written, len(applicants) - len(records)) from None
     return BatchResult(
         records=ordered,
         out_dir=out_dir,
