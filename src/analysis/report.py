@@ -45,6 +45,7 @@ kernels isolate applicants by namespace reset, not by process (see `analysis.rep
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -727,6 +728,7 @@ def _worker_context(programs: _Blob, template: _Blob, settings: RenderSettings) 
         (folder / template.name).write_bytes(template.data)
         if "pool" not in _WORKER:
             _WORKER["pool"] = KernelPool(cwd=root)
+            atexit.register(_shutdown_worker)  # the client normally asks first
         context = RenderContext(
             template_nb=nbformat.reads(template.data.decode("utf-8"), as_version=4),
             programs_file=str(programs_file),
