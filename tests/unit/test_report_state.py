@@ -200,7 +200,7 @@ def test_safe_json_text_round_trips(text: str) -> None:
 # --------------------------------------------------------------------------- template checks
 
 
-def test_the_interim_template_passes_the_checks() -> None:
+def test_the_report_template_passes_the_checks() -> None:
     template, warnings = load_template(
         Path(__file__).resolve().parents[2] / "notebooks" / "applicant_report.ipynb"
     )
