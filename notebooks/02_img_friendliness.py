@@ -115,7 +115,7 @@ present.table(
 # The distribution of the score per specialty for this visa need: quartiles, the share of
 # programs rated friendly or better (45+), the share closed (known not to sponsor the visa),
 # and the median confidence. Specialties are sorted by their median score. Open specialties
-# (internal medicine, neurology, pathology, family medicine) have far more friendly programs
+# (internal medicine, neurology, pathology, family medicine) have more friendly programs
 # than the surgical and radiological ones, which is what the reference shares of IMG
 # residents show.
 

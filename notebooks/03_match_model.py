@@ -181,7 +181,8 @@ present.table(
 present.table(
     reference_table("nrmp_match_rates"),
     {"year": "Year", "applicant_type": "Applicants", "match_rate_pct": "Match rate (%)",
-     "matched": "Matched", "active_applicants": "Active", "notes": "Note", "source_grade": "Grade"},
+     "matched": "Matched", "active_applicants": "Active", "notes": "Note", "source_grade": "Grade",
+     "source": "Source"},
     formats={"year": "text", "match_rate_pct": "num1"},
 )
 
@@ -211,12 +212,10 @@ present.table(
 # %%
 consistent = calibration.difficulty_consistent(order)
 present.format_html(
-    "<p><strong>Order consistent with the reference groups:</strong> {answer}. Among the "
-    "specialties with their own reference rates, interventional radiology is {ir} and every "
-    "'hard' specialty is {hard} every 'most open' one.</p>",
+    "<p><strong>Order consistent with the reference groups: {answer}.</strong> (Among the "
+    "specialties with their own reference rates: interventional radiology below every 'hard' "
+    "specialty, and every 'hard' one below every 'most open' one.)</p>",
     answer="yes" if consistent else "no",
-    ir="below every 'hard' specialty" if consistent else "not below every 'hard' specialty",
-    hard="below" if consistent else "not always below",
 )
 
 # %% [markdown]

@@ -84,9 +84,10 @@ present.key_figures([
      "your profile as it is, 80% interval"),
     ("With this report's plan", present.pct_interval(with_plan.p_match_any, with_plan.p_match_any_low,
                                                      with_plan.p_match_any_high),
-     "rotations + backup specialties"),
+     "rotations, backups, recommended programs"),
     ("Away rotations planned", str(plan.rotations.rotations.height), present.usd(plan.rotations.total_cost_usd)),
-    ("Application fees with the plan", present.usd(with_plan.total_cost_usd), "ERAS, transcript, NRMP"),
+    ("Application fees with the plan", present.usd(with_plan.total_cost_usd),
+     f"ERAS, transcript, NRMP ({present.usd(now.total_cost_usd)} for your profile's list)"),
 ])
 
 # %% [markdown]
@@ -101,23 +102,15 @@ present.profile_table(applicant)
 # %% [markdown]
 # ## Where you are welcome
 #
-# How open your target specialties' programs are to applicants who need your visa: the share
-# of programs known to sponsor it (and the share where nobody knows: unknown is not a no),
-# and the spread of the IMG-friendliness score (0-100: visa fit, share of IMG residents,
+# How open your target specialties' programs are to applicants like you: the share of
+# programs known to sponsor your visa, if you need one (and the share where nobody knows:
+# unknown is not a no), and the IMG-friendliness score (0-100: visa fit, share of IMG residents,
 # observed interview rates of non-US IMGs, screening rules, visiting-student access, program
 # type). "Friendly or better" means a score of 45 or more.
 
 # %%
 scored = model.features(applicant.visa_needed).table  # the program table scored for your visa
-targets = scored.filter(pl.col("specialty").is_in(applicant.target_specialties))
-present.table(
-    present.specialty_overview(targets, applicant.visa_needed),
-    {"name": "Specialty", "programs": "Programs", "sponsors_visa_share": "Sponsor your visa",
-     "visa_unknown_share": "Visa unknown", "friendliness_median": "Median score",
-     "friendly_share": "Friendly or better", "stale_share": "Facts over a year old"},
-    formats={"sponsors_visa_share": "pct", "visa_unknown_share": "pct", "friendliness_median": "num1",
-             "friendly_share": "pct", "stale_share": "pct"},
-)
+present.welcome_table(scored, applicant)
 
 # %% [markdown]
 # Your first choice, program by program: across, the program's IMG-friendliness for your
@@ -194,8 +187,8 @@ present.what_if_table(levers)
 
 # %%
 present.key_figures([
-    ("P(match) anywhere without rotations", present.pct(plan.rotations.p_match_any_before)),
-    ("With these rotations", present.pct(plan.rotations.p_match_any_after)),
+    ("P(match) anywhere without rotations", present.prob(plan.rotations.p_match_any_before)),
+    ("With these rotations", present.prob(plan.rotations.p_match_any_after)),
     ("Cost", present.usd(plan.rotations.total_cost_usd),
      f"budget {present.usd(plan.rotations.budget_usd)}" if plan.rotations.budget_usd is not None else "no budget given"),
 ])

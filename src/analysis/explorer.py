@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import re
 import textwrap
 import time
 from collections.abc import Iterator, Sequence
@@ -252,7 +253,12 @@ def explorer_summary(frame: pl.DataFrame) -> dict[str, Any]:
     p = eligible["p_interview"]
     reasons = (
         frame.filter(~pl.col("eligible"))
-        .select(reason=pl.col("screen_reason").fill_null("screened out").str.split("; "))
+        .select(reason=pl.col("screen_reason").fill_null("screened out"))
+        .with_columns(
+            # reasons are joined with "; ", and some contain "; " themselves ("2 months of
+            # hands-on USCE; more required"): split only where the next reason starts
+            reason=pl.col("reason").map_elements(_split_reasons, return_dtype=pl.List(pl.String))
+        )
         .explode("reason")
         .group_by("reason")
         .len()
@@ -268,6 +274,17 @@ def explorer_summary(frame: pl.DataFrame) -> dict[str, Any]:
         "good_chance": int((p >= _GOOD_CHANCE).sum()),
         "stale": int(frame["stale"].sum()) if frame.height else 0,
     }
+
+
+_REASON_START = re.compile(
+    r"; (?=does not sponsor|sponsors neither|military program|Step 2 CK|graduated "
+    r"|[\d.]+ months? of hands-on|\d+ attempts)"
+)
+
+
+def _split_reasons(text: str) -> list[str]:
+    """The separate screen reasons in `probability.interview_chances`' `screen_reason`."""
+    return _REASON_START.split(text)
 
 
 def _who(filters: Filters, applicant: ApplicantProfile | None, person: ApplicantProfile) -> str:
@@ -322,7 +339,7 @@ def explorer_chart(
     subtitle = textwrap.wrap(
         f"For {who or 'this applicant'}. Applying to all {summary['eligible']} eligible "
         f"programs: about {summary['expected_interviews']:.1f} interviews expected, "
-        f"{present.pct(summary['p_any_interview'])} chance of at least one. "
+        f"{present.prob(summary['p_any_interview'])} chance of at least one. "
         f"Filters: {_filter_text(filters)}.",
         width=max(60, width // 6),
         break_on_hyphens=False,
@@ -471,7 +488,7 @@ def explorer_table(
 
 
 def _summary_html(summary: dict[str, Any], filters: Filters, who: str) -> present.Html:
-    reasons = "; ".join(f"{n} {r}" for r, n in list(summary["screen_reasons"].items())[:3])
+    reasons = " · ".join(f"{r}: {n}" for r, n in list(summary["screen_reasons"].items())[:3])
     figures = [
         ("Programs shown", f"{summary['programs']:,}", _filter_text(filters)),
         (
@@ -484,7 +501,7 @@ def _summary_html(summary: dict[str, Any], filters: Filters, who: str) -> presen
             f"{summary['expected_interviews']:.1f}",
             "applying to every eligible program shown",
         ),
-        ("P(at least one interview)", present.pct(summary["p_any_interview"]), None),
+        ("P(at least one interview)", present.prob(summary["p_any_interview"]), None),
         ("Programs with a 5%+ chance", f"{summary['good_chance']:,}", None),
     ]
     head = present.format_html(

@@ -51,6 +51,7 @@ __all__ = [
     "num",
     "pct",
     "pct_interval",
+    "prob",
     "profile_table",
     "reference_sources",
     "report_summary",
@@ -64,11 +65,12 @@ __all__ = [
     "unknown_facts",
     "usd",
     "weights_table",
+    "welcome_table",
     "what_if_table",
 ]
 
 NA = "\u2013"  # en dash: "no value"
-_NUMERIC_KINDS = ("pct", "pct1", "int", "num", "num1", "num2", "num3", "usd", "interval")
+_NUMERIC_KINDS = ("pct", "prob", "pct1", "int", "num", "num1", "num2", "num3", "usd", "interval")
 
 
 class Html:
@@ -163,6 +165,14 @@ def pct(value: float | None, digits: int = 0, *, na: str = NA) -> str:
     return f"{shown:.{digits}f}%"
 
 
+def prob(value: float | None, *, na: str = NA) -> str:
+    """A model probability as a percentage that never claims certainty: like `pct`, but
+    0.995 and above (1.0 included, e.g. after float rounding) show as '>99%'."""
+    if _missing(value):
+        return na
+    return ">99%" if value >= 0.995 else pct(value)
+
+
 def pct_interval(
     value: float | None, low: float | None, high: float | None, *, na: str = NA
 ) -> str:
@@ -170,8 +180,8 @@ def pct_interval(
     if _missing(value):
         return na
     if _missing(low) or _missing(high):
-        return pct(value)
-    return f"{pct(value)} ({pct(low).rstrip('%')}\u2013{pct(high)})"
+        return prob(value)
+    return f"{prob(value)} ({prob(low).rstrip('%')}\u2013{prob(high)})"
 
 
 def usd(value: float | None, *, na: str = NA) -> str:
@@ -207,6 +217,7 @@ def _date(value: Any) -> str:
 
 _FORMATTERS: dict[str, Callable[[Any], str]] = {
     "pct": pct,
+    "prob": prob,
     "pct1": lambda v: pct(v, 1),
     "int": lambda v: NA if _missing(v) else f"{int(v):,}",
     "num": lambda v: num(v, 1),
@@ -270,7 +281,8 @@ def table(
         frame: polars or pandas frame.
         columns: columns to show, in order; a mapping gives their labels
             ({"p_match": "P(match)"}). Default: every column, labelled by its name.
-        formats: per column, a formatter: "pct", "pct1", "int", "num1", "num2", "num3",
+        formats: per column, a formatter: "pct", "prob" (a model probability: never
+            "100%"), "pct1", "int", "num1", "num2", "num3",
             "usd", "bool" (yes/no/unknown), "date", "text", or a callable value -> str.
             Default by dtype (integers with separators, floats with 2 decimals, booleans as
             yes/no/unknown). Missing values show as an en dash, booleans as "unknown".
@@ -380,7 +392,7 @@ def profile_table(applicant: Any) -> Html:
         ("Target specialties", targets),
         (
             "Match",
-            f"March {a.match_year} ({a.years_since_graduation()} years after "
+            f"March {a.match_year} ({_count(a.years_since_graduation(), 'year')} after "
             f"graduating in {a.graduation_year})",
         ),
         (
@@ -400,7 +412,8 @@ def profile_table(applicant: Any) -> Html:
         ("US letters", letters),
         (
             "Research",
-            f"{r.publications} publications ({r.first_author} first-author), {r.posters} posters",
+            f"{_count(r.publications, 'publication')} ({r.first_author} first-author), "
+            f"{_count(r.posters, 'poster')}",
         ),
         (
             "Budget for away rotations",
@@ -427,8 +440,13 @@ def profile_table(applicant: Any) -> Html:
     return table(frame, {"fact": "", "value": ""})
 
 
+def _count(value: float, unit: str) -> str:
+    """'1 month', '2 months', '0.5 months'."""
+    return f"{value:g} {unit}" + ("" if value == 1 else "s")
+
+
 def _months(value: float) -> str:
-    return f"{value:g} month" + ("" if value == 1 else "s")
+    return _count(value, "month")
 
 
 def data_sources(programs: Any, as_of: dt.date) -> pl.DataFrame:
@@ -670,6 +688,28 @@ def specialty_overview(scored: Any, visa_needed: str = "j1") -> pl.DataFrame:
     return out.select("specialty", "name", *rest)
 
 
+def welcome_table(scored: Any, applicant: Any) -> Html:
+    """How open an applicant's target specialties are to them: programs, visa sponsorship
+    (left out when no visa is needed), median score, share friendly or better, stale share."""
+    df = _as_polars(scored).filter(pl.col("specialty").is_in(applicant.target_specialties))
+    overview = specialty_overview(df, applicant.visa_needed)
+    order = {code: i for i, code in enumerate(applicant.target_specialties)}
+    overview = overview.sort(pl.col("specialty").replace_strict(order, return_dtype=pl.Int64))
+    columns = {"name": "Specialty", "programs": "Programs"}
+    if applicant.visa_needed != "none":
+        columns |= {
+            "sponsors_visa_share": "Sponsor your visa",
+            "visa_unknown_share": "Visa unknown",
+        }
+    columns |= {
+        "friendliness_median": "Median score",
+        "friendly_share": "Friendly or better",
+        "stale_share": "Facts over a year old",
+    }
+    formats = {c: "pct" for c in columns if c.endswith("_share")}
+    return table(overview, columns, formats=formats | {"friendliness_median": "num1"})
+
+
 def unknown_facts(programs: Any) -> pl.DataFrame:
     """Share of programs whose fact is unknown, per fact the friendliness score uses.
 
@@ -749,8 +789,8 @@ def chances_table(chances: Any) -> Html:
         },
         formats={
             "expected_interviews": "num1",
-            "p_any_interview": "pct",
-            "p_match_in": "pct",
+            "p_any_interview": "prob",
+            "p_match_in": "prob",
             "eras_cost_usd": "usd",
             "preference": "int",
         },
@@ -780,7 +820,7 @@ def what_if_table(levers: Any) -> Html:
             "change_first": "Change in the first choice",
             "note": "Detail",
         },
-        formats={"baseline": "pct", "p_match_any": "pct"},
+        formats={"baseline": "prob", "p_match_any": "prob"},
     )
 
 
@@ -864,7 +904,7 @@ def backup_table(plan: Any) -> Html:
             "path_back": "Path back to the first choice",
             "note": "Note",
         },
-        formats={"order": "int", "p_match_any_cumulative": "pct", "eras_cost_usd": "usd"},
+        formats={"order": "int", "p_match_any_cumulative": "prob", "eras_cost_usd": "usd"},
     )
 
 

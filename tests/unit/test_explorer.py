@@ -209,3 +209,13 @@ def test_redraw_benchmark_reports_each_slider_move(model, amira) -> None:
     result = explorer.redraw_benchmark(model, amira, step2_values=(240, 250, 260))
     assert result["redraws"] == 3
     assert 0 < result["redraw_median_s"] <= result["redraw_max_s"]
+
+
+def test_screen_reasons_are_counted_whole(model, amira) -> None:
+    frame = explorer.explorer_frame(model, _amira_ir(), amira)
+    reasons = explorer.explorer_summary(frame)["screen_reasons"]
+    assert reasons and not {"more required", "over the cutoff"} & set(reasons)
+    usce = [r for r in reasons if "hands-on USCE" in r]
+    assert len(usce) == 1  # "1 months of hands-on USCE; more required": one reason, kept whole
+    for joined in frame.filter(~pl.col("eligible"))["screen_reason"]:
+        assert "; ".join(explorer._split_reasons(joined)) == joined

@@ -306,3 +306,26 @@ def test_chances_and_what_if_tables() -> None:
     _no_raw(block.html)
     assert "+12 points" in block.html and "no change" in block.html
     assert block.html.index("+12 points") < block.html.index("no change")  # largest first
+
+
+def test_welcome_table_follows_targets_and_visa_need() -> None:
+    scored = pl.DataFrame(
+        {
+            "specialty": ["IM", "FM", "IR"], "pgy1_positions": [10, 5, 2],
+            "sponsors_j1": [True, None, False], "sponsors_h1b": [False, True, None],
+            "tier": ["friendly", "moderate", "closed"], "img_friendliness": [60.0, 30.0, 0.0],
+            "confidence": [0.8, 0.5, 0.9], "stale": [False, True, False],
+        }
+    )  # fmt: skip
+    j1 = present.welcome_table(scored, _profile(target_specialties=["FM", "IM"]))
+    assert j1.html.index("Family Medicine") < j1.html.index("Internal Medicine")
+    assert "Interventional" not in j1.html and "Sponsor your visa" in j1.html
+    us = present.welcome_table(scored, _profile(visa_needed="none"))
+    assert "Sponsor your visa" not in us.html and "Internal Medicine" in us.html
+
+
+def test_prob_never_claims_certainty() -> None:
+    assert present.prob(1.0) == ">99%" and present.prob(0.996) == ">99%"
+    assert present.prob(0.0) == "0%" and present.prob(0.002) == "<1%"
+    assert present.pct(1.0) == "100%"  # a share can be whole
+    assert present.pct_interval(0.98, 0.95, 1.0) == "98% (95\u2013>99%)"
