@@ -317,7 +317,7 @@ def test_index_lists_specialty_columns_sort_keys_links_and_failures() -> None:
     assert headers[:5] == ["Applicant", "Targets", "P(IR)", "P(DR)", "P(IM)"]
     assert "P(any)" in headers and "Rotations" in headers and "Status" in headers
     links = [value for _, name, value in parsed.attributes if name == "href"]
-    assert links == ["a1.html", "b2.html", "#failure-3"]
+    assert links == ["a1.html", "b2.html", "#failure-3", "errors.json"]
     sort_keys = [value for _, name, value in parsed.attributes if name == "data-sort"]
     assert "0.45" in sort_keys and "0.1" in sort_keys
     assert 'id="failure-3"' in html and "validate" in html
