@@ -583,7 +583,8 @@ def report(
         "--workers",
         min=1,
         metavar="N",
-        help="Reports rendered at once, one warm kernel each (default: the number of cores).",
+        help="Reports rendered at once on this machine, one warm kernel each (default: the "
+        "number of cores; ignored with --scheduler).",
         show_default=False,
     ),
     scheduler: str | None = typer.Option(
