@@ -70,4 +70,4 @@ demo-data: $(VENV)/.runtime-installed ## Regenerate the synthetic demo data in d
 	$(BIN)/imgmatch demo-data --out data/demo --seed 2025
 
 clean: ## Remove generated reports and caches (keeps .venv)
-	rm -rf $(OUT)/*.html $(OUT)/errors.json $(OUT)/.cache .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(OUT)/*.html $(OUT)/errors.json $(OUT)/.imgmatch .pytest_cache .hypothesis .ruff_cache
