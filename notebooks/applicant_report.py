@@ -55,7 +55,7 @@ from analysis import charts, explorer, io, present, probability
 from analysis.plan import make_plan
 from analysis.schemas import specialty_name
 
-present.setup_notebook()  # charts as offline vega-lite JSON, imgmatch theme
+present.setup_notebook(validate_charts=False)  # offline vega-lite JSON; schema-checked by the tests
 plan_date = dt.date.fromisoformat(as_of)
 applicant = io.load_applicant(applicant_file)
 programs = io.load_programs(programs_file)  # cached per file: cheap in a warm kernel

@@ -1147,10 +1147,14 @@ def match_curve(
         detail="specialty:N",
         tooltip=point_tooltip,
     )
-    return (
-        alt.layer(alt.layer(*left), cost)
-        .resolve_scale(y="independent")
-        .properties(width=width, height=height, title=_title(text, subtitle))
+    # built in one constructor: every .resolve_scale()/.properties() deep-copies the whole
+    # layered chart (about a third of the build time)
+    return alt.LayerChart(
+        layer=[alt.LayerChart(layer=left), cost],
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),
+        width=width,
+        height=height,
+        title=_title(text, subtitle),
     )
 
 
@@ -1649,10 +1653,12 @@ def backup_plan_chart(
                 tooltip=goal_tooltip,
             )
         )
-    return (
-        alt.layer(cost, alt.layer(*left))
-        .resolve_scale(y="independent")
-        .properties(width=width, height=height, title=_title(text, subtitle))
+    return alt.LayerChart(  # one constructor: fewer deep copies than .resolve/.properties
+        layer=[cost, alt.LayerChart(layer=left)],
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),
+        width=width,
+        height=height,
+        title=_title(text, subtitle),
     )
 
 
@@ -1949,7 +1955,8 @@ def plan_gantt(
                 ],
             )
         )
-    return alt.layer(*layers).properties(
+    return alt.LayerChart(
+        layer=layers,
         width=width,
         height=alt.Step(24) if not items.is_empty() else 60,
         title=_title(text, subtitle),

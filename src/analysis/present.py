@@ -537,13 +537,19 @@ def _covers(part: pl.DataFrame, source: str) -> str:
 # --------------------------------------------------------------------------- notebooks
 
 
-def setup_notebook() -> None:
+def setup_notebook(*, validate_charts: bool = True) -> None:
     """Prepare a notebook kernel: charts as plain vega-lite JSON with the imgmatch theme.
 
     `report_html.enable_chart_renderer` makes Altair emit deterministic vega-lite JSON
     (offline HTML export, JupyterLab, nbval) but also resets Altair's theme to "default";
     the imgmatch theme (fonts, colour-blind-safe palette) is enabled again afterwards. The
     report runner's kernel reset restores both between reports.
+
+    Args:
+        validate_charts: check every displayed chart against the vega-lite schema (Altair's
+            default). The batch report template turns it off: every chart builder is
+            schema-checked by the test suite, and validation is about a quarter of a
+            report's run time.
     """
     import altair as alt
 
@@ -552,6 +558,27 @@ def setup_notebook() -> None:
 
     enable_chart_renderer()
     alt.theme.enable("imgmatch")
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.mimebundle_formatter
+    if validate_charts:
+        formatter.pop(alt.TopLevelMixin, None)
+    else:
+        formatter.for_type(alt.TopLevelMixin, _unvalidated_chart_bundle)
+
+
+def _unvalidated_chart_bundle(chart: Any, include: Any = None, exclude: Any = None) -> dict:
+    """The chart's display bundle without the schema validation (IPython type printer)."""
+    import altair as alt
+
+    spec = chart.to_dict(validate=False, context={"pre_transform": False})
+    renderer = alt.renderers.get()
+    return renderer(spec) if renderer else {}
 
 
 def method(module: Any, *, start: str | None = None, end: str | None = None) -> Html:
