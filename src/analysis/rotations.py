@@ -238,55 +238,57 @@ class _SpecialtyArrays:
 class PortfolioEvaluator:
     """Exact P(match anywhere) of many rotation portfolios at once (vectorized)."""
 
-    def __init__(self, applicant: ApplicantProfile, model: MatchModel, candidates: pl.DataFrame):
+    def __init__(
+        self,
+        applicant: ApplicantProfile,
+        model: MatchModel,
+        candidates: pl.DataFrame,
+        parts: list[_SpecialtyArrays] | None = None,
+    ):
         self.applicant = applicant
+        self.model = model
         self.cand_ids = candidates["program_id"].to_list()
         self.cand_specialty = candidates["specialty"].to_list()
-        arrays = ApplicantArrays.from_profiles([applicant])
+        self.parts = parts if parts is not None else self._build_parts()
+
+    def with_candidates(self, candidates: pl.DataFrame) -> PortfolioEvaluator:
+        """The same applicant and arrays, for another candidate set (no recomputation)."""
+        return PortfolioEvaluator(self.applicant, self.model, candidates, self.parts)
+
+    def _build_parts(self) -> list[_SpecialtyArrays]:
+        """Per target specialty: p_interview with 0, 0.5, 1... extra letters, with and
+        without the rotation bonus at each program (one vectorized call for all steps)."""
+        applicant, model = self.applicant, self.model
         visa = applicant.visa_needed
         feat = model.features(visa)
         completed = {c.program_id for c in applicant.completed_rotations if c.program_id}
-        max_extra = int(params()["max_rotations"])
-        self.parts: list[_SpecialtyArrays] = []
+        # extra letters come in steps of the related weight (0.5: a DR letter for IR)
+        steps = np.arange(0.0, int(params()["max_rotations"]) + 0.25, 0.5)
+        arrays = ApplicantArrays.from_profiles([applicant] * steps.size)
+        parts = []
         for s in applicant.target_specialties:
             rows = feat.specialty_rows.get(s)
             if rows is None:
                 continue
             ids = feat.ids[rows]
-            # extra letters come in steps of the related weight (0.5: a DR letter for IR)
-            steps = np.arange(0.0, max_extra + 0.25, 0.5)
-            p_l, pb_l = [], []
-            for extra in steps:
-                letters = np.array([float(extra)])
-                base = specialty_scores(
-                    model,
-                    arrays,
-                    s,
-                    visa,
-                    rotations={0: completed} if completed else None,
-                    extra_letters=letters,
-                    intervals=False,
-                )
-                bonus = specialty_scores(
-                    model,
-                    arrays,
-                    s,
-                    visa,
-                    rotations={0: set(ids.tolist())},
-                    extra_letters=letters,
-                    intervals=False,
-                )
-                p_l.append(base.p[0])
-                pb_l.append(bonus.p[0])
+            everywhere = set(ids.tolist())
+            base = specialty_scores(
+                model, arrays, s, visa, extra_letters=steps, intervals=False,
+                rotations={i: completed for i in range(steps.size)} if completed else None,
+            )  # fmt: skip
+            bonus = specialty_scores(
+                model, arrays, s, visa, extra_letters=steps, intervals=False,
+                rotations={i: everywhere for i in range(steps.size)},
+            )  # fmt: skip
             eligible = base.screen_bits[0] == 0
             wanted = int(applicant.applications.get(s, default_applications(s)))
             curve = match_curve(s)
-            self.parts.append(
+            parts.append(
                 _SpecialtyArrays(
                     specialty=s,
                     ids=ids,
-                    p=np.stack(p_l),
-                    p_bonus=np.stack(pb_l),
+                    p=base.p,
+                    p_bonus=bonus.p,
                     eligible=eligible,
                     forced=np.isin(ids, list(completed)) & eligible,
                     n=min(wanted, int(eligible.sum())),
@@ -294,6 +296,7 @@ class PortfolioEvaluator:
                     p_max=curve.p_max,
                 )
             )
+        return parts
 
     def evaluate(self, portfolios: np.ndarray) -> np.ndarray:
         """P(match anywhere) for each row of a boolean (portfolios x candidates) matrix."""
@@ -474,7 +477,7 @@ def plan_rotations(
     keep |= set(ranked.filter(pl.col("specialty") == first_choice).head(3)["program_id"])
     pool = frame.filter(pl.col("program_id").is_in(sorted(keep))).sort("program_id")
     max_size = min(cap, len(window), pool.height)
-    sub_eval = PortfolioEvaluator(applicant, model, pool)
+    sub_eval = evaluator.with_candidates(pool)
     matrix = _portfolio_matrix(pool.height, max_size)
     sizes = matrix.sum(axis=1)
     unconstrained = (matrix, sizes)
