@@ -680,7 +680,7 @@ def _print_report_summary(result: Any) -> None:
     timing = result.timing()
     if timing["mean"] is not None:
         where = (
-            f"{result.workers} local workers"
+            f"{result.workers} local worker{'s' if result.workers != 1 else ''}"
             if result.backend == "local"
             else f"{result.backend}, {result.workers} worker threads"
         )
