@@ -588,7 +588,7 @@ def _note_unconstrained(
     if values[best] - chosen_value >= float(params()["min_gain_per_rotation"]):
         picks = pool.filter(pl.Series(matrix[ok][best]))
         where = ", ".join(
-            f"{r['program_id']} ({r['specialty']})" for r in picks.iter_rows(named=True)
+            f"{r['program_name']} ({r['specialty']})" for r in picks.iter_rows(named=True)
         )
         notes.append(
             f"Rotating only where the model gains most ({where}) would give P(match anywhere) "
