@@ -484,7 +484,7 @@ def _print_plan(result: Any) -> None:
     console.print(
         f"P(match anywhere): {now.p_match_any:.0%} now -> {after.p_match_any:.0%} "
         f"[{after.p_match_any_low:.0%}-{after.p_match_any_high:.0%}] with this plan; rank list "
-        f"{' -> '.join(result.backup.rank_list)}.",
+        f"{' -> '.join(after.specialties['specialty'])}.",
         markup=False,
         highlight=False,
     )

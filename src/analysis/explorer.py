@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import re
 import textwrap
 import time
 from collections.abc import Iterator, Sequence
@@ -254,11 +253,7 @@ def explorer_summary(frame: pl.DataFrame) -> dict[str, Any]:
     reasons = (
         frame.filter(~pl.col("eligible"))
         .select(reason=pl.col("screen_reason").fill_null("screened out"))
-        .with_columns(
-            # reasons are joined with "; ", and some contain "; " themselves ("2 months of
-            # hands-on USCE; more required"): split only where the next reason starts
-            reason=pl.col("reason").map_elements(_split_reasons, return_dtype=pl.List(pl.String))
-        )
+        .with_columns(reason=pl.col("reason").str.split("; "))  # one reason per item
         .explode("reason")
         .group_by("reason")
         .len()
@@ -274,17 +269,6 @@ def explorer_summary(frame: pl.DataFrame) -> dict[str, Any]:
         "good_chance": int((p >= _GOOD_CHANCE).sum()),
         "stale": int(frame["stale"].sum()) if frame.height else 0,
     }
-
-
-_REASON_START = re.compile(
-    r"; (?=does not sponsor|sponsors neither|military program|Step 2 CK|graduated "
-    r"|[\d.]+ months? of hands-on|\d+ attempts)"
-)
-
-
-def _split_reasons(text: str) -> list[str]:
-    """The separate screen reasons in `probability.interview_chances`' `screen_reason`."""
-    return _REASON_START.split(text)
 
 
 def _who(filters: Filters, applicant: ApplicantProfile | None, person: ApplicantProfile) -> str:

@@ -2,8 +2,10 @@
 
 `make_plan` runs the planners in order (rotations first, since they change the chances;
 then the backup plan on the same applicant; then the calendar with the chosen rotations)
-and computes the plan's P(match anywhere): the rank list of the backup plan, the programs it
-recommends per specialty, and the planned rotations.
+and computes the plan's P(match anywhere): the rank list of the backup plan followed by any
+specialty the applicant already listed, the programs it recommends per specialty (never
+fewer than the applicant already plans), and the planned rotations. So the plan never
+lowers the applicant's chances: it only adds rotations, backups and applications.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class Plan:
             "p_match_any_low": round(self.chances_with_plan.p_match_any_low, 3),
             "p_match_any_high": round(self.chances_with_plan.p_match_any_high, 3),
             "p_match_any_now": round(self.chances_now.p_match_any, 3),
-            "rank_list": self.backup.rank_list,
+            "rank_list": self.chances_with_plan.specialties["specialty"].to_list(),
             "rotations": rotations["rotations"],
             "rotation_total_cost_usd": rotations["rotation_total_cost_usd"],
             "rotation_budget_usd": rotations["budget_usd"],
@@ -79,12 +81,23 @@ def make_plan(
     now = match_chances(applicant, model)
     rotations = plan_rotations(applicant, model, budget_usd, as_of=as_of)
     backup = plan_backup(applicant, model, target, as_of=as_of)
+    # The plan keeps what the applicant already intends: their own specialties stay on the
+    # rank list (after the recommended ones), with at least as many programs as now.
     included = backup.table.filter(pl.col("included"))
     applications = dict(zip(included["specialty"], included["applications"], strict=True))
+    planned_now = dict(
+        zip(now.specialties["specialty"], now.specialties["applications"], strict=True)
+    )
+    for s, n in planned_now.items():
+        applications[s] = max(applications.get(s, 0), n)
+    rank_list = [
+        *backup.rank_list,
+        *(s for s in applicant.target_specialties if s not in backup.rank_list),
+    ]
     with_plan = match_chances(
         applicant,
         model,
-        specialties=backup.rank_list,
+        specialties=rank_list,
         applications=applications,
         rotations=rotations.rotations["program_id"].to_list(),
     )

@@ -1011,7 +1011,7 @@ def report_summary(
         "p_match_any_low": round(now.p_match_any_low, 4),
         "p_match_any_high": round(now.p_match_any_high, 4),
         "p_match_any_with_plan": round(with_plan.p_match_any, 4),
-        "rank_list": list(plan.backup.rank_list),
+        "rank_list": plan.chances_with_plan.specialties["specialty"].to_list(),
         "rotations": plan.rotations.rotations.height,
         "rotation_cost_usd": round(plan.rotations.total_cost_usd),
         "as_of": as_of,

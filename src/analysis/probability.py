@@ -827,6 +827,7 @@ def interview_chances(
         base = feat.table[sc.rows.tolist()].select(
             "program_id", "program_name", "specialty", "city", "state", "program_type",
             "img_friendliness", "tier", "confidence", "stale", "closed_reason",
+            "min_step2_score", "yog_cutoff_years", "usce_required_months", "max_attempts",
         )  # fmt: skip
         frames.append(
             base.with_columns(
@@ -845,22 +846,45 @@ def interview_chances(
         eligible=pl.col("screen_bits") == 0,
         screen_reason=_screen_reason_expr(applicant),
     )
-    return out.drop("screen_bits", "closed_reason").sort(
+    thresholds = ("min_step2_score", "yog_cutoff_years", "usce_required_months", "max_attempts")
+    return out.drop("screen_bits", "closed_reason", *thresholds).sort(
         ["preference", "p_interview", "program_id"], descending=[False, True, False]
     )
 
 
+def _plural(n: float, unit: str) -> str:
+    return f"{n:g} {unit}" + ("" if n == 1 else "s")
+
+
 def _screen_reason_expr(applicant: ApplicantProfile) -> pl.Expr:
+    """Why each screened-out program is closed, with the program's own threshold.
+
+    Reasons are joined with "; " and contain no semicolon themselves.
+    """
+    years = applicant.years_since_graduation()
     texts = {
         "visa": pl.col("closed_reason"),
         "military": pl.lit("military program: US citizens only"),
-        "step2": pl.lit(f"Step 2 CK {applicant.step2_score} under the program's minimum"),
-        "graduation": pl.lit(
-            f"graduated {applicant.years_since_graduation()} years before the match; "
-            "over the cutoff"
+        "step2": pl.format(
+            "Step 2 CK {} under the program's minimum of {}",
+            pl.lit(applicant.step2_score),
+            pl.col("min_step2_score"),
         ),
-        "usce": pl.lit(f"{applicant.usce_months:g} months of hands-on USCE; more required"),
-        "attempts": pl.lit(f"{applicant.max_attempts} attempts on a Step; fewer allowed"),
+        "graduation": pl.format(
+            "graduated {} before the match, over the program's cutoff of {} years",
+            pl.lit(_plural(years, "year")),
+            pl.col("yog_cutoff_years"),
+        ),
+        "usce": pl.format(
+            "{} of hands-on US clinical experience, under the {} months required",
+            pl.lit(_plural(applicant.usce_months, "month")),
+            pl.col("usce_required_months").round(1).cast(pl.String).str.replace(r"\.0$", ""),
+        ),
+        "attempts": pl.format(
+            "{} on a USMLE Step, over the {} allowed",
+            pl.lit(_plural(applicant.max_attempts, "attempt")),
+            pl.col("max_attempts"),
+        ),
     }
     parts = [
         pl.when((pl.col("screen_bits") & (1 << bit)) > 0).then(texts[key]).otherwise(None)
