@@ -783,10 +783,13 @@ def friendliness_distribution(
         beaten = (scores < mine_median).mean()
         noun = "program" if mine.height == 1 else "programs"
         verb = "scores" if mine.height == 1 else "score a median"
-        text = (
-            f"Your {mine.height} {specialty} {noun} {verb} {mine_median:.0f}, "
-            f"above {_pct(beaten)} of {specialty} programs"
-        )
+        if beaten >= 0.99:
+            where = f"among the highest of {n:,} {specialty} programs"
+        elif beaten <= 0.01:
+            where = f"among the lowest of {n:,} {specialty} programs"
+        else:
+            where = f"above {_pct(beaten)} of {specialty} programs"
+        text = f"Your {mine.height} {specialty} {noun} {verb} {mine_median:.0f}, {where}"
         subtitle.append("Black lines: your programs (hover for names).")
         closed = mine.filter(pl.col("tier") == "closed").height
         if closed:
@@ -1006,6 +1009,21 @@ def _curve_takeaway(df: pl.DataFrame, codes: list[str], target: float) -> list[s
     return [_cap(phrase) for phrase in reached]
 
 
+def _curve_display_limit(df: pl.DataFrame, max_applications: int | None) -> int:
+    """How far along the x axis the match curves are drawn (see `match_curve`)."""
+    if max_applications is not None:
+        return int(max_applications)
+    marked = [
+        df.filter(pl.col(c))["applications"].max()
+        for c in ("recommended", "diminishing_returns")
+        if c in df.columns and df[c].any()
+    ]
+    furthest = max((int(m) for m in marked if m is not None), default=0)
+    if not furthest:
+        return int(df["applications"].max())  # type: ignore[arg-type]
+    return max(60, int(math.ceil(furthest * 1.5 / 10.0) * 10))
+
+
 def match_curve(
     curves: FrameLike,
     target: float = 0.80,
@@ -1013,6 +1031,7 @@ def match_curve(
     interval: str = "80% interval",
     width: int = 600,
     height: int = 340,
+    max_applications: int | None = None,
 ) -> alt.LayerChart | alt.Chart:
     """P(match) against the number of applications per specialty, with ERAS cost.
 
@@ -1027,6 +1046,9 @@ def match_curve(
         interval: what the band is (legend text), e.g. "80% interval".
         width: chart width in pixels.
         height: chart height in pixels.
+        max_applications: last number of applications drawn; default: half as far again as
+            the furthest marked point (recommended or diminishing returns), at least 60, so
+            one long curve does not squeeze the others into a corner.
     """
     required = [
         "specialty",
@@ -1044,6 +1066,9 @@ def match_curve(
         pl.col("specialty").replace_strict(codes, list(range(len(codes)))).alias("_rank")
     ).sort("_rank", "applications")
     phrases = _curve_takeaway(df, codes, target)
+    shown_up_to = _curve_display_limit(df, max_applications)  # takeaway: the whole curve
+    clipped = df["applications"].max() > shown_up_to  # type: ignore[operator]
+    df = df.filter(pl.col("applications") <= shown_up_to)
     text: str | list[str] = "; ".join(phrases) if len(phrases) <= 2 else phrases[:2]
     subtitle = [
         f"P(match) by number of programs applied to; shaded: {interval}; dashed line: "
@@ -1055,6 +1080,11 @@ def match_curve(
     if "diminishing_returns" in df.columns and df["diminishing_returns"].any():
         marked.append("open dot: diminishing returns")
     subtitle.append(_cap("; ".join([*marked, "grey dashes: ERAS fees (right axis)."])))
+    if clipped:
+        subtitle.append(
+            f"Shown up to {shown_up_to} programs: past the marked points, more applications "
+            "add little."
+        )
     if len(phrases) > 2:
         subtitle.append("; ".join(phrases[2:]) + ".")
 
