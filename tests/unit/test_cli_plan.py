@@ -89,3 +89,15 @@ def test_bad_options_and_inputs_exit_2_without_traceback(tmp_path):
     missing = RUNNER.invoke(app, ["plan", "--applicant", str(tmp_path / "nobody.yaml"),
                                   "--programs", PROGRAMS])  # fmt: skip
     assert missing.exit_code == 2 and "Traceback" not in missing.output
+
+
+def test_calibrate_reports_the_three_checks():
+    result = RUNNER.invoke(app, ["calibrate", "--cohort", "600", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert {r["specialty"] for r in doc["interview_rates"]} >= {"IM", "IR", "DR", "FM"}
+    assert 0 < doc["match_rate"]["match_rate_certified"] <= 1
+    assert doc["match_rate"]["nrmp_2025"] == 0.58
+    assert isinstance(doc["difficulty_consistent_with_reference"], bool)
+    text = RUNNER.invoke(app, ["calibrate", "--cohort", "300"])
+    assert text.exit_code == 0 and "[hardest]" in text.output
