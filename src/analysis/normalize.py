@@ -472,6 +472,17 @@ def _union(values: Iterable[bool | None]) -> bool | None:
     return False
 
 
+def _lookup(text: str | None, table: dict[str, str], expected: str) -> str | None:
+    """The code a word stands for in `table` (None for an unknown marker), else the error."""
+    key = _key(_text(text))
+    if _is_unknown(key):
+        return None
+    found = table.get(key)
+    if found is None:
+        raise _fail(text, expected)
+    return found
+
+
 # --------------------------------------------------------------------------- program facts
 
 _PROGRAM_TYPE_KEYS: dict[str, str] = {
@@ -527,13 +538,7 @@ def normalize_program_type(text: str | None) -> str | None:
     Raises:
         NormalizationError: anything else.
     """
-    key = _key(_text(text))
-    if _is_unknown(key):
-        return None
-    found = _PROGRAM_TYPE_KEYS.get(key)
-    if found is None:
-        raise _fail(text, _PROGRAM_TYPE_EXPECTED)
-    return found
+    return _lookup(text, _PROGRAM_TYPE_KEYS, _PROGRAM_TYPE_EXPECTED)
 
 
 _TRACK_KEYS: dict[str, str] = {
@@ -559,13 +564,7 @@ def normalize_track(text: str | None) -> str | None:
     Raises:
         NormalizationError: anything else.
     """
-    key = _key(_text(text))
-    if _is_unknown(key):
-        return None
-    found = _TRACK_KEYS.get(key)
-    if found is None:
-        raise _fail(text, _TRACK_EXPECTED)
-    return found
+    return _lookup(text, _TRACK_KEYS, _TRACK_EXPECTED)
 
 
 @functools.cache
