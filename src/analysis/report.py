@@ -549,6 +549,17 @@ class RenderSettings:
     version: str
     generated_at: dt.datetime
 
+    def provenance(self) -> dict[str, Any]:
+        """What every page states about how it was made (report footer, index header)."""
+        return {
+            "generated_at": self.generated_at,
+            "version": self.version,
+            "as_of": self.as_of,
+            "programs_file": self.programs_name,
+            "programs_sha256": self.programs_sha256,
+            "template": self.template_name,
+        }
+
 
 @dataclass(frozen=True)
 class RenderResult:
@@ -612,14 +623,7 @@ def render_one(job: RenderJob, context: RenderContext) -> RenderResult:
         shown, raw_summary = prepare_notebook(executed)
         summary = _checked_summary(raw_summary, job.applicant_id)
         title = f"{summary.name} · imgmatch report"
-        footer = Footer(
-            generated_at=settings.generated_at,
-            version=settings.version,
-            as_of=settings.as_of,
-            programs_file=settings.programs_name,
-            programs_sha256=settings.programs_sha256,
-            template=settings.template_name,
-        )
+        footer = Footer(**settings.provenance())
         html = export_report(shown, title=title, footer=footer)
     except _SummaryError as error:
         return failed("summary", str(error))
@@ -1127,14 +1131,7 @@ def index_rows(records: Sequence[ReportRecord]) -> list[Any]:
 def _write_index(out_dir: Path, records: Sequence[ReportRecord], settings: RenderSettings) -> Path:
     from analysis.report_html import IndexPage, render_index
 
-    page = IndexPage(
-        generated_at=settings.generated_at,
-        version=settings.version,
-        as_of=settings.as_of,
-        programs_file=settings.programs_name,
-        programs_sha256=settings.programs_sha256,
-        template=settings.template_name,
-    )
+    page = IndexPage(**settings.provenance())
     path = out_dir / "index.html"
     _write_text(path, render_index(index_rows(records), page))
     return path
