@@ -81,7 +81,8 @@ def test_columns_and_dtypes_are_canonical(programs: pl.DataFrame) -> None:
 
 @pytest.mark.filterwarnings("ignore:unique_column_names:UserWarning")
 def test_passes_the_program_table_schema(programs: pl.DataFrame) -> None:
-    schemas.program_table_schema().validate(programs, lazy=True)
+    validated = schemas.program_table_schema().validate(programs, lazy=True)  # raises if not
+    assert validated.shape == programs.shape
 
 
 def test_counts_and_positions_match_nrmp_exactly(programs: pl.DataFrame) -> None:
