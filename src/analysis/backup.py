@@ -37,6 +37,7 @@ from typing import Any
 import polars as pl
 
 from analysis.config import load_params
+from analysis.friendliness import visa_sponsorship
 from analysis.probability import match_chances, model_for
 from analysis.reference import fee_schedule
 from analysis.schemas import ApplicantProfile, specialty_name
@@ -121,21 +122,8 @@ def _visa_shares(model: Any, applicant: ApplicantProfile, specialty: str) -> tup
     table = model.programs.filter(pl.col("specialty") == specialty)
     if table.height == 0:
         return 0.0, 0.0
-    visa = applicant.visa_needed
-    if visa == "none":
-        return 1.0, 0.0
-    if visa == "j1":
-        known_yes, unknown = pl.col("sponsors_j1").eq(True), pl.col("sponsors_j1").is_null()
-    elif visa == "h1b":
-        known_yes, unknown = pl.col("sponsors_h1b").eq(True), pl.col("sponsors_h1b").is_null()
-    else:
-        known_yes = (pl.col("sponsors_j1").eq(True) | pl.col("sponsors_h1b").eq(True)).fill_null(
-            False
-        )
-        unknown = ~known_yes & (pl.col("sponsors_j1").is_null() | pl.col("sponsors_h1b").is_null())
-    shares = table.select(
-        yes=known_yes.fill_null(False).mean(), unknown=unknown.fill_null(False).mean()
-    )
+    known_yes, unknown = visa_sponsorship(applicant.visa_needed)
+    shares = table.select(yes=known_yes.mean(), unknown=unknown.mean())
     return float(shares["yes"][0]), float(shares["unknown"][0])
 
 

@@ -193,6 +193,25 @@ def _sponsor_probability_exprs() -> tuple[pl.Expr, pl.Expr]:
     return fact("sponsors_j1", "j1"), fact("sponsors_h1b", "h1b")
 
 
+def visa_sponsorship(visa_needed: str | None) -> tuple[pl.Expr, pl.Expr]:
+    """(known to sponsor the visa needed, sponsorship unknown) as null-free boolean exprs.
+
+    "either" is known when either visa is known sponsored; "none" (and None) needs nothing,
+    so every program counts as sponsoring. The one definition the planners and tables use.
+    """
+    j1, h1b = pl.col("sponsors_j1"), pl.col("sponsors_h1b")
+    if visa_needed in (None, "none"):
+        return pl.lit(True), pl.lit(False)
+    if visa_needed == "j1":
+        return j1.fill_null(False), j1.is_null()
+    if visa_needed == "h1b":
+        return h1b.fill_null(False), h1b.is_null()
+    if visa_needed == "either":
+        known = j1.fill_null(False) | h1b.fill_null(False)
+        return known, ~known & (j1.is_null() | h1b.is_null())
+    raise ValueError(f"visa_needed must be one of {VISA_NEEDS} or None, not {visa_needed!r}")
+
+
 def _visa_exprs(visa_needed: str | None) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     """(visa component, known flag, closed flag, closed reason) for a visa need."""
     j1, h1b = _sponsor_probability_exprs()

@@ -683,16 +683,9 @@ def specialty_overview(scored: Any, visa_needed: str = "j1") -> pl.DataFrame:
     from analysis.schemas import specialty_name
 
     df = _as_polars(scored)
-    j1, h1b = pl.col("sponsors_j1"), pl.col("sponsors_h1b")
-    if visa_needed == "h1b":
-        sponsors, unknown = h1b.fill_null(False), h1b.is_null()
-    elif visa_needed == "either":
-        sponsors = (j1 | h1b).fill_null(False)
-        unknown = ~sponsors & (j1.is_null() | h1b.is_null())
-    elif visa_needed == "none":
-        sponsors, unknown = pl.lit(True), pl.lit(False)
-    else:
-        sponsors, unknown = j1.fill_null(False), j1.is_null()
+    from analysis.friendliness import visa_sponsorship
+
+    sponsors, unknown = visa_sponsorship(visa_needed)
     out = (
         df.group_by("specialty")
         .agg(

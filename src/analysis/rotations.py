@@ -56,6 +56,7 @@ import numpy as np
 import polars as pl
 
 from analysis.config import load_params
+from analysis.friendliness import visa_sponsorship
 from analysis.probability import (
     ApplicantArrays,
     MatchModel,
@@ -142,14 +143,7 @@ def _role_frame(applicant: ApplicantProfile, model: MatchModel) -> pl.DataFrame:
     include_unknown = bool(params()["optimizer"]["include_unknown_visiting"])
     visiting = pl.col("accepts_img_visiting_students")
     takes_visitors = visiting.fill_null(include_unknown) if include_unknown else visiting.eq(True)
-    needs_visa = applicant.visa_needed != "none"
-    if applicant.visa_needed == "h1b":
-        sponsors = pl.col("sponsors_h1b").eq(True)
-    elif applicant.visa_needed == "either":
-        sponsors = pl.col("sponsors_j1").eq(True) | pl.col("sponsors_h1b").eq(True)
-    else:
-        sponsors = pl.col("sponsors_j1").eq(True)
-    visa_ok = sponsors.fill_null(False) if needs_visa else pl.lit(True)
+    visa_ok, _ = visa_sponsorship(applicant.visa_needed)  # known to sponsor
     done = {c.program_id for c in applicant.completed_rotations if c.program_id}
     frame = table.filter(
         pl.col("specialty").is_in(sorted(specialties))
