@@ -23,10 +23,12 @@ import time
 
 import numpy as np
 
-from analysis.calibration import calibration_cohort
 from analysis.config import demo_applicants_dir, demo_programs_path
-from analysis.io import load_applicants, load_programs
-from analysis.probability import (
+from analysis.data.applicants import load_applicants
+from analysis.data.programs import load_programs
+from analysis.data.reference import match_curve
+from analysis.model.calibration import calibration_cohort
+from analysis.model.probability import (
     ApplicantArrays,
     MatchModel,
     chances_batch,
@@ -35,7 +37,6 @@ from analysis.probability import (
     poisson_binomial_pmf,
     specialty_scores,
 )
-from analysis.reference import match_curve
 
 
 def _time(fn, repeat: int) -> list[float]:

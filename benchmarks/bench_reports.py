@@ -10,7 +10,7 @@ letters, budget), all in a temporary folder:
   papermill-based report pays per notebook);
 - naive: the real template (`notebooks/applicant_report.ipynb`) the same way, a fresh kernel
   per report, plus the report's export (what the runner would cost without warm kernels);
-- runner: `imgmatch report`'s engine (`analysis.report.run_reports`) with one worker: the
+- runner: `imgmatch report`'s engine (`analysis.report.runner.run_reports`) with one worker: the
   median time per report once its kernel is warm, and the amortized time (wall time / reports,
   kernel start and index included); ratio to the floor (goal <= 1.5);
 - throughput with 1 and 2 workers on the same cohort (goal: speed-up >= 1.7 on 2 cores);
@@ -34,8 +34,8 @@ import nbformat
 def synthetic_cohort(folder: Path, count: int) -> Path:
     """`count` JSON profiles varied from the demo applicants (valid by construction)."""
     from analysis.config import demo_applicants_dir
-    from analysis.io import load_applicant
-    from analysis.schemas import ApplicantProfile
+    from analysis.data.applicants import load_applicant
+    from analysis.data.schemas import ApplicantProfile
 
     bases = [load_applicant(p) for p in sorted(demo_applicants_dir().glob("*.yaml"))]
     folder.mkdir(parents=True, exist_ok=True)
@@ -91,7 +91,7 @@ def measure_naive(
 
     import papermill
 
-    from analysis.report_html import Footer, export_report, prepare_notebook
+    from analysis.report.html import Footer, export_report, prepare_notebook
 
     footer = Footer(dt.datetime.now(dt.UTC), "bench", as_of, programs.name, "0" * 64, "t")
     export_report(
@@ -124,8 +124,8 @@ def measure_overhead(
     """On one warm kernel: median seconds per report, and the template's own cell time in it."""
     import datetime as dt
 
-    from analysis.report_html import Footer, export_report, prepare_notebook, vega_bundle
-    from analysis.report_kernel import KernelPool
+    from analysis.report.html import Footer, export_report, prepare_notebook, vega_bundle
+    from analysis.report.kernel import KernelPool
 
     vega_bundle()
     nb = nbformat.read(template, as_version=4)
@@ -159,7 +159,7 @@ def measure_overhead(
 def run_batch(
     programs: Path, sources: Path, out: Path, workers: int | None, as_of: Any
 ) -> tuple[float, Any]:
-    from analysis.report import ReportOptions, run_reports
+    from analysis.report.runner import ReportOptions, run_reports
 
     options = ReportOptions(programs, out, (sources,), workers=workers, force=True, as_of=as_of)
     started = time.perf_counter()
@@ -190,8 +190,8 @@ def main() -> None:
 
     import analysis
     from analysis.config import demo_programs_path, report_template_path
-    from analysis.io import load_programs
-    from analysis.report import default_as_of
+    from analysis.data.programs import load_programs
+    from analysis.report.runner import default_as_of
 
     template = report_template_path()
     programs = demo_programs_path()

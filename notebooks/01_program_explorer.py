@@ -29,9 +29,10 @@
 #
 # **Outputs.** Tables and charts in this notebook; nothing is written to disk.
 #
-# **How it works.** `analysis.explorer` scores every program of the chosen specialty for the
-# visa the applicant needs (`analysis.friendliness`) and computes the chance that it invites
-# them to interview (`analysis.probability`; notebook 03 explains and checks the model).
+# **How it works.** `analysis.viz.explorer` scores every program of the chosen specialty for
+# the visa the applicant needs (`analysis.model.friendliness`) and computes the chance that it
+# invites them to interview (`analysis.model.probability`; notebook 03 explains and checks the
+# model).
 # Notebook 02 explains the IMG-friendliness score.
 
 # %% tags=["parameters"]
@@ -42,14 +43,18 @@ as_of: str = "2026-11-01"  # plan date (ISO): facts verified over a year before 
 # %%
 import datetime as dt
 
-from analysis import charts, explorer, io, present
-from analysis.explorer import Filters
-from analysis.friendliness import score_programs
+from analysis import viz
+from analysis.data.applicants import load_applicant
+from analysis.data.programs import load_programs
+from analysis.model.friendliness import score_programs
+from analysis.report import present
+from analysis.viz import explorer, markup
+from analysis.viz.explorer import Filters
 
 present.setup_notebook()  # charts as offline vega-lite JSON, imgmatch theme
 plan_date = dt.date.fromisoformat(as_of)
-programs = io.load_programs(programs_file)
-applicant = io.load_applicant(applicant_file) if applicant_file else None
+programs = load_programs(programs_file)
+applicant = load_applicant(applicant_file) if applicant_file else None
 
 # %% [markdown]
 # ## The table at a glance
@@ -64,7 +69,7 @@ applicant = io.load_applicant(applicant_file) if applicant_file else None
 # %%
 scored = score_programs(programs, visa_needed="j1", as_of=plan_date)
 overview = present.specialty_overview(scored)
-present.table(
+markup.table(
     overview,
     {"name": "Specialty", "programs": "Programs", "pgy1_positions": "PGY-1 positions",
      "sponsors_visa_share": "Sponsor J-1", "visa_unknown_share": "J-1 unknown",
@@ -83,7 +88,7 @@ present.table(
 # other territories are counted in the subtitle (the map projection does not draw them).
 
 # %%
-charts.programs_map(scored)
+viz.programs_map(scored)
 
 # %% [markdown]
 # ## The explorer, with its starting filters

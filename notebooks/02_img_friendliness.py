@@ -39,12 +39,16 @@ import datetime as dt
 
 import polars as pl
 
-from analysis import charts, friendliness, io, present
-from analysis.schemas import specialty_name
+from analysis import viz
+from analysis.data.programs import load_programs
+from analysis.data.vocabulary import specialty_name
+from analysis.model import friendliness
+from analysis.report import present
+from analysis.viz import markup
 
 present.setup_notebook()  # charts as offline vega-lite JSON, imgmatch theme
 plan_date = dt.date.fromisoformat(as_of)
-programs = io.load_programs(programs_file)
+programs = load_programs(programs_file)
 scored = friendliness.score_programs(programs, visa_needed=visa_needed, as_of=plan_date)
 in_specialty = scored.filter(pl.col("specialty") == specialty)  # scored, highest first
 specialty_programs = programs.filter(pl.col("specialty") == specialty)  # the raw rows
@@ -52,7 +56,7 @@ specialty_programs = programs.filter(pl.col("specialty") == specialty)  # the ra
 # %% [markdown]
 # ## The method
 #
-# The method as `analysis.friendliness` documents it (this text is the module's docstring,
+# The method as `analysis.model.friendliness` documents it (this text is the module's docstring,
 # so the notebook and the code cannot disagree):
 
 # %%
@@ -82,7 +86,7 @@ present.weights_table()
 
 # %%
 priors = friendliness.specialty_priors().filter(pl.col("specialty").is_in(scored["specialty"].unique().to_list()))
-present.table(
+markup.table(
     priors.sort("specialty"),
     {"specialty": "Specialty", "pct_img_mean": "Typical % IMG residents",
      "prior_img_share": "IMG residents", "prior_non_us_img_share": "Non-US IMG residents",
@@ -102,7 +106,7 @@ present.table(
 # typical value.
 
 # %%
-present.table(
+markup.table(
     present.unknown_facts(programs),
     {"fact": "Fact", "unknown_share": "Unknown in"},
     formats={"unknown_share": "pct"},
@@ -120,7 +124,7 @@ present.table(
 # residents show.
 
 # %%
-present.table(
+markup.table(
     present.specialty_overview(scored),
     {"name": "Specialty", "programs": "Programs", "friendliness_p25": "p25",
      "friendliness_median": "Median", "friendliness_p75": "p75",
@@ -139,7 +143,7 @@ present.table(
 # A high mean says IMGs are common there, not that every program in the state is open.
 
 # %%
-charts.programs_map(scored, value="mean_friendliness", specialty=specialty)
+viz.programs_map(scored, value="mean_friendliness", specialty=specialty)
 
 # %% [markdown]
 # Each point is a program: its score against its size (first-year positions). The dropdown
@@ -147,7 +151,7 @@ charts.programs_map(scored, value="mean_friendliness", specialty=specialty)
 # systematically friendlier: size says little about openness to IMGs.
 
 # %%
-charts.friendliness_scatter(scored, specialty=specialty)
+viz.friendliness_scatter(scored, specialty=specialty)
 
 # %% [markdown]
 # ## The distribution in one specialty
@@ -157,7 +161,7 @@ charts.friendliness_scatter(scored, specialty=specialty)
 # zero holds the programs closed to this visa need.
 
 # %%
-charts.friendliness_distribution(scored, specialty)
+viz.friendliness_distribution(scored, specialty)
 
 # %% [markdown]
 # ## What makes the top programs friendly
@@ -171,13 +175,13 @@ charts.friendliness_distribution(scored, specialty)
 # %%
 components = friendliness.component_frame(specialty_programs, visa_needed, as_of=plan_date)
 top15 = components.filter(pl.col("program_id").is_in(in_specialty.head(15)["program_id"].to_list()))
-charts.component_breakdown(friendliness.component_contributions(top15), top=15)
+viz.component_breakdown(friendliness.component_contributions(top15), top=15)
 
 # %% [markdown]
 # The same programs as a table: score, tier, confidence, and the facts that matter most.
 
 # %%
-present.table(
+markup.table(
     in_specialty.head(15),
     {"program_name": "Program", "state": "State", "img_friendliness": "Score", "tier": "Tier",
      "confidence": "Confidence", "sponsors_j1": "J-1", "sponsors_h1b": "H-1B",
@@ -198,7 +202,7 @@ present.table(
 
 # %%
 sensitivity = friendliness.weight_sensitivity(specialty_programs, visa_needed, top=20, as_of=plan_date)
-present.table(
+markup.table(
     sensitivity,
     {"label": "Component", "weight_change": "Weight", "spearman": "Rank correlation",
      "top20_overlap": "Top 20 kept"},
@@ -212,7 +216,7 @@ present.table(
 
 # %%
 overall = friendliness.weight_sensitivity(programs, visa_needed, top=20, as_of=plan_date)
-present.table(
+markup.table(
     overall.group_by("label", maintain_order=True).agg(
         pl.col("spearman").min().alias("spearman_min"), pl.col("top20_overlap").min().alias("top20_min")
     ),

@@ -39,19 +39,24 @@ as_of: str = "2026-11-01"  # plan date (ISO): facts verified over a year before 
 # %%
 import datetime as dt
 
-from analysis import calibration, charts, io, present, probability
+from analysis import viz
 from analysis.config import reference_table
+from analysis.data.applicants import load_applicant
+from analysis.data.programs import load_programs
+from analysis.model import calibration, probability
+from analysis.report import present
+from analysis.viz import markup
 
 present.setup_notebook()  # charts as offline vega-lite JSON, imgmatch theme
 plan_date = dt.date.fromisoformat(as_of)
-programs = io.load_programs(programs_file)
-applicant = io.load_applicant(applicant_file)
+programs = load_programs(programs_file)
+applicant = load_applicant(applicant_file)
 model = probability.model_for(programs, as_of=plan_date)  # scored once, reused below
 
 # %% [markdown]
 # ## The model
 #
-# As `analysis.probability` documents it (the module's docstring, so the notebook and the
+# As `analysis.model.probability` documents it (the module's docstring, so the notebook and the
 # code cannot disagree). The short version: each program's chance of inviting the applicant
 # is a logistic function of the applicant's standing against the specialty's typical
 # applicant and the program's openness, after hard screens; the number of interviews is the
@@ -72,11 +77,11 @@ present.method(probability, end="Known limits")
 
 # %%
 chances = probability.match_chances(applicant, model)
-present.key_figures([
+markup.key_figures([
     ("Applicant", applicant.name),
-    ("P(match anywhere)", present.pct_interval(chances.p_match_any, chances.p_match_any_low,
+    ("P(match anywhere)", markup.pct_interval(chances.p_match_any, chances.p_match_any_low,
                                                chances.p_match_any_high), "80% interval"),
-    ("Fees for this plan", present.usd(chances.total_cost_usd), "ERAS, transcript, NRMP"),
+    ("Fees for this plan", markup.usd(chances.total_cost_usd), "ERAS, transcript, NRMP"),
 ])
 
 # %%
@@ -88,7 +93,7 @@ present.chances_table(chances)
 # there); the last bar gathers the thin tail.
 
 # %%
-charts.interview_distribution(chances.interviews)
+viz.interview_distribution(chances.interviews)
 
 # %% [markdown]
 # P(match) against the number of programs applied to, best-fit programs first, with its
@@ -97,7 +102,7 @@ charts.interview_distribution(chances.interviews)
 # than one percentage point. Curves flatten because each extra program is a weaker fit.
 
 # %%
-charts.match_curve(chances.curves)
+viz.match_curve(chances.curves)
 
 # %% [markdown]
 # ## Calibration 1: interview rates per specialty
@@ -117,7 +122,7 @@ charts.match_curve(chances.curves)
 
 # %%
 rates = calibration.interview_rate_calibration(model)
-present.table(
+markup.table(
     rates,
     {"specialty": "Specialty", "programs": "Programs", "model_mean": "Model mean",
      "ref_mean": "Reference mean", "model_median": "Model median", "ref_median": "Reference median",
@@ -132,7 +137,7 @@ present.table(
 # circle) joined to its reference value (orange diamond). Short lines mean agreement.
 
 # %%
-charts.calibration_chart(calibration.calibration_long(model))
+viz.calibration_chart(calibration.calibration_long(model))
 
 # %% [markdown]
 # ## Calibration 2: the overall match rate, with its denominator
@@ -150,11 +155,11 @@ charts.calibration_chart(calibration.calibration_long(model))
 
 # %%
 by_specialty, overall = calibration.match_rate_calibration(model)
-present.key_figures([
-    ("NRMP 2025, non-US IMGs", present.pct(overall["nrmp_2025"], 1), "matched / certified a rank list"),
-    ("Model, same denominator", present.pct(overall["match_rate_certified"], 1),
+markup.key_figures([
+    ("NRMP 2025, non-US IMGs", markup.pct(overall["nrmp_2025"], 1), "matched / certified a rank list"),
+    ("Model, same denominator", markup.pct(overall["match_rate_certified"], 1),
      "sum P(match) / sum P(1+ interview)"),
-    ("Model, all who apply", present.pct(overall["p_match_all_applicants"], 1),
+    ("Model, all who apply", markup.pct(overall["p_match_all_applicants"], 1),
      "mean P(match): not comparable"),
     ("Cohort", f"{overall['applicants']:,.0f}", "synthetic applicants"),
 ])
@@ -164,7 +169,7 @@ present.key_figures([
 # interventional radiology, so the small groups' figures are noisier):
 
 # %%
-present.table(
+markup.table(
     by_specialty,
     {"specialty": "First choice", "applicants": "Applicants",
      "p_match_all_applicants": "Mean P(match), all who apply",
@@ -178,7 +183,7 @@ present.table(
 # *registered* rather than active applicants, the same year's rate is about 49%.
 
 # %%
-present.table(
+markup.table(
     reference_table("nrmp_match_rates"),
     {"year": "Year", "applicant_type": "Applicants", "match_rate_pct": "Match rate (%)",
      "matched": "Matched", "active_applicants": "Active", "notes": "Note", "source_grade": "Grade",
@@ -200,7 +205,7 @@ present.table(
 
 # %%
 order = calibration.difficulty_order(model)
-present.table(
+markup.table(
     order,
     {"rank": "Rank", "name": "Specialty", "match_rate_certified": "Match rate",
      "p_match": "Mean P(match), all who apply", "expected_interviews": "Expected interviews",
@@ -211,7 +216,7 @@ present.table(
 
 # %%
 consistent = calibration.difficulty_consistent(order)
-present.format_html(
+markup.format_html(
     "<p><strong>Order consistent with the reference groups: {answer}.</strong> (Among the "
     "specialties with their own reference rates: interventional radiology below every 'hard' "
     "specialty, and every 'hard' one below every 'most open' one.)</p>",

@@ -37,9 +37,9 @@
 # `p_match_any_high`, `p_match_any_with_plan`, `rank_list`, `rotation_cost_usd`, `as_of`.
 #
 # **Rules.** Every cell output holding user data (names, notes, program names) is built by
-# `analysis.present`, which escapes it; Markdown cells hold no data. No widgets (their
-# manager would load from a CDN). Charts are vega-lite JSON, drawn offline by the report's
-# HTML.
+# `analysis.report.present` and `analysis.viz.markup`, which escape it; Markdown cells hold
+# no data. No widgets (their manager would load from a CDN). Charts are vega-lite JSON, drawn
+# offline by the report's HTML.
 
 # %% tags=["parameters"]
 applicant_file: str = "../data/demo/applicants/amira_ir.yaml"  # profile to report on (YAML or JSON)
@@ -49,22 +49,25 @@ as_of: str = "2026-11-01"  # plan date (ISO); the runner passes the first day of
 # %%
 import datetime as dt
 
-import polars as pl
-
-from analysis import charts, explorer, io, present, probability
-from analysis.plan import make_plan
-from analysis.schemas import specialty_name
+from analysis import viz
+from analysis.data.applicants import load_applicant
+from analysis.data.programs import load_programs
+from analysis.data.vocabulary import specialty_name
+from analysis.model import probability
+from analysis.planners.plan import make_plan
+from analysis.report import present
+from analysis.viz import explorer, markup
 
 present.setup_notebook(validate_charts=False)  # offline vega-lite JSON; schema-checked by the tests
 plan_date = dt.date.fromisoformat(as_of)
-applicant = io.load_applicant(applicant_file)
-programs = io.load_programs(programs_file)  # cached per file: cheap in a warm kernel
+applicant = load_applicant(applicant_file)
+programs = load_programs(programs_file)  # cached per file: cheap in a warm kernel
 model = probability.model_for(programs, as_of=plan_date)  # scored once per table and date
 plan = make_plan(applicant, model, as_of=plan_date)  # chances, rotations, backups, timeline
 now, with_plan = plan.chances_now, plan.chances_with_plan
 
 # %%
-present.format_html(
+markup.format_html(
     "<h1>{name}</h1><p>Residency planning report for the {year} Match, as of {date}. "
     "Target specialties, in order of preference: {targets}.</p>",
     name=applicant.name,
@@ -79,15 +82,15 @@ present.format_html(
 # rotations cost; and the application fees of the plan.
 
 # %%
-present.key_figures([
-    ("P(match) anywhere, today", present.pct_interval(now.p_match_any, now.p_match_any_low, now.p_match_any_high),
+markup.key_figures([
+    ("P(match) anywhere, today", markup.pct_interval(now.p_match_any, now.p_match_any_low, now.p_match_any_high),
      "your profile as it is, 80% interval"),
-    ("With this report's plan", present.pct_interval(with_plan.p_match_any, with_plan.p_match_any_low,
+    ("With this report's plan", markup.pct_interval(with_plan.p_match_any, with_plan.p_match_any_low,
                                                      with_plan.p_match_any_high),
      "rotations, backups, recommended programs"),
-    ("Away rotations planned", str(plan.rotations.rotations.height), present.usd(plan.rotations.total_cost_usd)),
-    ("Application fees with the plan", present.usd(with_plan.total_cost_usd),
-     f"ERAS, transcript, NRMP ({present.usd(now.total_cost_usd)} for your profile's list)"),
+    ("Away rotations planned", str(plan.rotations.rotations.height), markup.usd(plan.rotations.total_cost_usd)),
+    ("Application fees with the plan", markup.usd(with_plan.total_cost_usd),
+     f"ERAS, transcript, NRMP ({markup.usd(now.total_cost_usd)} for your profile's list)"),
 ])
 
 # %% [markdown]
@@ -149,7 +152,7 @@ present.chances_table(now)
 # substantial (NRMP data), which is why the first interviews matter most.
 
 # %%
-charts.interview_distribution(now.interviews)
+viz.interview_distribution(now.interviews)
 
 # %% [markdown]
 # ## How many programs to apply to
@@ -160,7 +163,7 @@ charts.interview_distribution(now.interviews)
 # add less than one percentage point: past it, more applications cost more than they give.
 
 # %%
-charts.match_curve(now.curves)
+viz.match_curve(now.curves)
 
 # %% [markdown]
 # ## What would move the needle
@@ -171,7 +174,7 @@ charts.match_curve(now.curves)
 
 # %%
 levers = probability.what_if(applicant, model)
-charts.what_if_tornado(levers)
+viz.what_if_tornado(levers)
 
 # %%
 present.what_if_table(levers)
@@ -186,18 +189,18 @@ present.what_if_table(levers)
 # radiology program with ESIR). A rotation helps at that program and brings a US letter.
 
 # %%
-present.key_figures([
-    ("P(match) anywhere without rotations", present.prob(plan.rotations.p_match_any_before)),
-    ("With these rotations", present.prob(plan.rotations.p_match_any_after)),
-    ("Cost", present.usd(plan.rotations.total_cost_usd),
-     f"budget {present.usd(plan.rotations.budget_usd)}" if plan.rotations.budget_usd is not None else "no budget given"),
+markup.key_figures([
+    ("P(match) anywhere without rotations", markup.prob(plan.rotations.p_match_any_before)),
+    ("With these rotations", markup.prob(plan.rotations.p_match_any_after)),
+    ("Cost", markup.usd(plan.rotations.total_cost_usd),
+     f"budget {markup.usd(plan.rotations.budget_usd)}" if plan.rotations.budget_usd is not None else "no budget given"),
 ])
 
 # %%
 present.rotations_table(plan.rotations)
 
 # %%
-present.bullet_list(plan.rotations.notes, title="Notes on the rotation plan")
+markup.bullet_list(plan.rotations.notes, title="Notes on the rotation plan")
 
 # %% [markdown]
 # ## Backup plan
@@ -210,13 +213,13 @@ present.bullet_list(plan.rotations.notes, title="Notes on the rotation plan")
 # counts the away rotations above.
 
 # %%
-charts.backup_plan_chart(plan.backup.table)
+viz.backup_plan_chart(plan.backup.table)
 
 # %%
 present.backup_table(plan.backup)
 
 # %%
-present.bullet_list(plan.backup.notes, title="Notes on the backup plan")
+markup.bullet_list(plan.backup.notes, title="Notes on the backup plan")
 
 # %% [markdown]
 # ## Timeline
@@ -226,7 +229,7 @@ present.bullet_list(plan.backup.notes, title="Notes on the backup plan")
 # check the AAMC (ERAS) and NRMP calendars of your year.
 
 # %%
-charts.plan_gantt(plan.rotations.rotations, plan.timeline)
+viz.plan_gantt(plan.rotations.rotations, plan.timeline)
 
 # %%
 present.timeline_table(plan.timeline)
@@ -252,7 +255,7 @@ present.timeline_table(plan.timeline)
 
 # %%
 data_sources = present.data_sources(programs, plan_date)
-present.table(
+markup.table(
     data_sources,
     {"source": "Source", "programs": "Programs", "oldest_verified": "Oldest fact",
      "newest_verified": "Newest fact", "stale_share": "Over a year old"},
@@ -265,7 +268,7 @@ present.table(
 # a mapping written for this project):
 
 # %%
-present.table(
+markup.table(
     present.reference_sources(),
     {"table": "Reference table", "source": "Source", "covers": "Covers", "source_grade": "Grade",
      "rows": "Rows"},

@@ -111,7 +111,8 @@ def validate(
     ),
 ) -> None:
     """Check a program table and/or applicant profiles (exit 0 valid, 2 with the problems)."""
-    from analysis import io as imgio
+    from analysis.data.applicants import iter_applicants
+    from analysis.data.programs import inspect_programs, summarize_programs
     from analysis.errors import file_problem
 
     if programs is None and not applicants:
@@ -123,7 +124,7 @@ def validate(
     errors: list[DataValidationError] = []
     if programs is not None:
         try:
-            table, info = imgio.inspect_programs(
+            table, info = inspect_programs(
                 programs,
                 sheet=sheet,
                 on_unknown_specialty="skip" if skip_unknown_specialties else "error",
@@ -133,10 +134,10 @@ def validate(
         except FileNotFoundError:
             errors.append(DataValidationError([file_problem(programs, "no such file")]))
         else:
-            _print_program_summary(table, info, imgio.summarize_programs(table))
+            _print_program_summary(table, info, summarize_programs(table))
     if applicants:
         good, bad = [], []
-        for label, result in imgio.iter_applicants(*applicants):
+        for label, result in iter_applicants(*applicants):
             (bad if isinstance(result, DataValidationError) else good).append((label, result))
         _print_applicant_summary(good, len(bad))
         errors.extend(error for _, error in bad)
@@ -147,7 +148,7 @@ def validate(
 def _print_program_summary(table: Any, info: Any, summary: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from analysis.schemas import specialty_name
+    from analysis.data.vocabulary import specialty_name
 
     overview = Table(title=f"Program table: {info.file}", show_header=False, title_justify="left")
     overview.add_column("what", style="bold")
@@ -237,7 +238,7 @@ def demo_data_command(
     from rich import box
     from rich.table import Table
 
-    from analysis.demo_data import INTERVIEW_STAND_IN, calibration_summary, write_demo_data
+    from analysis.data.demo import INTERVIEW_STAND_IN, calibration_summary, write_demo_data
 
     try:
         written = write_demo_data(out, seed=seed)
@@ -297,7 +298,7 @@ def demo_data_command(
     style = "green" if passed == checks.height else "yellow"
     console.print(
         f"[{style}]{passed} of {checks.height} calibration checks within tolerance[/] "
-        "(analysis.demo_data.calibration_table lists them all, with their tolerances)."
+        "(analysis.data.demo.calibration_table lists them all, with their tolerances)."
     )
     for row in checks.filter(~checks["within_tolerance"]).iter_rows(named=True):
         console.print(
@@ -346,8 +347,9 @@ def score(
     if out.suffix.lower() not in (".csv", ".parquet"):
         err_console.print(f"[bold red]Invalid --out:[/] {out}; use a .csv or .parquet file name")
         raise typer.Exit(EXIT_INVALID_INPUT)
-    from analysis.friendliness import score_programs
-    from analysis.io import atomic_output, load_programs
+    from analysis.data.files import atomic_output
+    from analysis.data.programs import load_programs
+    from analysis.model.friendliness import score_programs
 
     table = load_programs(programs, sheet=sheet)
     scored = score_programs(table, visa_needed=visa, as_of=_parse_as_of(as_of))
@@ -376,8 +378,9 @@ def chances(
     """Interview and match chances per target specialty, with 80% intervals and ERAS costs."""
     import json
 
-    from analysis.io import load_applicant, load_programs
-    from analysis.probability import match_chances
+    from analysis.data.applicants import load_applicant
+    from analysis.data.programs import load_programs
+    from analysis.model.probability import match_chances
 
     profile = load_applicant(applicant)
     table = load_programs(programs)
@@ -459,8 +462,9 @@ def plan(
     """Away rotations, backup specialties and a dated timeline, each explained."""
     import json
 
-    from analysis.io import load_applicant, load_programs
-    from analysis.plan import make_plan
+    from analysis.data.applicants import load_applicant
+    from analysis.data.programs import load_programs
+    from analysis.planners.plan import make_plan
 
     if not 0 < target < 1:
         err_console.print(f"[bold red]Invalid --target:[/] {target}; expected a number in (0, 1)")
@@ -562,9 +566,9 @@ def calibrate(
 
     from rich.table import Table
 
-    from analysis import calibration
     from analysis.config import demo_programs_path
-    from analysis.io import load_programs
+    from analysis.data.programs import load_programs
+    from analysis.model import calibration
 
     table = load_programs(programs or demo_programs_path())
     rates = calibration.interview_rate_calibration(table)
@@ -700,7 +704,7 @@ def report(
     """Write one HTML report per applicant, plus index.html and errors.json."""
     import datetime as dt
 
-    from analysis.report import (
+    from analysis.report.runner import (
         NullProgress,
         ReportOptions,
         ReportsInterrupted,

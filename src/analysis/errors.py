@@ -53,6 +53,12 @@ class Problem:
         return record
 
 
+def short_message(error: BaseException) -> str:
+    """The first line of an exception's message (its type if it has none), at most 160 chars."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
 class _NoValue:
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return "<no value>"
@@ -99,7 +105,7 @@ class DataValidationError(ValueError):
 
 
 class NormalizationError(DataValidationError):
-    """A single free-text value that a normalizer cannot map (raised by `analysis.normalize`).
+    """A single free-text value that a normalizer cannot map (raised by `analysis.data.normalize`).
 
     Loaders catch it and re-raise the problem with the file, row and column filled in.
     """

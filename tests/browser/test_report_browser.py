@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from analysis.report import ReportOptions, run_reports
+from analysis.report.runner import ReportOptions, run_reports
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

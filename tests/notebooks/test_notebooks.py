@@ -190,7 +190,7 @@ def test_papermill_lists_the_report_parameters_with_types() -> None:
 
 
 def test_report_summary_is_the_last_code_cell_and_keeps_the_index_contract() -> None:
-    from analysis.report import PARAMETERS, ReportSummary, load_template
+    from analysis.report.runner import PARAMETERS, ReportSummary, load_template
 
     path = NOTEBOOKS / "applicant_report.ipynb"
     template, warnings = load_template(path)
@@ -244,7 +244,7 @@ def _hostile_profile(tmp_path: Path, variant: str) -> Path:
 def test_report_runs_and_escapes_hostile_applicant_data(tmp_path: Path, variant: str) -> None:
     import papermill
 
-    from analysis.report_html import Footer, export_report, prepare_notebook
+    from analysis.report.html import Footer, export_report, prepare_notebook
 
     profile = _hostile_profile(tmp_path, variant)
     executed = papermill.execute_notebook(

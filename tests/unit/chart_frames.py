@@ -1,7 +1,7 @@
 """Synthetic frames shaped like the engine's and planners' outputs, for the chart tests.
 
 Each builder returns a small, seeded polars frame that follows one output contract of
-`analysis.charts` (see that module's docstring): `scored`, `contributions`, `curves`, `pmf`,
+`analysis.viz` (see the docstrings of its modules): `scored`, `contributions`, `curves`, `pmf`,
 `levers`, `plan`, `rotations`, `timeline` and `calibration`. The numbers are made up but
 plausible (scores rise with IMG share and visa sponsorship, P(match) saturates with the
 number of applications), so the rendered PNGs look like what a user will see. Nothing here
@@ -16,7 +16,8 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from analysis.schemas import US_STATES, polars_schema
+from analysis.data.schemas import polars_schema
+from analysis.data.vocabulary import US_STATES
 
 TIERS = ("closed", "unfriendly", "moderate", "friendly", "very friendly")
 COMPONENTS = (

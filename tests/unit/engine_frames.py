@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analysis.schemas import ApplicantProfile, polars_schema, program_columns, specialties
+from analysis.data.schemas import ApplicantProfile, polars_schema, program_columns
+from analysis.data.vocabulary import specialties
 
 DEFAULTS: dict[str, Any] = {spec.name: None for spec in program_columns()}
 DEFAULTS.update(visiting_route="unknown", source="test fixture")

@@ -7,11 +7,12 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis.backup import adjacent_specialties, plan_backup
 from analysis.config import demo_applicants_dir, demo_programs_path
-from analysis.io import load_applicant, load_programs
-from analysis.probability import model_for
-from analysis.reference import fee_schedule
+from analysis.data.applicants import load_applicant
+from analysis.data.programs import load_programs
+from analysis.data.reference import fee_schedule
+from analysis.model.probability import model_for
+from analysis.planners.backup import adjacent_specialties, plan_backup
 from tests.unit.engine_frames import applicant
 
 AS_OF = dt.date(2026, 11, 23)

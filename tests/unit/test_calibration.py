@@ -7,7 +7,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis.calibration import (
+from analysis.config import demo_programs_path
+from analysis.data.programs import load_programs
+from analysis.model.calibration import (
     NRMP_NON_US_IMG_MATCH_RATE_2025,
     calibration_cohort,
     calibration_long,
@@ -16,8 +18,6 @@ from analysis.calibration import (
     interview_rate_calibration,
     match_rate_calibration,
 )
-from analysis.config import demo_programs_path
-from analysis.io import load_programs
 
 AS_OF = dt.date(2026, 11, 1)
 

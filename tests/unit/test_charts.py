@@ -23,9 +23,10 @@ import vl_convert as vlc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import charts
+from analysis import viz
+from analysis.viz import base, theme
+from analysis.data.vocabulary import US_STATE_FIPS
 from analysis.errors import DataValidationError
-from analysis.schemas import US_STATE_FIPS
 from tests.unit import chart_frames as cf
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "charts"
@@ -155,23 +156,23 @@ def _ir_ids(scored: pl.DataFrame, n: int = 5) -> list[str]:
 
 
 BUILDERS: dict[str, Callable[[], alt.TopLevelMixin]] = {
-    "programs_map": lambda: charts.programs_map(cf.scored_frame(400)),
-    "programs_map_friendliness": lambda: charts.programs_map(
+    "programs_map": lambda: viz.programs_map(cf.scored_frame(400)),
+    "programs_map_friendliness": lambda: viz.programs_map(
         cf.scored_frame(400), value="mean_friendliness", specialty="IM"
     ),
-    "friendliness_scatter": lambda: charts.friendliness_scatter(cf.scored_frame(400)),
-    "friendliness_distribution": lambda: charts.friendliness_distribution(
+    "friendliness_scatter": lambda: viz.friendliness_scatter(cf.scored_frame(400)),
+    "friendliness_distribution": lambda: viz.friendliness_distribution(
         cf.scored_frame(400), "IR", _ir_ids(cf.scored_frame(400))
     ),
-    "component_breakdown": lambda: charts.component_breakdown(
+    "component_breakdown": lambda: viz.component_breakdown(
         cf.contributions_frame(cf.scored_frame(400))
     ),
-    "match_curve": lambda: charts.match_curve(cf.curves_frame()),
-    "interview_distribution": lambda: charts.interview_distribution(cf.pmf_frame()),
-    "what_if_tornado": lambda: charts.what_if_tornado(cf.levers_frame()),
-    "backup_plan_chart": lambda: charts.backup_plan_chart(cf.plan_frame()),
-    "plan_gantt": lambda: charts.plan_gantt(cf.rotations_frame(), cf.timeline_frame()),
-    "calibration_chart": lambda: charts.calibration_chart(cf.calibration_frame()),
+    "match_curve": lambda: viz.match_curve(cf.curves_frame()),
+    "interview_distribution": lambda: viz.interview_distribution(cf.pmf_frame()),
+    "what_if_tornado": lambda: viz.what_if_tornado(cf.levers_frame()),
+    "backup_plan_chart": lambda: viz.backup_plan_chart(cf.plan_frame()),
+    "plan_gantt": lambda: viz.plan_gantt(cf.rotations_frame(), cf.timeline_frame()),
+    "calibration_chart": lambda: viz.calibration_chart(cf.calibration_frame()),
 }
 
 
@@ -184,7 +185,7 @@ def test_every_chart_is_valid_offline_and_explained(name: str) -> None:
     assert isinstance(chart, alt.TopLevelMixin)
     spec = chart.to_dict()  # validates against the Vega-Lite schema
     assert_offline_and_explained(spec)
-    assert spec["config"]["font"] == charts.FONT  # the imgmatch theme is applied
+    assert spec["config"]["font"] == theme.FONT  # the imgmatch theme is applied
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
@@ -206,7 +207,7 @@ def test_offline_check_catches_url_data() -> None:
 
 def test_theme_is_registered_and_enabled() -> None:
     assert alt.theme.active == "imgmatch"
-    config = charts.imgmatch_theme()["config"]
+    config = theme.imgmatch_theme()["config"]
     assert config["range"]["category"][:2] == ["#0072B2", "#E69F00"]  # Okabe-Ito
     assert config["axis"]["labelFontSize"] >= 11
     assert config["title"]["fontSize"] > config["axis"]["titleFontSize"]
@@ -215,13 +216,13 @@ def test_theme_is_registered_and_enabled() -> None:
 @pytest.mark.parametrize(
     ("builder", "frame", "missing"),
     [
-        (charts.friendliness_scatter, cf.scored_frame(20).drop("tier"), "tier"),
-        (charts.match_curve, cf.curves_frame().drop("p_match_low"), "p_match_low"),
-        (charts.what_if_tornado, cf.levers_frame().drop("delta"), "delta"),
-        (charts.calibration_chart, cf.calibration_frame().drop("reference"), "reference"),
-        (charts.interview_distribution, cf.pmf_frame().drop("probability"), "probability"),
-        (charts.backup_plan_chart, cf.plan_frame().drop("order"), "order"),
-        (charts.component_breakdown, cf.contributions_frame(cf.scored_frame(5)).drop("label"),
+        (viz.friendliness_scatter, cf.scored_frame(20).drop("tier"), "tier"),
+        (viz.match_curve, cf.curves_frame().drop("p_match_low"), "p_match_low"),
+        (viz.what_if_tornado, cf.levers_frame().drop("delta"), "delta"),
+        (viz.calibration_chart, cf.calibration_frame().drop("reference"), "reference"),
+        (viz.interview_distribution, cf.pmf_frame().drop("probability"), "probability"),
+        (viz.backup_plan_chart, cf.plan_frame().drop("order"), "order"),
+        (viz.component_breakdown, cf.contributions_frame(cf.scored_frame(5)).drop("label"),
          "label"),
     ],
 )  # fmt: skip
@@ -236,16 +237,16 @@ def test_missing_column_is_a_clear_error(builder, frame, missing: str) -> None:
 @pytest.mark.parametrize(
     ("builder", "frame"),
     [
-        (charts.friendliness_scatter, cf.scored_frame(5).clear()),
-        (lambda f: charts.friendliness_distribution(f, "IR"), cf.scored_frame(5).clear()),
-        (charts.component_breakdown, cf.contributions_frame(cf.scored_frame(5)).clear()),
-        (charts.match_curve, cf.curves_frame().clear()),
-        (charts.interview_distribution, cf.pmf_frame().clear()),
-        (charts.what_if_tornado, cf.levers_frame().clear()),
-        (charts.backup_plan_chart, cf.plan_frame().clear()),
-        (charts.calibration_chart, cf.calibration_frame().clear()),
-        (charts.programs_map, cf.scored_frame(5).clear()),
-        (lambda f: charts.plan_gantt(None, f), cf.timeline_frame().clear()),
+        (viz.friendliness_scatter, cf.scored_frame(5).clear()),
+        (lambda f: viz.friendliness_distribution(f, "IR"), cf.scored_frame(5).clear()),
+        (viz.component_breakdown, cf.contributions_frame(cf.scored_frame(5)).clear()),
+        (viz.match_curve, cf.curves_frame().clear()),
+        (viz.interview_distribution, cf.pmf_frame().clear()),
+        (viz.what_if_tornado, cf.levers_frame().clear()),
+        (viz.backup_plan_chart, cf.plan_frame().clear()),
+        (viz.calibration_chart, cf.calibration_frame().clear()),
+        (viz.programs_map, cf.scored_frame(5).clear()),
+        (lambda f: viz.plan_gantt(None, f), cf.timeline_frame().clear()),
     ],
 )
 def test_empty_input_gives_a_chart_that_says_so(builder, frame) -> None:
@@ -257,19 +258,18 @@ def test_empty_input_gives_a_chart_that_says_so(builder, frame) -> None:
 
 def test_pandas_and_lazy_inputs_give_the_same_chart() -> None:
     levers = cf.levers_frame()
-    expected = charts.what_if_tornado(levers).to_dict()
-    assert charts.what_if_tornado(levers.to_pandas()).to_dict() == expected
-    assert charts.what_if_tornado(levers.lazy()).to_dict() == expected
+    expected = viz.what_if_tornado(levers).to_dict()
+    assert viz.what_if_tornado(levers.to_pandas()).to_dict() == expected
+    assert viz.what_if_tornado(levers.lazy()).to_dict() == expected
     plan = cf.plan_frame()
     assert (
-        charts.backup_plan_chart(plan.to_pandas()).to_dict()
-        == charts.backup_plan_chart(plan).to_dict()
+        viz.backup_plan_chart(plan.to_pandas()).to_dict() == viz.backup_plan_chart(plan).to_dict()
     )
 
 
 def test_other_inputs_are_rejected() -> None:
     with pytest.raises(TypeError, match="polars or pandas"):
-        charts.what_if_tornado([{"label": "x", "delta": 0.1}])
+        viz.what_if_tornado([{"label": "x", "delta": 0.1}])
 
 
 # --------------------------------------------------------------------------- > 5,000 rows
@@ -278,19 +278,19 @@ def test_other_inputs_are_rejected() -> None:
 def test_more_than_5000_rows_embed_every_row_and_only_used_columns() -> None:
     big = cf.scored_frame(6000, seed=11)
     assert big.height > alt.data_transformers.options.get("max_rows", 5000)
-    spec = charts.friendliness_scatter(big).to_dict()
+    spec = viz.friendliness_scatter(big).to_dict()
     data = rows(spec)
     assert len(data) == 6000
     assert "notes" not in data[0] and "source" not in data[0]  # unused columns are dropped
     assert {"program_name", "img_friendliness", "pgy1_positions", "tier"} <= set(data[0])
     # the map and histogram aggregate first, so their data stays small
-    map_spec = charts.programs_map(big).to_dict()
+    map_spec = viz.programs_map(big).to_dict()
     lookup = next(n for n in walk(map_spec) if "lookup" in n)
     per_state = json.loads(map_spec["datasets"][lookup["from"]["data"]["name"]])
     assert len(per_state) == len(US_STATE_FIPS)
     on_map = sum(r["programs"] for r in per_state)
     assert on_map == big.filter(pl.col("state").is_in(list(US_STATE_FIPS))).height
-    hist = charts.friendliness_distribution(big, "IM").to_dict()
+    hist = viz.friendliness_distribution(big, "IM").to_dict()
     assert sum(r["programs"] for r in rows(hist)) == big.filter(pl.col("specialty") == "IM").height
 
 
@@ -298,7 +298,7 @@ def test_more_than_5000_rows_embed_every_row_and_only_used_columns() -> None:
 
 
 def test_us_topology_is_local_and_covers_every_state() -> None:
-    topo = charts.us_states_topology()
+    topo = viz.us_states_topology()
     assert topo["type"] == "Topology"
     ids = {g["id"] for g in topo["objects"]["states"]["geometries"]}
     assert set(US_STATE_FIPS.values()) <= ids
@@ -307,7 +307,7 @@ def test_us_topology_is_local_and_covers_every_state() -> None:
 
 
 def test_programs_map_counts_programs_per_state(scored: pl.DataFrame) -> None:
-    spec = charts.programs_map(scored).to_dict()
+    spec = viz.programs_map(scored).to_dict()
     assert spec["projection"]["type"] == "albersUsa"
     shapes = [d for d in spec["datasets"].values() if isinstance(d, str) and '"Topology"' in d]
     assert len(shapes) == 1, "the state shapes are embedded once, inline"
@@ -329,14 +329,14 @@ def test_programs_map_counts_programs_per_state(scored: pl.DataFrame) -> None:
     top = expected.filter(pl.col("state").is_in(["PR", "GU", "VI"]).not_()).sort(
         "len", descending=True
     )
-    from analysis.schemas import US_STATES
+    from analysis.data.vocabulary import US_STATES
 
     assert US_STATES[top["state"][0]] in title_text(spec)
     assert "Puerto Rico" in subtitle_text(spec)  # territories are counted, not silently lost
 
 
 def test_programs_map_mean_friendliness_by_specialty(scored: pl.DataFrame) -> None:
-    spec = charts.programs_map(scored, value="mean_friendliness", specialty="IM").to_dict()
+    spec = viz.programs_map(scored, value="mean_friendliness", specialty="IM").to_dict()
     colored = by_mark(spec, "geoshape")[1]
     assert colored["encoding"]["color"]["field"] == "mean_friendliness"
     assert colored["encoding"]["color"]["scale"]["domain"] == [0, 100]
@@ -347,18 +347,18 @@ def test_programs_map_mean_friendliness_by_specialty(scored: pl.DataFrame) -> No
 
 def test_programs_map_works_on_a_plain_program_table() -> None:
     plain = cf.scored_frame(50).select("program_id", "state")
-    assert_offline_and_explained(charts.programs_map(plain).to_dict())
+    assert_offline_and_explained(viz.programs_map(plain).to_dict())
     with pytest.raises(DataValidationError, match="img_friendliness"):
-        charts.programs_map(plain, value="mean_friendliness")
+        viz.programs_map(plain, value="mean_friendliness")
     with pytest.raises(ValueError, match="programs"):
-        charts.programs_map(plain, value="density")  # type: ignore[arg-type]
+        viz.programs_map(plain, value="density")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- 2. scatter
 
 
 def test_scatter_encodes_size_score_tier_and_a_specialty_dropdown(scored: pl.DataFrame) -> None:
-    spec = charts.friendliness_scatter(scored, specialty="IR").to_dict()
+    spec = viz.friendliness_scatter(scored, specialty="IR").to_dict()
     (unit,) = unit_specs(spec)
     enc = unit["encoding"]
     assert (enc["x"]["field"], enc["x"]["type"]) == ("size_jittered", "quantitative")
@@ -366,7 +366,7 @@ def test_scatter_encodes_size_score_tier_and_a_specialty_dropdown(scored: pl.Dat
     assert (enc["y"]["field"], enc["y"]["type"]) == ("img_friendliness", "quantitative")
     assert enc["y"]["scale"]["domain"] == [0, 100]
     assert enc["color"]["field"] == "tier"
-    assert enc["color"]["scale"]["domain"] == list(charts.TIER_ORDER)
+    assert enc["color"]["scale"]["domain"] == list(theme.TIER_ORDER)
     assert {"program_name", "place", "img_friendliness", "tier", "visa"} <= set(
         tooltip_fields(unit)
     )
@@ -388,13 +388,13 @@ def test_scatter_encodes_size_score_tier_and_a_specialty_dropdown(scored: pl.Dat
 
 
 def test_scatter_jitter_spreads_points_but_keeps_true_sizes(scored: pl.DataFrame) -> None:
-    data = rows(charts.friendliness_scatter(scored, jitter=0.5).to_dict())
+    data = rows(viz.friendliness_scatter(scored, jitter=0.5).to_dict())
     for r in data:
         assert abs(r["size_jittered"] - r["pgy1_positions"]) <= 0.25 + 1e-9
         assert r["size_jittered"] >= 0
-    again = rows(charts.friendliness_scatter(scored, jitter=0.5).to_dict())
+    again = rows(viz.friendliness_scatter(scored, jitter=0.5).to_dict())
     assert again == data  # reproducible: the spread comes from the program id
-    flat = rows(charts.friendliness_scatter(scored, jitter=0).to_dict())
+    flat = rows(viz.friendliness_scatter(scored, jitter=0).to_dict())
     assert all(r["size_jittered"] == r["pgy1_positions"] for r in flat)
 
 
@@ -404,10 +404,10 @@ def test_scatter_takeaway_reads_the_size_effect() -> None:
         pl.col("pgy1_positions").rank("ordinal").cast(pl.Int64).alias("pgy1_positions"),
         (pl.col("pgy1_positions").rank("ordinal") / 2.0).alias("img_friendliness"),
     )
-    title = title_text(charts.friendliness_scatter(grows).to_dict())
+    title = title_text(viz.friendliness_scatter(grows).to_dict())
     assert "Larger programs tend to be more IMG-friendly" in title
     flat = frame.with_columns(pl.lit(10).alias("pgy1_positions"))
-    title = title_text(charts.friendliness_scatter(flat).to_dict())
+    title = title_text(viz.friendliness_scatter(flat).to_dict())
     assert "rate friendly or better" in title
 
 
@@ -416,7 +416,7 @@ def test_visa_facts_show_unknown_not_no() -> None:
         pl.lit(None, dtype=pl.Boolean).alias("sponsors_j1"),
         pl.lit(True).alias("sponsors_h1b"),
     )
-    data = rows(charts.friendliness_scatter(frame).to_dict())
+    data = rows(viz.friendliness_scatter(frame).to_dict())
     assert {r["visa"] for r in data} == {"J-1 unknown · H-1B yes"}
 
 
@@ -426,7 +426,7 @@ def test_visa_facts_show_unknown_not_no() -> None:
 def test_distribution_marks_the_applicants_programs(scored: pl.DataFrame) -> None:
     ids = _ir_ids(scored, 4)
     other = scored.filter(pl.col("specialty") == "IM")["program_id"][0]
-    spec = charts.friendliness_distribution(scored, "IR", [*ids, other]).to_dict()
+    spec = viz.friendliness_distribution(scored, "IR", [*ids, other]).to_dict()
     (bars,) = by_mark(spec, "bar")
     (rule,) = by_mark(spec, "rule")
     assert bars["encoding"]["x"]["bin"] == "binned"
@@ -444,7 +444,7 @@ def test_distribution_marks_the_applicants_programs(scored: pl.DataFrame) -> Non
 
 
 def test_distribution_without_highlights_describes_the_specialty(scored: pl.DataFrame) -> None:
-    spec = charts.friendliness_distribution(scored, "IM").to_dict()
+    spec = viz.friendliness_distribution(scored, "IM").to_dict()
     median = scored.filter(pl.col("specialty") == "IM")["img_friendliness"].median()
     assert title_text(spec).startswith(f"Half of IM programs score below {median:.0f}")
     assert not by_mark(spec, "rule")
@@ -462,7 +462,7 @@ def test_histogram_counts_every_program_once(scores: list[float]) -> None:
             "tier": [cf.TIERS[min(4, int(s // 25) + 1)] for s in scores],
         }
     )
-    spec = charts.friendliness_distribution(frame, "FM").to_dict()
+    spec = viz.friendliness_distribution(frame, "FM").to_dict()
     data = rows(spec)
     assert sum(r["programs"] for r in data) == n
     assert all(0 <= r["bin_start"] < r["bin_end"] <= 100 for r in data)
@@ -474,7 +474,7 @@ def test_histogram_counts_every_program_once(scores: list[float]) -> None:
 def test_component_breakdown_stacks_contributions_of_the_top_programs(
     scored: pl.DataFrame, contributions: pl.DataFrame
 ) -> None:
-    spec = charts.component_breakdown(contributions, top=10).to_dict()
+    spec = viz.component_breakdown(contributions, top=10).to_dict()
     (bars,) = by_mark(spec, "bar")
     (labels,) = by_mark(spec, "text")
     enc = bars["encoding"]
@@ -507,7 +507,7 @@ def test_component_breakdown_leaves_out_closed_programs_when_told(
     scored: pl.DataFrame, contributions: pl.DataFrame
 ) -> None:
     tiers = contributions.join(scored.select("program_id", "tier"), on="program_id")
-    spec = charts.component_breakdown(tiers, top=400).to_dict()
+    spec = viz.component_breakdown(tiers, top=400).to_dict()
     (labels,) = by_mark(spec, "text")
     open_programs = scored.filter(pl.col("tier") != "closed").height
     assert len(rows(spec, labels)) == open_programs
@@ -518,7 +518,7 @@ def test_component_breakdown_leaves_out_closed_programs_when_told(
 
 def test_match_curve_has_band_target_marker_and_a_cost_axis() -> None:
     curves = cf.curves_frame()
-    spec = charts.match_curve(curves, target=0.8).to_dict()
+    spec = viz.match_curve(curves, target=0.8).to_dict()
     assert spec["resolve"]["scale"]["y"] == "independent"
     left, cost = spec["layer"]
     assert cost["encoding"]["y"]["field"] == "eras_cost_usd"
@@ -543,7 +543,7 @@ def test_match_curve_has_band_target_marker_and_a_cost_axis() -> None:
 
 
 def test_match_curve_target_moves_the_rule_and_the_title() -> None:
-    spec = charts.match_curve(cf.curves_frame(), target=0.5).to_dict()
+    spec = viz.match_curve(cf.curves_frame(), target=0.5).to_dict()
     rule = next(u for u in by_mark(spec, "rule"))
     assert rows(spec, rule)[0]["target"] == 0.5
     assert "IM: 50% chance" in title_text(spec)
@@ -551,7 +551,7 @@ def test_match_curve_target_moves_the_rule_and_the_title() -> None:
 
 def test_match_curve_keeps_rank_order_and_one_legend() -> None:
     curves = cf.curves_frame({"IR": (0.3, 40.0), "DR": (0.5, 30.0), "IM": (0.6, 20.0)})
-    spec = charts.match_curve(curves).to_dict()
+    spec = viz.match_curve(curves).to_dict()
     line = by_mark(spec, "line")[0]
     assert line["encoding"]["color"]["scale"]["domain"] == ["IR", "DR", "IM"]
     assert line["encoding"]["color"]["legend"]["symbolType"] == "stroke"
@@ -568,7 +568,7 @@ def test_match_curve_keeps_rank_order_and_one_legend() -> None:
 
 def test_match_curve_with_many_specialties_keeps_the_title_short() -> None:
     curves = cf.curves_frame({"IM": (0.9, 10.0), "FM": (0.95, 8.0), "PSYCH": (0.7, 20.0)})
-    spec = charts.match_curve(curves).to_dict()
+    spec = viz.match_curve(curves).to_dict()
     assert isinstance(spec["title"]["text"], list) and len(spec["title"]["text"]) == 2
     assert "PSYCH" in subtitle_text(spec)
 
@@ -578,7 +578,7 @@ def test_match_curve_with_many_specialties_keeps_the_title_short() -> None:
 
 def test_interview_distribution_labels_the_open_last_bin() -> None:
     pmf = cf.pmf_frame(k_max=12)
-    spec = charts.interview_distribution(pmf, tail=0).to_dict()  # no folding
+    spec = viz.interview_distribution(pmf, tail=0).to_dict()  # no folding
     assert spec["facet"]["field"] == "panel"
     (bars,) = by_mark(spec, "bar")
     assert bars["encoding"]["x"]["field"] == "k"
@@ -595,7 +595,7 @@ def test_interview_distribution_labels_the_open_last_bin() -> None:
 
 def test_interview_distribution_folds_a_thin_tail_and_keeps_rank_order() -> None:
     pmf = cf.pmf_frame({"IR": 1.5, "DR": 2.0}, k_max=40)
-    spec = charts.interview_distribution(pmf, tail=0.01).to_dict()
+    spec = viz.interview_distribution(pmf, tail=0.01).to_dict()
     data = rows(spec)
     ir = [r for r in data if r["specialty"] == "IR"]
     assert len(ir) < 12 and ir[-1]["k"].endswith("+")
@@ -609,20 +609,20 @@ def test_interview_distribution_folds_a_thin_tail_and_keeps_rank_order() -> None
 
 
 def test_a_small_chance_of_no_interview_is_not_shown_as_zero() -> None:
-    spec = charts.interview_distribution(cf.pmf_frame({"FM": 6.0})).to_dict()
+    spec = viz.interview_distribution(cf.pmf_frame({"FM": 6.0})).to_dict()
     assert "0.2% chance of none" not in title_text(spec)
     assert title_text(spec).endswith("<1% chance of none")  # exp(-6) = 0.25%
 
 
 def test_many_interview_bins_label_every_fifth_and_the_open_bin() -> None:
-    spec = charts.interview_distribution(cf.pmf_frame({"FM": 25.0}, k_max=40)).to_dict()
+    spec = viz.interview_distribution(cf.pmf_frame({"FM": 25.0}, k_max=40)).to_dict()
     (bars,) = by_mark(spec, "bar")
     expr = bars["encoding"]["x"]["axis"]["labelExpr"]
     assert "% 5 == 0" in expr and "'+'" in expr
 
 
 def test_single_specialty_interview_title() -> None:
-    spec = charts.interview_distribution(cf.pmf_frame({"FM": 6.0})).to_dict()
+    spec = viz.interview_distribution(cf.pmf_frame({"FM": 6.0})).to_dict()
     assert title_text(spec).startswith("Expect about 6 FM interviews;")
 
 
@@ -631,7 +631,7 @@ def test_single_specialty_interview_title() -> None:
 
 def test_tornado_sorts_by_size_around_zero() -> None:
     levers = cf.levers_frame()
-    spec = charts.what_if_tornado(levers).to_dict()
+    spec = viz.what_if_tornado(levers).to_dict()
     (bars,) = by_mark(spec, "bar")
     order = bars["encoding"]["y"]["sort"]
     expected = levers.sort(pl.col("delta").abs(), descending=True)["label"].to_list()
@@ -652,7 +652,7 @@ def test_tornado_sorts_by_size_around_zero() -> None:
 
 def test_tornado_says_when_nothing_helps() -> None:
     levers = cf.levers_frame().with_columns(-pl.col("delta").abs().alias("delta"))
-    spec = charts.what_if_tornado(levers).to_dict()
+    spec = viz.what_if_tornado(levers).to_dict()
     assert title_text(spec) == "None of these levers raises P(match anywhere)"
     (bars,) = by_mark(spec, "bar")
     low, high = bars["encoding"]["x"]["scale"]["domain"]
@@ -662,7 +662,7 @@ def test_tornado_says_when_nothing_helps() -> None:
 
 def test_tornado_shows_the_engines_notes_in_tooltips() -> None:
     levers = cf.levers_frame().with_columns(pl.lit("244 -> 254").alias("note"))
-    (bars,) = by_mark(charts.what_if_tornado(levers).to_dict(), "bar")
+    (bars,) = by_mark(viz.what_if_tornado(levers).to_dict(), "bar")
     assert "note" in tooltip_fields(bars)
 
 
@@ -671,7 +671,7 @@ def test_tornado_shows_the_engines_notes_in_tooltips() -> None:
 
 def test_backup_plan_shows_chances_and_cumulative_cost() -> None:
     plan = cf.plan_frame()
-    spec = charts.backup_plan_chart(plan).to_dict()
+    spec = viz.backup_plan_chart(plan).to_dict()
     assert spec["resolve"]["scale"]["y"] == "independent"
     cost, lines = spec["layer"]
     assert cost["encoding"]["y"]["field"] == "cumulative_cost_usd"
@@ -689,26 +689,26 @@ def test_backup_plan_shows_chances_and_cumulative_cost() -> None:
 
 
 def test_backup_plan_draws_the_target_and_says_when_it_is_missed() -> None:
-    spec = charts.backup_plan_chart(cf.plan_frame(), target=0.85).to_dict()
+    spec = viz.backup_plan_chart(cf.plan_frame(), target=0.85).to_dict()
     rule = next(u for u in by_mark(spec, "rule"))
     assert rows(spec, rule)[0]["target"] == 0.85
     assert title_text(spec).endswith("for $1,570 more, short of the 85% target")
     assert isinstance(spec["title"]["text"], list)  # a long takeaway wraps, never clips
-    assert all(len(line) <= charts.TITLE_CHARS for line in spec["title"]["text"])
-    reached = charts.backup_plan_chart(cf.plan_frame(), target=0.8).to_dict()
+    assert all(len(line) <= base.TITLE_CHARS for line in spec["title"]["text"])
+    reached = viz.backup_plan_chart(cf.plan_frame(), target=0.8).to_dict()
     assert "short of" not in title_text(reached)
 
 
 def test_backup_plan_with_only_the_first_choice() -> None:
     plan = cf.plan_frame().with_columns((pl.col("order") == 1).alias("included"))
-    assert title_text(charts.backup_plan_chart(plan).to_dict()) == "IR alone: 22% chance to match"
+    assert title_text(viz.backup_plan_chart(plan).to_dict()) == "IR alone: 22% chance to match"
 
 
 # --------------------------------------------------------------------------- 9. gantt
 
 
 def test_gantt_draws_periods_single_dates_and_the_interview_season() -> None:
-    spec = charts.plan_gantt(cf.rotations_frame(), cf.timeline_frame()).to_dict()
+    spec = viz.plan_gantt(cf.rotations_frame(), cf.timeline_frame()).to_dict()
     bars = next(u for u in by_mark(spec, "bar"))
     points = by_mark(spec, "point")[0]
     (season,) = by_mark(spec, "rect")
@@ -748,7 +748,7 @@ def test_gantt_shows_a_rotation_listed_in_both_frames_once() -> None:
         pl.lit("planner").alias("source"),
     )
     timeline = pl.concat([cf.timeline_frame(), listed], how="diagonal_relaxed")
-    spec = charts.plan_gantt(rotations, timeline).to_dict()
+    spec = viz.plan_gantt(rotations, timeline).to_dict()
     bars = by_mark(spec, "bar")[0]
     labels = [r["label"] for r in rows(spec, bars)]
     assert sum(label.startswith("Rotation (") for label in labels) == 3
@@ -756,10 +756,10 @@ def test_gantt_shows_a_rotation_listed_in_both_frames_once() -> None:
 
 
 def test_gantt_fades_approximate_dates_only_when_some_are_exact() -> None:
-    mixed = charts.plan_gantt(None, cf.timeline_frame()).to_dict()
+    mixed = viz.plan_gantt(None, cf.timeline_frame()).to_dict()
     assert by_mark(mixed, "bar")[0]["encoding"]["opacity"]["field"] == "certainty"
     all_approx = cf.timeline_frame().with_columns(pl.lit(True).alias("approximate"))
-    spec = charts.plan_gantt(None, all_approx).to_dict()
+    spec = viz.plan_gantt(None, all_approx).to_dict()
     assert "value" in by_mark(spec, "bar")[0]["encoding"]["opacity"]
     assert "all dates approximate" in subtitle_text(spec)
 
@@ -775,12 +775,12 @@ def test_gantt_warns_about_a_rotation_in_interview_season() -> None:
         .otherwise(pl.col("end"))
         .alias("end"),
     )
-    title = title_text(charts.plan_gantt(late, cf.timeline_frame()).to_dict())
+    title = title_text(viz.plan_gantt(late, cf.timeline_frame()).to_dict())
     assert title == "Warning: Wayne State Diagnostic Radiology overlaps interview season"
 
 
 def test_gantt_without_rotations_and_with_today() -> None:
-    spec = charts.plan_gantt(None, cf.timeline_frame(), today=dt.date(2026, 1, 15)).to_dict()
+    spec = viz.plan_gantt(None, cf.timeline_frame(), today=dt.date(2026, 1, 15)).to_dict()
     assert_offline_and_explained(spec)
     today = [u for u in by_mark(spec, "rule")]
     assert rows(spec, today[0])[0]["date"] == "2026-01-15T00:00:00"
@@ -792,7 +792,7 @@ def test_gantt_without_rotations_and_with_today() -> None:
 
 def test_calibration_pairs_model_and_reference_per_metric() -> None:
     calibration = cf.calibration_frame()
-    spec = charts.calibration_chart(calibration).to_dict()
+    spec = viz.calibration_chart(calibration).to_dict()
     assert spec["facet"]["field"] == "metric"
     assert spec["columns"] == 4
     assert spec["resolve"]["scale"] == {"x": "independent", "y": "independent"}
@@ -822,12 +822,12 @@ def test_charts_accept_the_engines_and_planners_frames_on_the_demo_data() -> Non
     """Contract check against the real producers; PNGs go to tests/artifacts/charts/demo/."""
     import analysis
     from analysis import config
-    from analysis.backup import plan_backup
-    from analysis.calibration import calibration_long
-    from analysis.friendliness import component_contributions
-    from analysis.probability import match_chances, what_if
-    from analysis.rotations import plan_rotations
-    from analysis.timeline import build_timeline
+    from analysis.model.calibration import calibration_long
+    from analysis.model.friendliness import component_contributions
+    from analysis.model.probability import match_chances, what_if
+    from analysis.planners.backup import plan_backup
+    from analysis.planners.rotations import plan_rotations
+    from analysis.planners.timeline import build_timeline
 
     programs = analysis.load_programs(config.demo_programs_path())
     applicant = analysis.load_applicant(config.demo_applicants_dir() / "amira_ir.yaml")
@@ -839,18 +839,18 @@ def test_charts_accept_the_engines_and_planners_frames_on_the_demo_data() -> Non
     backup = plan_backup(applicant, programs, as_of=as_of)
     mine = scored.filter(pl.col("specialty") == first)["program_id"].head(20).to_list()
     built = {
-        "programs_map": charts.programs_map(scored),
-        "friendliness_scatter": charts.friendliness_scatter(scored, specialty=first),
-        "friendliness_distribution": charts.friendliness_distribution(scored, first, mine),
-        "component_breakdown": charts.component_breakdown(component_contributions(scored)),
-        "match_curve": charts.match_curve(chances.curves),
-        "interview_distribution": charts.interview_distribution(chances.interviews),
-        "what_if_tornado": charts.what_if_tornado(what_if(applicant, programs, as_of=as_of)),
-        "backup_plan_chart": charts.backup_plan_chart(backup.table, backup.target),
-        "plan_gantt": charts.plan_gantt(
+        "programs_map": viz.programs_map(scored),
+        "friendliness_scatter": viz.friendliness_scatter(scored, specialty=first),
+        "friendliness_distribution": viz.friendliness_distribution(scored, first, mine),
+        "component_breakdown": viz.component_breakdown(component_contributions(scored)),
+        "match_curve": viz.match_curve(chances.curves),
+        "interview_distribution": viz.interview_distribution(chances.interviews),
+        "what_if_tornado": viz.what_if_tornado(what_if(applicant, programs, as_of=as_of)),
+        "backup_plan_chart": viz.backup_plan_chart(backup.table, backup.target),
+        "plan_gantt": viz.plan_gantt(
             rotations.rotations, build_timeline(applicant, rotations.rotations, as_of=as_of)
         ),
-        "calibration_chart": charts.calibration_chart(calibration_long(programs)),
+        "calibration_chart": viz.calibration_chart(calibration_long(programs)),
     }
     out = ARTIFACTS / "demo"
     out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo data generator (`analysis.demo_data`) and `imgmatch demo-data`.
+"""Tests of the synthetic demo data generator (`analysis.data.demo`) and `imgmatch demo-data`.
 
 Calibration tolerances (the same as in `data/demo/README.md`; `calibration_table` carries
 them per row): programs and positions per specialty exact; non-US IMG interview rate per
@@ -23,10 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from analysis import demo_data, schemas
+from analysis.data import demo as demo_data
+from analysis.data import schemas
 from analysis.cli import app
 from analysis.config import demo_applicants_dir, demo_programs_path, reference_table
-from analysis.schemas import ApplicantProfile, polars_schema, program_columns
+from analysis.data.schemas import ApplicantProfile, polars_schema, program_columns
 
 SEED = demo_data.DEFAULT_SEED
 

@@ -1,4 +1,4 @@
-"""analysis.explorer: filters, the view they select, the chart, and the widget callbacks,
+"""analysis.viz.explorer: filters, the view they select, the chart, and the widget callbacks,
 driven without a browser (setting control values calls the observers as JupyterLab would)."""
 
 from __future__ import annotations
@@ -9,22 +9,23 @@ import json
 import polars as pl
 import pytest
 
-from analysis import explorer, io
+from analysis.data import applicants, programs
+from analysis.viz import explorer
 from analysis.config import demo_applicants_dir, demo_programs_path
-from analysis.explorer import Filters
-from analysis.probability import model_for
+from analysis.model.probability import model_for
+from analysis.viz.explorer import Filters
 
 AS_OF = dt.date(2026, 11, 1)
 
 
 @pytest.fixture(scope="module")
 def model():
-    return model_for(io.load_programs(demo_programs_path()), as_of=AS_OF)
+    return model_for(programs.load_programs(demo_programs_path()), as_of=AS_OF)
 
 
 @pytest.fixture(scope="module")
 def amira():
-    return io.load_applicant(demo_applicants_dir() / "amira_ir.yaml")
+    return applicants.load_applicant(demo_applicants_dir() / "amira_ir.yaml")
 
 
 def _amira_ir(**changes) -> Filters:

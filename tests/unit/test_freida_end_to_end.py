@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from analysis.cli import app
 from analysis.config import demo_applicants_dir, demo_programs_path
-from analysis.friendliness import score_programs
-from analysis.io import load_programs
-from analysis.schemas import specialties
+from analysis.data.programs import load_programs
+from analysis.data.vocabulary import specialties
+from analysis.model.friendliness import score_programs
 
 RUNNER = CliRunner()
 TYPE_LABELS = {

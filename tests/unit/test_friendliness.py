@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.friendliness import (
+from analysis.data.programs import load_programs
+from analysis.model.friendliness import (
     COMPONENTS,
     component_contributions,
     score_programs,
@@ -116,7 +117,7 @@ def test_stale_facts_are_flagged_and_cost_confidence():
 
 
 def test_contributions_sum_to_the_score_and_mark_imputed_values():
-    from analysis.friendliness import component_frame
+    from analysis.model.friendliness import component_frame
 
     frame = component_frame(national(n_per=10), "j1", as_of=AS_OF)
     contrib = component_contributions(frame)
@@ -140,9 +141,11 @@ def test_weights_can_be_overridden_and_are_checked():
         score_programs(t, visa_needed="f1")
 
 
-def test_pandas_input_is_accepted():
+def test_pandas_input_goes_through_the_loader():
     t = national(n_per=5)
-    from_pandas = score_programs(t.to_pandas(), "j1", as_of=AS_OF)
+    with pytest.raises(TypeError, match="analysis.load_programs"):
+        score_programs(t.to_pandas(), "j1", as_of=AS_OF)  # validation is the caller's job
+    from_pandas = score_programs(load_programs(t.to_pandas()), "j1", as_of=AS_OF)
     assert from_pandas.equals(score_programs(t, "j1", as_of=AS_OF))
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import io as imgio
+from analysis.data import applicants as imgio
+from analysis.data.schemas import ApplicantProfile
 from analysis.errors import DataValidationError, Problem
-from analysis.schemas import ApplicantProfile
 
 
 def problems_of(call, *args) -> list[Problem]:

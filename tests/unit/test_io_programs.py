@@ -13,17 +13,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import io as imgio
-from analysis.errors import DataValidationError, Problem
-from analysis.schemas import (
+from analysis.data import files
+from analysis.data import programs as imgio
+from analysis.data.schemas import polars_schema, program_columns
+from analysis.data.vocabulary import (
     PROGRAM_TYPES,
     TRACKS,
     US_STATES,
     VISITING_ROUTES,
-    polars_schema,
-    program_columns,
     specialty_codes,
 )
+from analysis.errors import DataValidationError, Problem
 
 CANONICAL_HEADER = ",".join(spec.name for spec in program_columns())
 
@@ -518,7 +518,7 @@ def test_unchanged_file_is_loaded_once(tmp_path, monkeypatch) -> None:
 
 def test_save_csv_writes_plain_values(tmp_path, program_fixture) -> None:
     frame = imgio.load_programs(program_fixture("canonical_small.csv"))
-    path = imgio.save_programs(frame, tmp_path / "out" / "programs.csv")
+    path = files.save_programs(frame, tmp_path / "out" / "programs.csv")
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
     assert lines[0] == CANONICAL_HEADER
@@ -531,26 +531,26 @@ def test_save_csv_writes_plain_values(tmp_path, program_fixture) -> None:
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
 def test_save_and_load_round_trip(tmp_path, program_fixture, suffix: str) -> None:
     frame = imgio.load_programs(program_fixture("tracker_ir.csv"))
-    path = imgio.save_programs(frame, tmp_path / f"programs{suffix}")
+    path = files.save_programs(frame, tmp_path / f"programs{suffix}")
     assert imgio.load_programs(path).equals(frame)
 
 
 def test_save_refuses_unknown_extension_and_leaves_nothing(tmp_path, program_fixture) -> None:
     frame = imgio.load_programs(program_fixture("canonical_small.csv"))
     with pytest.raises(DataValidationError, match=r"\.csv, \.parquet or \.xlsx"):
-        imgio.save_programs(frame, tmp_path / "programs.txt")
+        files.save_programs(frame, tmp_path / "programs.txt")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_atomic_output_keeps_the_old_file_on_error(tmp_path) -> None:
     target = tmp_path / "report.html"
     target.write_text("old", encoding="utf-8")
-    with pytest.raises(RuntimeError), imgio.atomic_output(target) as tmp:
+    with pytest.raises(RuntimeError), files.atomic_output(target) as tmp:
         tmp.write_text("half", encoding="utf-8")
         raise RuntimeError("boom")
     assert target.read_text(encoding="utf-8") == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
-    with imgio.atomic_output(target) as tmp:
+    with files.atomic_output(target) as tmp:
         assert tmp.parent == target.parent and tmp.suffix == ".html"
         tmp.write_text("new", encoding="utf-8")
     assert target.read_text(encoding="utf-8") == "new"
@@ -634,7 +634,7 @@ def canonical_tables(draw) -> pl.DataFrame:
 )
 @given(table=canonical_tables())
 def test_canonical_table_round_trips_unchanged(tmp_path, suffix: str, table: pl.DataFrame) -> None:
-    path = imgio.save_programs(table, tmp_path / f"{uuid.uuid4().hex}{suffix}")
+    path = files.save_programs(table, tmp_path / f"{uuid.uuid4().hex}{suffix}")
     back = imgio.load_programs(path)
     assert back.schema == table.schema
     assert back.equals(table), _first_difference(table, back)

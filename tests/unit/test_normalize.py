@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import normalize as nz
+from analysis.data import normalize as nz
+from analysis.data.vocabulary import PROGRAM_TYPES, TRACKS, US_STATES, specialties
 from analysis.errors import NormalizationError
-from analysis.schemas import PROGRAM_TYPES, TRACKS, US_STATES, specialties
 
 # --------------------------------------------------------------------------- visas
 

@@ -1,4 +1,4 @@
-"""analysis.present: escaping of user data in every HTML block, number formats, tables."""
+"""analysis.report.present and analysis.viz.markup: escaping of user data, formats, tables."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis import present
-from analysis.schemas import ApplicantProfile
+from analysis.report import present
+from analysis.viz import markup
+from analysis.data.schemas import ApplicantProfile
 
 HOSTILE = ("<script>alert(1)</script>", '" onmouseover="x', "<img src=x onerror=alert(2)>")
 
@@ -67,31 +68,31 @@ def test_pandas_styler_does_not_escape_by_default() -> None:
 
 @given(st.text())
 def test_esc_round_trips_any_text(text: str) -> None:
-    escaped = present.esc(text)
+    escaped = markup.esc(text)
     assert not set(escaped) & {"<", ">", '"', "'"}
     assert html.unescape(escaped) == text
 
 
 def test_format_html_escapes_values_not_the_template() -> None:
-    block = present.format_html("<b>{a}</b> {b}", a=HOSTILE[0], b=HOSTILE[1])
+    block = markup.format_html("<b>{a}</b> {b}", a=HOSTILE[0], b=HOSTILE[1])
     assert block.html.startswith("<b>&lt;script&gt;")
     _no_raw(block.html)
-    inner = present.format_html("<i>{x}</i>", x="1")
-    assert present.format_html("{y}", y=inner).html == "<i>1</i>"  # Html is inserted as is
+    inner = markup.format_html("<i>{x}</i>", x="1")
+    assert markup.format_html("{y}", y=inner).html == "<i>1</i>"  # Html is inserted as is
 
 
 def test_md_escape_neutralizes_html_and_markdown() -> None:
-    text = present.md_escape("[x](javascript:alert(1)) <b>*y*</b>")
+    text = markup.md_escape("[x](javascript:alert(1)) <b>*y*</b>")
     assert "<b>" not in text and "](" not in text and "\\*y\\*" in text
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_table_escapes_cells_labels_caption_and_note(value: str) -> None:
     frame = pl.DataFrame({"name": [value], "p": [0.5]})
-    block = present.table(frame, {"name": value, "p": "P"}, formats={"p": "pct"},
+    block = markup.table(frame, {"name": value, "p": "P"}, formats={"p": "pct"},
                           caption=value, note=value)  # fmt: skip
     _no_raw(block.html)
-    assert present.esc(value) in block.html
+    assert markup.esc(value) in block.html
     assert value in block.text  # the plain-text fallback shows it as it is
 
 
@@ -99,13 +100,13 @@ def test_table_accepts_pandas_and_formats_by_dtype() -> None:
     frame = pd.DataFrame(
         {"n": [1234], "x": [0.12345], "ok": [None], "day": [dt.date(2026, 1, 2)], "s": [None]}
     )
-    block = present.table(frame, formats={"ok": "bool", "day": "date"})
+    block = markup.table(frame, formats={"ok": "bool", "day": "date"})
     cells = re.findall(r"<td[^>]*>(.*?)</td>", block.html)
     assert cells == ["1,234", "0.12", "unknown", "2026-01-02", "\u2013"]
 
 
 def test_table_cuts_long_tables_and_says_so() -> None:
-    block = present.table(pl.DataFrame({"i": range(30)}), max_rows=10)
+    block = markup.table(pl.DataFrame({"i": range(30)}), max_rows=10)
     assert block.html.count("<tr>") == 11  # header + 10
     assert "20 more rows not shown." in block.html
 
@@ -113,16 +114,16 @@ def test_table_cuts_long_tables_and_says_so() -> None:
 def test_table_refuses_unknown_columns_and_formats() -> None:
     frame = pl.DataFrame({"a": [1]})
     with pytest.raises(KeyError, match="no column"):
-        present.table(frame, ["b"])
+        markup.table(frame, ["b"])
     with pytest.raises(KeyError, match="formats for columns not shown"):
-        present.table(frame, ["a"], formats={"b": "pct"})
+        markup.table(frame, ["a"], formats={"b": "pct"})
     with pytest.raises(ValueError, match="unknown format"):
-        present.table(frame, formats={"a": "percent"})
+        markup.table(frame, formats={"a": "percent"})
 
 
 def test_key_figures_and_bullets_escape() -> None:
-    figures = present.key_figures([(HOSTILE[0], HOSTILE[1], HOSTILE[2]), ("a", "b")])
-    bullets = present.bullet_list([HOSTILE[0], present.Html("<em>ok</em>")], title=HOSTILE[1])
+    figures = markup.key_figures([(HOSTILE[0], HOSTILE[1], HOSTILE[2]), ("a", "b")])
+    bullets = markup.bullet_list([HOSTILE[0], markup.Html("<em>ok</em>")], title=HOSTILE[1])
     _no_raw(figures.html)
     _no_raw(bullets.html)
     assert "<em>ok</em>" in bullets.html
@@ -164,15 +165,15 @@ def test_method_shows_the_docstring_escaped() -> None:
      (None, "\u2013"), (float("nan"), "\u2013")],
 )  # fmt: skip
 def test_pct(value: float | None, shown: str) -> None:
-    assert present.pct(value) == shown
+    assert markup.pct(value) == shown
 
 
 def test_interval_money_and_tri_state() -> None:
-    assert present.pct_interval(0.52, 0.41, 0.63) == "52% (41\u201363%)"
-    assert present.pct_interval(0.52, None, 0.63) == "52%"
-    assert present.usd(1050.4) == "$1,050" and present.usd(None) == "\u2013"
-    assert [present.tri_state(v) for v in (True, False, None)] == ["yes", "no", "unknown"]
-    assert present.num(1234.56, 1) == "1,234.6"
+    assert markup.pct_interval(0.52, 0.41, 0.63) == "52% (41\u201363%)"
+    assert markup.pct_interval(0.52, None, 0.63) == "52%"
+    assert markup.usd(1050.4) == "$1,050" and markup.usd(None) == "\u2013"
+    assert [markup.tri_state(v) for v in (True, False, None)] == ["yes", "no", "unknown"]
+    assert markup.num(1234.56, 1) == "1,234.6"
 
 
 # --------------------------------------------------------------------------- summaries
@@ -325,7 +326,7 @@ def test_welcome_table_follows_targets_and_visa_need() -> None:
 
 
 def test_prob_never_claims_certainty() -> None:
-    assert present.prob(1.0) == ">99%" and present.prob(0.996) == ">99%"
-    assert present.prob(0.0) == "0%" and present.prob(0.002) == "<1%"
-    assert present.pct(1.0) == "100%"  # a share can be whole
-    assert present.pct_interval(0.98, 0.95, 1.0) == "98% (95\u2013>99%)"
+    assert markup.prob(1.0) == ">99%" and markup.prob(0.996) == ">99%"
+    assert markup.prob(0.0) == "0%" and markup.prob(0.002) == "<1%"
+    assert markup.pct(1.0) == "100%"  # a share can be whole
+    assert markup.pct_interval(0.98, 0.95, 1.0) == "98% (95\u2013>99%)"

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.probability import (
+from analysis.data.reference import match_curve
+from analysis.model.probability import (
     MatchModel,
     chances_batch,
     interview_chances,
@@ -20,7 +21,6 @@ from analysis.probability import (
     poisson_binomial_pmf,
     what_if,
 )
-from analysis.reference import match_curve
 from tests.unit.engine_frames import applicant, national, program, table
 
 AS_OF = dt.date(2026, 11, 1)

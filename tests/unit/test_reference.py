@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.config import reference_table
-from analysis.reference import (
+from analysis.data.reference import (
     expected_sigmoid,
     fee_schedule,
     interview_fit,

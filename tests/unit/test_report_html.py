@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.report_html import (
+from analysis.report.html import (
     CHART_MIMETYPE,
     SUMMARY_MIMETYPE,
     Footer,

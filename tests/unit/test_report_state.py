@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from analysis.cli import app
+from analysis.data.schemas import ApplicantProfile
 from analysis.errors import DataValidationError
-from analysis.report import (
+from analysis.report.runner import (
     RenderJob,
     RenderResult,
     ReportOptions,
@@ -36,7 +37,6 @@ from analysis.report import (
     store_result,
     write_errors,
 )
-from analysis.schemas import ApplicantProfile
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "report"
 PARTS = ("profile", "programs-sha", "template-sha", "0.1.0", "2026-11-01")

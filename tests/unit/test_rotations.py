@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.config import demo_applicants_dir, demo_programs_path
-from analysis.io import load_applicant, load_programs
-from analysis.probability import match_chances, model_for
-from analysis.rotations import plan_rotations, rotation_window
-from analysis.timeline import letters_ready_by
+from analysis.data.applicants import load_applicant
+from analysis.data.programs import load_programs
+from analysis.model.probability import match_chances, model_for
+from analysis.planners.rotations import plan_rotations, rotation_window
+from analysis.planners.timeline import letters_ready_by
 from tests.unit.engine_frames import applicant, national
 
 AS_OF = dt.date(2026, 11, 23)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from analysis.timeline import build_timeline, cycle_dates, letters_ready_by
+from analysis.planners.timeline import build_timeline, cycle_dates, letters_ready_by
 from tests.unit.engine_frames import applicant
 
 

@@ -1,0 +1,15 @@
+"""Data: the contracts, the vocabularies, reading and writing tables and profiles, demo data.
+
+The bottom layer of the package: it imports only `analysis.config` and `analysis.errors`.
+Everything above it receives tables that `programs.load_programs` validated and profiles
+that `applicants.load_applicant` validated; nothing above re-checks them.
+
+- `vocabulary`: the allowed values (specialties, states, tracks, program types, visa needs).
+- `normalize`: free text to those values, one pure function per kind of cell.
+- `schemas`: the contracts of the program table and the applicant profile.
+- `programs`: program tables from CSV, XLSX, Parquet or data frames, in three header formats.
+- `applicants`: applicant profiles from YAML, JSON or CSV.
+- `files`: the atomic-write helper and the writers built on it.
+- `reference`: the public reference figures the model is calibrated to.
+- `demo`: the synthetic demo data (with its package data in `demo_files/`).
+"""

@@ -1,0 +1,1211 @@
+"""Synthetic demo data: a national-scale program table and six demo applicants.
+
+**Everything here is synthetic.** The programs are fictional (invented names, real US cities);
+their facts are drawn at random so that the *table as a whole* resembles the public figures
+in `data/reference/`. No row describes a real program. The demo exists so that every notebook,
+report and benchmark runs out of the box; never use it to choose where to apply.
+
+Method (`generate_programs`, one seeded `numpy.random.default_rng`, no loop over rows):
+
+1. **Counts and sizes.** For every specialty of `nrmp_2025_specialties.csv`, exactly as many
+   programs as NRMP lists; first-year positions are 1 per program plus a multinomial share
+   of the rest, with log-normal weights (bigger at university programs and big
+   institutions), so they sum exactly to NRMP's positions with a realistic right skew.
+2. **Program type.** Exact allocation of a per-specialty mix (`TYPE_MIX`): Internal Medicine
+   follows FREIDA (university 145, community-university-affiliated 325, community 186,
+   military 10, other 23 of 689); the other mixes are documented assumptions (surgical and
+   radiology specialties more university-based).
+3. **Institutions and places.** A pool of fictional institutions (invented names, a city
+   drawn from `CITIES`, a few hundred real cities weighted by where residency programs are)
+   hosts the programs, so one institution has several specialties; IR programs sit at
+   institutions with a DR program, preliminary programs preferably at one with the
+   categorical program.
+4. **Openness.** Each program has a latent "openness to IMGs" (standard normal: a shared
+   institution part, a small state effect, a program part). Every IMG-related fact is drawn
+   from it plus noise, so the facts are correlated as in real data.
+5. **IMG residents.** `pct_img_residents` is logit-normal per program type; for IM the
+   parameters reproduce FREIDA's quartiles (9.0 / 40.75 / 80.0) and medians by type
+   (university 8.8, affiliated 62.0, community 41.0); other specialties get a shift solved
+   so that the position-weighted mean equals NRMP's PGY-1 share of US + non-US IMGs
+   (`IMG_SHARE_ASSUMED` for DR, IR and PM&R, which NRMP 2025 does not give). Whole percents,
+   as FREIDA shows them; unknown for about a quarter. The non-US share of those IMGs follows
+   NRMP's non-US / all-IMG ratio, higher where visas are sponsored.
+6. **Visas.** IM: J-1 / H-1B listed by university 96.6 / 32.4 %, affiliated 75.1 / 20.3 %,
+   community 59.7 / 11.3 %, military 0 / 0 % (FREIDA 2025), both unknown (an empty FREIDA
+   visa list) for about 26 % (FREIDA: 26.9 %). Other specialties: a J-1 rate that grows with
+   the specialty's non-US IMG share of positions (`_j1_rate`), shifted by type on IM's logit
+   scale. Allocated exactly per (specialty, type) to the most open programs (with noise).
+7. **Screening rules** (minimum Step 2 CK, years since graduation, US clinical months, most
+   attempts): each published by a minority, stricter at university programs; the Step 2 CK
+   floor sits about 10 points under the 2013 mean of matched non-US IMGs.
+8. **Visiting students.** A minority take IMG visiting students, more at community and
+   IMG-heavy programs; route VSLO (mostly university), direct (mostly community), none or
+   unknown; fees from VSLO-sized to direct-elective-sized; deadlines in January-June 2027
+   (rotations for the 2028 Match).
+9. **Non-US IMG interview rate.** Known for the share of programs the reference has data
+   for. Zero where a program is closed to non-US IMGs (military, explicitly no visa), then
+   more zeros among the least open programs up to the reference share at zero; the rest
+   follow a log-normal fitted to the reference median / p75 / p90 and mean of the positive
+   part, assigned by rank to programs ordered by openness, visa sponsorship and type
+   (IMG-heavy, visa-sponsoring community programs interview more non-US IMGs). Stratified
+   draws keep the quantiles on target for every seed. TY and IM-PRELIM use IM's reference
+   row and GS-PRELIM uses General Surgery's (`INTERVIEW_STAND_IN`).
+10. **Bookkeeping.** `last_verified` spread over the two years before 2026-11-01 (about 28 %
+    older than a year, i.e. stale); ids `DEMO-<CODE>-0001`; every name ends in
+    "(synthetic)", `notes` says so, `source` names the generator and seed.
+
+`calibration_table` compares a generated table with the reference, metric by metric, with
+the tolerance each must meet; `write_demo_data` writes `programs.csv` and the applicant YAML
+files atomically.
+
+Inputs: `data/reference/{nrmp_2025_specialties, interview_rates_by_specialty,
+step2ck_by_specialty, specialties}.csv` (read through `analysis.config`).
+Outputs: a polars frame with exactly `schemas.polars_schema()`; CSV and YAML files.
+Limits: joint distributions are plausible, not measured; only the reference figures named
+above are calibrated, the rest are documented assumptions. Generation takes about 0.1 s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import os
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from analysis.config import reference_table
+from analysis.data.files import atomic_outputs, write_programs_csv
+from analysis.data.schemas import polars_schema, program_columns, program_table_schema
+from analysis.data.vocabulary import PROGRAM_TYPES, specialties
+
+DEFAULT_SEED = 2025
+REFERENCE_DATE = dt.date(2026, 11, 1)
+"""The 'today' of the demo data (fixed, so that generation is deterministic)."""
+
+DEMO_FILES = files("analysis.data") / "demo_files"
+"""Package data of the demo: `cities.csv` and `applicants/*.yaml`."""
+
+SYNTHETIC_NOTE = "SYNTHETIC demo row: fictional program"
+NAME_SUFFIX = " (synthetic)"
+
+_UNIV, _AFFIL, _COMM, _MIL, _OTHER = range(5)
+assert PROGRAM_TYPES == (
+    "university",
+    "community_university_affiliated",
+    "community",
+    "military",
+    "other",
+), "demo indexes program types by position; update it with vocabulary.PROGRAM_TYPES"
+
+# --------------------------------------------------------------------------- assumptions
+
+TYPE_MIX: dict[str, tuple[float, float, float, float, float]] = {
+    # university, community-university affiliated, community, military, other
+    "IM": (145 / 689, 325 / 689, 186 / 689, 10 / 689, 23 / 689),  # FREIDA 2025 (reference)
+    "FM": (0.12, 0.47, 0.37, 0.02, 0.02),
+    "PEDS": (0.45, 0.35, 0.15, 0.03, 0.02),
+    "PSYCH": (0.40, 0.38, 0.18, 0.02, 0.02),
+    "ANES": (0.62, 0.28, 0.07, 0.02, 0.01),
+    "GS": (0.50, 0.30, 0.15, 0.03, 0.02),
+    "NEURO": (0.62, 0.28, 0.08, 0.01, 0.01),
+    "DR": (0.62, 0.27, 0.08, 0.02, 0.01),
+    "IR": (0.80, 0.17, 0.02, 0.01, 0.00),
+    "PMR": (0.55, 0.30, 0.12, 0.02, 0.01),
+    "PATH": (0.70, 0.22, 0.05, 0.02, 0.01),
+    "EM": (0.35, 0.40, 0.21, 0.03, 0.01),
+    "OBGYN": (0.45, 0.35, 0.17, 0.02, 0.01),
+    "ORTHO": (0.65, 0.25, 0.07, 0.02, 0.01),
+    "TY": (0.20, 0.45, 0.30, 0.04, 0.01),
+    "IM-PRELIM": (0.35, 0.42, 0.20, 0.02, 0.01),
+    "GS-PRELIM": (0.55, 0.30, 0.12, 0.02, 0.01),
+}
+"""Share of programs of each type per specialty (IM from FREIDA; the others assumed)."""
+
+_DEFAULT_TYPE_MIX = (0.45, 0.35, 0.16, 0.02, 0.02)
+
+IMG_SHARE_ASSUMED: dict[str, tuple[float, float]] = {
+    "DR": (3.5, 5.5),
+    "IR": (2.0, 3.0),
+    "PMR": (5.0, 7.0),
+}
+"""(US IMG %, non-US IMG %) of PGY-1 positions where NRMP 2025 does not give them (assumed)."""
+
+INTERVIEW_STAND_IN: dict[str, str] = {"TY": "IM", "IM-PRELIM": "IM", "GS-PRELIM": "GS"}
+"""Specialties with no interview-rate reference row borrow another specialty's row."""
+
+STEP2_FLOOR_FALLBACK: dict[str, int] = {
+    "IR": 235,
+    "OBGYN": 225,
+    "ORTHO": 235,
+    "TY": 226,
+    "IM-PRELIM": 222,
+    "GS-PRELIM": 225,
+}
+"""Typical published Step 2 CK minimum where `step2ck_by_specialty.csv` has no IMG mean."""
+
+TRACK_COUNTS: dict[str, tuple[str, int]] = {
+    "ANES": ("advanced", 241 - 189),  # NRMP 2025: 189 of 241 programs start at PGY-1
+    "NEURO": ("advanced", 196 - 159),  # NRMP 2025: 159 of 196 programs start at PGY-1
+    "DR": ("categorical", 30),  # assumed: 151 PGY-1 positions, about 5 per program
+}
+"""Programs on a track other than the specialty's usual one (the rest keep the default)."""
+
+INTERVIEWS_PER_POSITION_MULT: dict[str, float] = {"IR": 1.4, "ORTHO": 1.5, "DR": 1.1}
+"""Interviews per first-year position relative to IM's FREIDA median of 11.4."""
+
+# IM per-type visa facts (FREIDA 2025, reference): share listing J-1 / H-1B, and the
+# assumed share whose visa list is empty (unknown), chosen so that about 27% of IM
+# programs have an empty list overall, as FREIDA shows.
+_IM_J1 = np.array([0.966, 0.751, 0.597, 0.0, 0.15])
+_IM_H1B = np.array([0.324, 0.203, 0.113, 0.0, 0.03])
+_IM_VISA_UNKNOWN = np.array([0.030, 0.245, 0.400, 0.40, 0.80])
+_VISA_UNKNOWN = np.array([0.030, 0.240, 0.390, 0.40, 0.80])  # other specialties (assumed)
+_J1_TYPE_SHIFT = np.log(_IM_J1[:3] / (1 - _IM_J1[:3])) - math.log(0.723 / 0.277)
+"""Logit shift of the J-1 rate by type (university, affiliated, community), from IM."""
+
+# pct_img_residents: logit-normal per type. Medians from FREIDA (IM; military and other
+# assumed); spreads fitted so that IM's overall quartiles come out at 9.0 / 40.75 / 80.0.
+_PCT_IMG_MEDIAN = np.array([8.8, 62.0, 41.0, 1.0, 30.0])
+_PCT_IMG_SPREAD = np.array([2.3, 2.45, 2.45, 2.45, 2.45])
+PCT_IMG_MISSING = 1 - 526 / 689
+"""Share of programs with no IMG percentage (FREIDA IM: 526 of 689 give one), every type."""
+
+ESIR_SHARE = 0.5
+"""Share of DR programs (with a known answer) offering ESIR: "about half" (assumed)."""
+
+_STATE_OPENNESS: dict[str, float] = {
+    "NY": 0.5, "NJ": 0.5, "MI": 0.4, "IL": 0.3, "FL": 0.3, "CT": 0.3, "PA": 0.2, "OH": 0.2,
+    "MD": 0.2, "TX": 0.1, "UT": -0.5, "CO": -0.3, "OR": -0.3, "WA": -0.3, "MN": -0.3,
+    "VT": -0.3, "NH": -0.3, "ID": -0.3, "NC": -0.2,
+}  # fmt: skip
+"""Small state effects on openness to IMGs (IMG-heavy states up), an assumption."""
+
+_INSTITUTION_POOL = (230, 560, 660, 25, 60)
+"""Fictional institutions of each type."""
+
+_SIZE_FACTOR = np.array([1.35, 1.0, 0.8, 0.6, 0.7])
+"""Relative program size by type."""
+
+# --------------------------------------------------------------------------- places, names
+
+
+@functools.cache
+def cities() -> pl.DataFrame:
+    """The real US cities programs are placed in, with their USPS state and a weight.
+
+    From `DEMO_FILES / "cities.csv"`: city, USPS state, weight (roughly how many residency
+    programs the city has). Real US cities only.
+    """
+    schema = {"city": pl.String, "state": pl.String, "weight": pl.Int64}
+    return pl.read_csv((DEMO_FILES / "cities.csv").read_bytes(), schema=schema)
+
+
+_NAME_PREFIXES = (
+    "Quill", "Bramble", "Thistle", "Marble", "Copper", "Juniper", "Lark", "Fennel", "Saffron",
+    "Wren", "Moss", "Tansy", "Plover", "Sorrel", "Briar", "Ember", "Lantern", "Hazel", "Otter",
+    "Pebble", "Kestrel", "Nettle", "Sable", "Tinder", "Willow", "Yarrow", "Zephyr", "Cobalt",
+    "Fable", "Gossamer", "Indigo", "Jasper", "Lumen", "Meadow", "Nimbus", "Orchid", "Pippin",
+    "Quartz", "Rook", "Starling", "Teasel", "Umber", "Vesper", "Whisper", "Bracken", "Cinder",
+)  # fmt: skip
+_NAME_SUFFIXES = (
+    "wick", "feather", "down", "finch", "wold", "mere", "combe", "holt", "thorn", "shaw",
+    "fold", "hollow", "brook", "glen", "vale", "moor", "reach", "spire", "haven", "field",
+    "ridge", "stone", "light", "water", "bury", "ford", "gate", "crest", "wood", "point",
+    "lake", "dale", "grove", "bank", "marsh", "heath", "cliff", "well",
+)  # fmt: skip
+_NAME_KINDS: tuple[tuple[str, ...], ...] = (
+    ("University Medical Center", "University Hospital", "School of Medicine",
+     "Health Sciences University", "University Health System"),
+    ("Regional Medical Center", "Medical Center", "Memorial Hospital", "Health Network",
+     "General Hospital"),
+    ("Community Hospital", "Community Health System", "Medical Center", "Family Health Center",
+     "Hospital"),
+    ("Military Medical Center", "Army Medical Center", "Naval Medical Center",
+     "Air Force Medical Center"),
+    ("Health Partners", "Clinic", "Health Foundation"),
+)  # fmt: skip
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _logit(p: float | np.ndarray) -> Any:
+    return np.log(p) - np.log1p(-np.asarray(p))
+
+
+@functools.cache
+def _normal_grid() -> tuple[np.ndarray, np.ndarray]:
+    """A fine grid of the standard normal CDF (numpy has no erf; interpolated, vectorized)."""
+    z = np.linspace(-6.0, 6.0, 12_001)
+    cdf = 0.5 * np.array([math.erfc(-v / math.sqrt(2.0)) for v in z])
+    return z, cdf
+
+
+def _norm_ppf(u: np.ndarray) -> np.ndarray:
+    """Inverse standard normal CDF (accurate to about 1e-6 on (1e-9, 1 - 1e-9))."""
+    z, cdf = _normal_grid()
+    return np.interp(u, cdf, z)
+
+
+def _group_rank(score: np.ndarray, *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """1-based rank of `score` (highest first) within the groups of `keys`, and group sizes."""
+    frame = pl.DataFrame({"s": score, **{f"k{i}": k for i, k in enumerate(keys)}})
+    over = [f"k{i}" for i in range(len(keys))]
+    out = frame.select(
+        pl.col("s").rank("ordinal", descending=True).over(over).alias("r"),
+        pl.len().over(over).alias("n"),
+    )
+    return out["r"].to_numpy(), out["n"].to_numpy()
+
+
+def _top_share(
+    score: np.ndarray, share: np.ndarray, *keys: np.ndarray, mask: np.ndarray | None = None
+) -> np.ndarray:
+    """True for the `round(share * n)` highest scores in each group (among `mask` rows).
+
+    Exact allocation: a group of 160 programs with share 0.966 gets exactly 155, whatever
+    the seed, so calibrated shares do not wander with sampling noise.
+    """
+    if mask is None:
+        mask = np.ones(score.shape, dtype=bool)
+    rank, size = _group_rank(score, *keys, mask)
+    return mask & (rank <= np.floor(share * size + 0.5))
+
+
+def _spread_share(
+    rng: np.random.Generator, score: np.ndarray, share: float, *keys: np.ndarray
+) -> np.ndarray:
+    """True for a `share` of each group, spread evenly along `score` (systematic sampling).
+
+    Rows are walked in score order and every 1/share-th one is taken, from a random start
+    per group: the chosen subset has the same distribution of `score` as the whole group,
+    so dropping it (as missing data) leaves the group's quantiles where they were.
+    """
+    rank, _ = _group_rank(score, *keys)
+    frame = pl.DataFrame({"u": rng.random(score.size), **{f"k{i}": k for i, k in enumerate(keys)}})
+    start = frame.select(pl.col("u").first().over([f"k{i}" for i in range(len(keys))]))
+    u = start["u"].to_numpy()
+    return np.floor(share * rank + u) - np.floor(share * (rank - 1) + u) >= 1
+
+
+def _categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """One index per row from a row-wise probability matrix (rows need not sum exactly to 1)."""
+    cum = np.cumsum(probs, axis=1)
+    u = rng.random(probs.shape[0]) * cum[:, -1]
+    return np.minimum((u[:, None] > cum).sum(axis=1), probs.shape[1] - 1)
+
+
+def _exact_counts(shares: np.ndarray, total: int) -> np.ndarray:
+    """Integer counts summing to `total`, proportional to `shares` (largest remainder)."""
+    raw = np.asarray(shares, dtype=float) / np.sum(shares) * total
+    counts = np.floor(raw).astype(int)
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[: total - counts.sum()]] += 1
+    return counts
+
+
+# --------------------------------------------------------------------------- specialty plan
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Per-specialty parameters, as arrays indexed by the specialty's position."""
+
+    codes: tuple[str, ...]
+    programs: np.ndarray
+    positions: np.ndarray
+    us_img_pct: np.ndarray
+    non_us_img_pct: np.ndarray
+    img_share_assumed: np.ndarray  # bool
+    type_mix: np.ndarray  # (n_spec, 5)
+    j1: np.ndarray  # (n_spec, 5) share listing J-1
+    h1b: np.ndarray  # (n_spec, 5) share listing H-1B
+    visa_unknown: np.ndarray  # (n_spec, 5)
+    step2_floor: np.ndarray
+    interview: pl.DataFrame  # one row per specialty: reference stats and fit
+
+
+def _j1_rate(non_us_img_pct: float) -> float:
+    """Assumed share of a specialty's programs that take J-1 residents.
+
+    Grows with the specialty's non-US IMG share of positions: 0.15 at none, 0.75 at IM's
+    32.7% (IM itself uses FREIDA's figures by type instead).
+    """
+    return 0.15 + 0.60 * math.sqrt(min(1.0, max(non_us_img_pct, 0.0) / 32.7))
+
+
+def _fit_lognormal(z0: float, quantiles: Mapping[float, float], mean: float) -> tuple[float, float]:
+    """Fit (mu, sigma) of the positive part of a zero-inflated log-normal.
+
+    The reference gives, over programs, the share at zero `z0`, some quantiles and the mean.
+    A quantile q of the whole distribution above `z0` is the quantile (q - z0) / (1 - z0) of
+    the positive part; its mean is mean / (1 - z0). For each sigma on a grid, mu is the
+    least-squares fit of those log-quantiles and the log-mean; the best pair wins.
+    """
+    levels, logs = [], []
+    for q, value in quantiles.items():
+        if value > 0 and q > z0:
+            levels.append(NormalDist().inv_cdf((q - z0) / (1 - z0)))
+            logs.append(math.log(value))
+    z = np.array(levels)
+    ln = np.array(logs)
+    sigma = np.linspace(0.15, 2.5, 471)
+    cond_mean = math.log(mean / (1 - z0))
+    residual = np.concatenate(
+        [ln[None, :] - sigma[:, None] * z[None, :], (cond_mean - sigma**2 / 2)[:, None]], axis=1
+    )
+    mu = residual.mean(axis=1)
+    loss = ((residual - mu[:, None]) ** 2).sum(axis=1)
+    best = int(np.argmin(loss))
+    return float(mu[best]), float(sigma[best])
+
+
+def _interview_reference(codes: tuple[str, ...]) -> pl.DataFrame:
+    """Per specialty: the interview-rate reference row used (own or stand-in) and its fit."""
+    ref = reference_table("interview_rates_by_specialty")
+    spec = specialties()
+    rows = []
+    for code in codes:
+        basis_code = INTERVIEW_STAND_IN.get(code, code)
+        label = spec[basis_code].interview_ref if basis_code in spec else None
+        match = ref.filter(pl.col("specialty") == label) if label else ref.clear()
+        if match.height != 1:
+            raise ValueError(
+                f"no interview-rate reference row for {code}: add it to "
+                "interview_rates_by_specialty.csv or to INTERVIEW_STAND_IN"
+            )
+        r = match.row(0, named=True)
+        mu, sigma = _fit_lognormal(
+            r["non_us_img_share_zero"],
+            {0.5: r["non_us_img_median"], 0.75: r["non_us_img_p75"], 0.9: r["non_us_img_p90"]},
+            r["non_us_img_mean"],
+        )
+        stand_in = basis_code != code
+        rows.append(
+            {
+                "specialty": code,
+                "basis": (
+                    f"stand-in: {label} row (no reference row for {code})"
+                    if stand_in
+                    else f"interview_rates_by_specialty.csv: {label}"
+                ),
+                "stand_in": stand_in,
+                "known_share": r["non_us_img_n"] / r["programs_listed"],
+                "share_zero": r["non_us_img_share_zero"],
+                "median": r["non_us_img_median"],
+                "p90": r["non_us_img_p90"],
+                "mean": r["non_us_img_mean"],
+                "mu": mu,
+                "sigma": sigma,
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+@functools.cache
+def _plan() -> _Plan:
+    nrmp = reference_table("nrmp_2025_specialties")
+    step2 = reference_table("step2ck_by_specialty")
+    known_codes = specialties()
+    codes = tuple(nrmp["specialty"].to_list())
+    unknown = [c for c in codes if c not in known_codes]
+    if unknown:
+        raise ValueError(f"nrmp_2025_specialties.csv has codes not in specialties.csv: {unknown}")
+
+    us_img, non_us, assumed = [], [], []
+    for row in nrmp.iter_rows(named=True):
+        if row["pgy1_share_non_us_img_pct"] is None:
+            us, nus = IMG_SHARE_ASSUMED[row["specialty"]]
+            assumed.append(True)
+        else:
+            us, nus = row["pgy1_share_us_img_pct"], row["pgy1_share_non_us_img_pct"]
+            assumed.append(False)
+        us_img.append(us)
+        non_us.append(nus)
+
+    mix = np.array([TYPE_MIX.get(c, _DEFAULT_TYPE_MIX) for c in codes], dtype=float)
+    mix /= mix.sum(axis=1, keepdims=True)
+
+    j1 = np.zeros((len(codes), 5))
+    h1b = np.zeros((len(codes), 5))
+    unknown_visa = np.zeros((len(codes), 5))
+    for i, code in enumerate(codes):
+        if code == "IM":
+            j1[i], h1b[i] = _IM_J1, _IM_H1B
+            unknown_visa[i] = _IM_VISA_UNKNOWN
+            continue
+        base = _logit(_j1_rate(non_us[i]))
+        j1[i, :3] = _expit(base + _J1_TYPE_SHIFT)
+        j1[i, _OTHER] = _expit(base - 2.0)
+        h1b_given_j1 = _IM_H1B / np.where(_IM_J1 > 0, _IM_J1, 1)
+        h1b[i] = j1[i] * h1b_given_j1 * (0.5 + 0.5 * min(1.0, non_us[i] / 32.7))
+        unknown_visa[i] = np.minimum(_VISA_UNKNOWN, 0.95 * (1 - j1[i]))
+
+    means = dict(
+        zip(step2["specialty"], step2["non_us_img_matched_2013_mean_step2ck"], strict=True)
+    )
+    floor = np.array(
+        [
+            means[c] - 10 if means.get(c) is not None else STEP2_FLOOR_FALLBACK.get(c, 225)
+            for c in codes
+        ],
+        dtype=float,
+    )
+    return _Plan(
+        codes=codes,
+        programs=nrmp["programs"].to_numpy().astype(int),
+        positions=nrmp["positions"].to_numpy().astype(int),
+        us_img_pct=np.array(us_img, dtype=float),
+        non_us_img_pct=np.array(non_us, dtype=float),
+        img_share_assumed=np.array(assumed),
+        type_mix=mix,
+        j1=j1,
+        h1b=h1b,
+        visa_unknown=unknown_visa,
+        step2_floor=floor,
+        interview=_interview_reference(codes),
+    )
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def generate_programs(seed: int = DEFAULT_SEED) -> pl.DataFrame:
+    """Generate the synthetic national program table for a seed.
+
+    Args:
+        seed: any non-negative integer; the same seed always gives the same table.
+
+    Returns:
+        A polars frame with exactly the canonical columns and dtypes
+        (`schemas.polars_schema()`, in `schemas.program_columns()` order), one row per
+        fictional program, sorted by specialty (NRMP order) and `program_id`. Valid against
+        `schemas.program_table_schema()`.
+
+    Raises:
+        ValueError: for a negative seed.
+    """
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    rng = np.random.default_rng(seed)
+    plan = _plan()
+    n_spec = len(plan.codes)
+
+    # 1-2. rows, program types (exact allocation of each specialty's mix, shuffled)
+    spec_idx = np.repeat(np.arange(n_spec), plan.programs)
+    n = spec_idx.size
+    type_idx = np.concatenate(
+        [
+            rng.permutation(np.repeat(np.arange(5), _exact_counts(plan.type_mix[s], k)))
+            for s, k in enumerate(plan.programs)
+        ]
+    )
+
+    # 3. institutions and places
+    inst = _institutions(rng)
+    inst_idx = _assign_institutions(rng, plan, spec_idx, type_idx, inst)
+    inst_weight = inst["weight"].to_numpy()[inst_idx]
+
+    # sizes: 1 each plus a multinomial share of the rest, log-normal weights
+    weight = _SIZE_FACTOR[type_idx] * inst_weight**0.3 * np.exp(0.55 * rng.standard_normal(n))
+    positions = np.ones(n, dtype=np.int64)
+    for s in range(n_spec):
+        rows = spec_idx == s
+        w = weight[rows]
+        positions[rows] += rng.multinomial(plan.positions[s] - plan.programs[s], w / w.sum())
+
+    # 4. openness to IMGs: institution + state + program, as normal scores per (specialty,
+    # type) so that every type's distribution is exactly standard normal, whatever the seed
+    z_inst = inst["openness"].to_numpy()[inst_idx]
+    rank, size = _group_rank(-(0.6 * z_inst + 0.8 * rng.standard_normal(n)), spec_idx, type_idx)
+    openness = _norm_ppf((rank - 0.5) / size)
+
+    is_mil = type_idx == _MIL
+
+    # 6. visas (before residents: the non-US share depends on them)
+    visa_score = 0.7 * openness + 0.7 * rng.standard_normal(n)
+    j1_true = _top_share(visa_score, plan.j1[spec_idx, type_idx], spec_idx, type_idx)
+    visa_unknown = _top_share(
+        rng.random(n),
+        plan.visa_unknown[spec_idx, type_idx] / np.maximum(1 - plan.j1[spec_idx, type_idx], 1e-9),
+        spec_idx,
+        type_idx,
+        mask=~j1_true,
+    )
+    h1b_share_of_j1 = plan.h1b[spec_idx, type_idx] / np.maximum(plan.j1[spec_idx, type_idx], 1e-9)
+    h1b_true = _top_share(
+        0.6 * openness + 0.8 * rng.standard_normal(n),
+        h1b_share_of_j1,
+        spec_idx,
+        type_idx,
+        mask=j1_true,
+    )
+    no_visa = ~j1_true & ~visa_unknown  # explicitly sponsors neither
+
+    # 5. IMG residents
+    pct_img_raw = _pct_img(plan, spec_idx, type_idx, positions, openness)
+    pct_img = np.round(100 * pct_img_raw)
+    pct_img_known = ~_spread_share(rng, openness, PCT_IMG_MISSING, spec_idx, type_idx)
+    non_us_ratio = plan.non_us_img_pct / (plan.non_us_img_pct + plan.us_img_pct)
+    visa_shift = np.where(no_visa, -2.5, 0.0) + 0.4 * j1_true + 0.4 * h1b_true
+    non_us_fraction = _expit(
+        _logit(non_us_ratio)[spec_idx] + visa_shift + 0.6 * rng.standard_normal(n)
+    )
+    pct_non_us = np.minimum(np.round(pct_img * non_us_fraction), pct_img)
+    pct_non_us_known = pct_img_known & (rng.random(n) < 0.65)
+    present_known = pct_img_known | (rng.random(n) < 0.4)
+
+    # 7. screening rules: a minority publish them, stricter at university programs
+    screening = _screening(rng, plan, spec_idx, type_idx)
+    strict = (screening["yog"] <= 3) | (screening["attempts"] == 1)
+
+    # 8. visiting students
+    visiting = _visiting(rng, plan, spec_idx, type_idx, openness)
+
+    # 10. tracks and ESIR
+    track = _tracks(rng, plan, spec_idx)
+    esir = _esir(rng, plan, spec_idx, inst_idx)
+
+    # 9. non-US IMG interview rate
+    rate = _interview_rate(
+        rng,
+        plan,
+        spec_idx=spec_idx,
+        type_idx=type_idx,
+        openness=openness,
+        j1=j1_true,
+        h1b=h1b_true,
+        visa_unknown=visa_unknown,
+        closed=is_mil | no_visa,
+        strict=strict.fill_null(False).to_numpy(),
+    )
+
+    # interviews conducted last year: IM median 11.4 per position, IQR 9.1-14.7 (FREIDA)
+    mult = np.array([INTERVIEWS_PER_POSITION_MULT.get(c, 1.0) for c in plan.codes])
+    per_position = 11.4 * mult[spec_idx] * np.exp(0.356 * rng.standard_normal(n))
+    interviews = np.round(positions * per_position).astype(np.int64)
+    interviews_known = rng.random(n) >= 0.15
+
+    # 10. bookkeeping: verification dates, some older than a year (stale)
+    age_days = np.where(rng.random(n) < 0.72, rng.integers(0, 365, n), rng.integers(365, 731, n))
+    last_verified = np.datetime64(REFERENCE_DATE) - age_days.astype("timedelta64[D]")
+
+    codes = np.array(plan.codes)[spec_idx]
+    stand_in_of = np.array([INTERVIEW_STAND_IN.get(c, "") for c in plan.codes])[spec_idx]
+    frame = pl.DataFrame(
+        {
+            "_order": np.arange(n),
+            "_spec": spec_idx,
+            "specialty": codes,
+            "program_name": inst["name"].to_numpy()[inst_idx] + " Program" + NAME_SUFFIX,
+            "track": track,
+            "esir_available": esir,
+            "city": inst["city"].to_numpy()[inst_idx],
+            "state": inst["state"].to_numpy()[inst_idx],
+            "program_type": np.array(PROGRAM_TYPES)[type_idx],
+            "pgy1_positions": positions,
+            "interviews_last_year": _masked(interviews, interviews_known),
+            "pct_img_residents": _masked(pct_img, pct_img_known),
+            "pct_non_us_img_residents": _masked(pct_non_us, pct_non_us_known),
+            "img_residents_present": _masked(pct_img_raw >= 0.005, present_known),
+            "sponsors_j1": _masked(j1_true, ~visa_unknown),
+            "sponsors_h1b": _masked(h1b_true, ~visa_unknown),
+            "min_step2_score": screening["step2"],
+            "yog_cutoff_years": screening["yog"],
+            "usce_required_months": screening["usce"],
+            "max_attempts": screening["attempts"],
+            "accepts_img_visiting_students": visiting["accepts"],
+            "visiting_route": visiting["route"],
+            "visiting_fee_usd": visiting["fee"],
+            "application_deadline": visiting["deadline"],
+            "non_us_img_interview_rate": rate,
+            "source": f"synthetic demo data (imgmatch demo_data, seed {seed})",
+            "last_verified": pl.Series(last_verified).cast(pl.Date),
+            "_stand_in_of": stand_in_of,
+        },
+        nan_to_null=True,
+    ).with_columns(
+        notes=pl.when(pl.col("_stand_in_of") != "")
+        .then(
+            pl.format(
+                "{}; interview rate modelled on {} (no reference row)",
+                pl.lit(SYNTHETIC_NOTE),
+                pl.col("_stand_in_of"),
+            )
+        )
+        .otherwise(pl.lit(SYNTHETIC_NOTE))
+    )
+    # ids: numbered within a specialty in (state, city, name) order, like a directory
+    frame = frame.sort(["_spec", "state", "city", "program_name", "_order"]).with_columns(
+        program_id=pl.format(
+            "DEMO-{}-{}",
+            pl.col("specialty"),
+            pl.int_range(1, pl.len() + 1).over("_spec").cast(pl.String).str.zfill(4),
+        )
+    )
+    schema = polars_schema()
+    return frame.select([pl.col(spec.name).cast(schema[spec.name]) for spec in program_columns()])
+
+
+def _masked(values: np.ndarray, known: np.ndarray) -> pl.Series:
+    """A series with `values` where `known`, null elsewhere."""
+    series = pl.Series(values)
+    return pl.select(pl.when(pl.Series(known)).then(series)).to_series()
+
+
+def _institutions(rng: np.random.Generator) -> pl.DataFrame:
+    """The pool of fictional institutions: type, unique invented name, real city, openness."""
+    counts = np.array(_INSTITUTION_POOL)
+    total = int(counts.sum())
+    inst_type = np.repeat(np.arange(5), counts)
+    combos = len(_NAME_PREFIXES) * len(_NAME_SUFFIXES)
+    pick = rng.permutation(combos)[:total]
+    stem = np.array([p + s for p in _NAME_PREFIXES for s in _NAME_SUFFIXES], dtype=object)[pick]
+    kind_pick = rng.random(total)
+    kinds = np.empty(total, dtype=object)
+    for t, options in enumerate(_NAME_KINDS):  # five types, not rows
+        rows = inst_type == t
+        kinds[rows] = np.array(options, dtype=object)[(kind_pick[rows] * len(options)).astype(int)]
+    name = np.where(inst_type == _MIL, "Fort " + stem + " " + kinds, stem + " " + kinds)
+
+    place = cities()
+    weight = place["weight"].to_numpy().astype(float)
+    city_idx = rng.choice(place.height, size=total, p=weight / weight.sum())
+    state = place["state"].to_numpy()[city_idx]
+    state_effect = pl.Series(state).replace_strict(_STATE_OPENNESS, default=0.0).to_numpy()
+    return pl.DataFrame(
+        {
+            "type": inst_type,
+            "name": name.astype(str),
+            "city": place["city"].to_numpy()[city_idx],
+            "state": state,
+            "weight": np.exp(0.8 * rng.standard_normal(total)),
+            "openness": rng.standard_normal(total) + state_effect,
+        }
+    )
+
+
+_PARENT = {"IR": "DR", "IM-PRELIM": "IM", "GS-PRELIM": "GS"}
+"""Programs of these specialties sit preferably at institutions hosting the parent."""
+
+
+def _assign_institutions(
+    rng: np.random.Generator,
+    plan: _Plan,
+    spec_idx: np.ndarray,
+    type_idx: np.ndarray,
+    inst: pl.DataFrame,
+) -> np.ndarray:
+    """Pick a distinct institution of the right type for every program of a specialty.
+
+    Weighted sampling without replacement by the Gumbel-top-k trick (bigger institutions
+    host more specialties); institutions hosting the parent specialty come first.
+    """
+    inst_type = inst["type"].to_numpy()
+    log_w = np.log(inst["weight"].to_numpy())
+    out = np.empty(spec_idx.size, dtype=np.int64)
+    hosts: dict[str, np.ndarray] = {}
+    for s, code in enumerate(plan.codes):  # specialties, not rows
+        key = log_w + rng.gumbel(size=inst_type.size)
+        parent = _PARENT.get(code)
+        if parent in hosts:
+            key = key + 1000.0 * hosts[parent]
+        rows = np.flatnonzero(spec_idx == s)
+        chosen = np.zeros(inst_type.size, dtype=bool)
+        for t in range(5):
+            want = rows[type_idx[rows] == t]
+            if want.size == 0:
+                continue
+            candidates = np.flatnonzero(inst_type == t)
+            if candidates.size < want.size:
+                raise ValueError(f"institution pool too small for {code} type {t}")
+            best = candidates[np.argsort(-key[candidates], kind="stable")[: want.size]]
+            out[want] = best
+            chosen[best] = True
+        hosts[code] = chosen
+    return out
+
+
+def _pct_img(
+    plan: _Plan,
+    spec_idx: np.ndarray,
+    type_idx: np.ndarray,
+    positions: np.ndarray,
+    openness: np.ndarray,
+) -> np.ndarray:
+    """Share of residents who are IMGs (0-1), logit-normal by type, shifted per specialty.
+
+    IM keeps the FREIDA fit (shift 0). Every other specialty's shift is found by bisection
+    (vectorized over specialties) so that the position-weighted mean share equals NRMP's
+    PGY-1 share of US + non-US IMGs.
+    """
+    base = _logit(_PCT_IMG_MEDIAN / 100)[type_idx] + _PCT_IMG_SPREAD[type_idx] * openness
+    target = (plan.us_img_pct + plan.non_us_img_pct) / 100
+    n_spec = len(plan.codes)
+    lo, hi = np.full(n_spec, -12.0), np.full(n_spec, 12.0)
+    fixed = np.array([c == "IM" for c in plan.codes])
+    lo[fixed] = hi[fixed] = 0.0
+    pos_total = np.bincount(spec_idx, weights=positions, minlength=n_spec)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        share = _expit(base + mid[spec_idx])
+        mean = np.bincount(spec_idx, weights=positions * share, minlength=n_spec) / pos_total
+        too_high = mean > target
+        hi = np.where(too_high & ~fixed, mid, hi)
+        lo = np.where(~too_high & ~fixed, mid, lo)
+    return _expit(base + ((lo + hi) / 2)[spec_idx])
+
+
+def _screening(
+    rng: np.random.Generator, plan: _Plan, spec_idx: np.ndarray, type_idx: np.ndarray
+) -> pl.DataFrame:
+    """Published screening rules; unknown (null) unless the program publishes them."""
+    n = spec_idx.size
+    publishes = rng.random(n) < np.array([0.50, 0.45, 0.40, 0.30, 0.30])[type_idx]
+
+    def known(p_published: float) -> np.ndarray:
+        return np.where(publishes, rng.random(n) < p_published, rng.random(n) < 0.05)
+
+    type_shift = np.array([8.0, 0.0, -4.0, 0.0, -2.0])[type_idx]
+    step2 = np.clip(
+        5 * np.round((plan.step2_floor[spec_idx] + type_shift + 6 * rng.standard_normal(n)) / 5),
+        200,
+        260,
+    )
+    yog_values = np.array([1, 2, 3, 5, 7, 10])
+    yog_p = np.array(
+        [
+            [0.10, 0.25, 0.40, 0.25, 0.00, 0.00],  # university
+            [0.00, 0.10, 0.35, 0.40, 0.15, 0.00],  # affiliated
+            [0.00, 0.00, 0.20, 0.45, 0.25, 0.10],  # community
+            [0.00, 0.00, 0.50, 0.50, 0.00, 0.00],  # military
+            [0.00, 0.00, 0.40, 0.40, 0.20, 0.00],  # other
+        ]
+    )
+    usce_values = np.array([0.0, 1.0, 2.0, 3.0, 6.0])
+    usce_p = np.array(
+        [
+            [0.10, 0.15, 0.25, 0.30, 0.20],
+            [0.15, 0.25, 0.25, 0.25, 0.10],
+            [0.25, 0.25, 0.25, 0.20, 0.05],
+            [0.60, 0.20, 0.20, 0.00, 0.00],
+            [0.25, 0.25, 0.25, 0.20, 0.05],
+        ]
+    )
+    attempt_values = np.array([1, 2, 3])
+    attempt_p = np.array(
+        [[0.70, 0.30, 0.00], [0.40, 0.45, 0.15], [0.25, 0.50, 0.25], [0.5, 0.5, 0], [0.3, 0.5, 0.2]]
+    )
+    return pl.DataFrame(
+        {
+            "step2": _masked(step2.astype(np.int64), known(0.55)),
+            "yog": _masked(yog_values[_categorical(rng, yog_p[type_idx])], known(0.60)),
+            "usce": _masked(usce_values[_categorical(rng, usce_p[type_idx])], known(0.60)),
+            "attempts": _masked(
+                attempt_values[_categorical(rng, attempt_p[type_idx])], known(0.50)
+            ),
+        }
+    )
+
+
+_ROUTES = np.array(["vslo", "direct", "none", "unknown"])
+
+
+def _visiting(
+    rng: np.random.Generator,
+    plan: _Plan,
+    spec_idx: np.ndarray,
+    type_idx: np.ndarray,
+    openness: np.ndarray,
+) -> pl.DataFrame:
+    """IMG visiting-student policy, application route, fee and deadline."""
+    n = spec_idx.size
+    img_share = (plan.us_img_pct + plan.non_us_img_pct)[spec_idx]
+    base = np.array([0.20, 0.38, 0.35, 0.0, 0.15])[type_idx]
+    share = base * (0.7 + 0.3 * np.minimum(1.0, img_share / 43.2))
+    accepts = _top_share(0.6 * openness + 0.8 * rng.standard_normal(n), share, spec_idx, type_idx)
+    unknown = rng.random(n) < np.array([0.15, 0.30, 0.40, 0.10, 0.50])[type_idx]
+
+    # route probabilities (vslo, direct, none, unknown) by what is known of the policy
+    vslo_if_yes = np.array([0.80, 0.55, 0.30, 0.50, 0.30])[type_idx]
+    vslo_if_no = np.array([0.60, 0.40, 0.15, 0.20, 0.15])[type_idx]
+    probs = np.where(
+        unknown[:, None],
+        np.array([0.25, 0.05, 0.0, 0.70])[None, :],
+        np.where(
+            accepts[:, None],
+            np.stack([vslo_if_yes, 1 - vslo_if_yes, 0 * base, 0 * base], axis=1),
+            np.stack(
+                [vslo_if_no, 0 * base, (1 - vslo_if_no) * 0.8, (1 - vslo_if_no) * 0.2], axis=1
+            ),
+        ),
+    )
+    route = _ROUTES[_categorical(rng, probs)]
+
+    accepting = accepts & ~unknown
+    vslo_fees = np.array([0, 50, 100, 150, 200, 250, 300, 500], dtype=float)
+    vslo_fee = vslo_fees[_categorical(rng, np.tile([1, 1, 3, 2, 3, 2, 1, 1], (n, 1)))]
+    direct_fee = np.clip(50 * np.round(750 * np.exp(0.7 * rng.standard_normal(n)) / 50), 0, 5000)
+    direct_fee = np.where(rng.random(n) < 0.15, 0.0, direct_fee)
+    fee = np.where(route == "vslo", vslo_fee, direct_fee)
+    fee_known = accepting & (rng.random(n) >= 0.15)
+
+    offset = rng.integers(0, 167, n).astype("timedelta64[D]")
+    deadline = np.datetime64("2027-01-15") + offset
+    deadline_known = np.where(accepting, rng.random(n) < 0.75, unknown & (rng.random(n) < 0.2))
+    return pl.DataFrame(
+        {
+            "accepts": _masked(accepts, ~unknown),
+            "route": route,
+            "fee": _masked(fee, fee_known),
+            "deadline": _masked(deadline, deadline_known).cast(pl.Date),
+        }
+    )
+
+
+def _tracks(rng: np.random.Generator, plan: _Plan, spec_idx: np.ndarray) -> np.ndarray:
+    """Each specialty's usual track, except `TRACK_COUNTS` programs on another one."""
+    spec = specialties()
+    track = np.array([spec[c].default_track for c in plan.codes], dtype=object)[spec_idx]
+    for code, (other, count) in TRACK_COUNTS.items():
+        if code not in plan.codes:
+            continue
+        rows = np.flatnonzero(spec_idx == plan.codes.index(code))
+        track[rng.choice(rows, size=min(count, rows.size), replace=False)] = other
+    return track.astype(str)
+
+
+def _esir(
+    rng: np.random.Generator, plan: _Plan, spec_idx: np.ndarray, inst_idx: np.ndarray
+) -> pl.Series:
+    """DR only: ESIR offered by `ESIR_SHARE` of DR programs, mostly those at an institution
+    with an IR program; unknown for about 8%; null for every other specialty."""
+    n = spec_idx.size
+    if "DR" not in plan.codes or "IR" not in plan.codes:
+        return pl.Series([None] * n, dtype=pl.Boolean)
+    is_dr = spec_idx == plan.codes.index("DR")
+    ir_hosts = np.unique(inst_idx[spec_idx == plan.codes.index("IR")])
+    has_ir = np.isin(inst_idx, ir_hosts)
+    known = is_dr & (rng.random(n) >= 0.08)
+    score = 1.5 * has_ir + rng.standard_normal(n)
+    offered = _top_share(score, np.full(n, ESIR_SHARE), spec_idx, mask=known)
+    return _masked(offered, known)
+
+
+def _interview_rate(
+    rng: np.random.Generator,
+    plan: _Plan,
+    *,
+    spec_idx: np.ndarray,
+    type_idx: np.ndarray,
+    openness: np.ndarray,
+    j1: np.ndarray,
+    h1b: np.ndarray,
+    visa_unknown: np.ndarray,
+    closed: np.ndarray,
+    strict: np.ndarray,
+) -> pl.Series:
+    """Observed share of non-US IMG applicants interviewed, calibrated per specialty.
+
+    Known for the reference's share of programs. Closed programs are zero; more zeros go to
+    the least open programs until the reference share at zero is reached; the positive part
+    is the fitted log-normal, handed out by rank of an attractiveness score (stratified:
+    one draw per 1/n slice of the distribution).
+    """
+    n = spec_idx.size
+    ref = plan.interview
+    known = _top_share(rng.random(n), ref["known_share"].to_numpy()[spec_idx], spec_idx)
+
+    forced_zero = known & closed
+    # how many more zeros each specialty needs to reach the reference share at zero
+    n_known = np.bincount(spec_idx, weights=known, minlength=len(plan.codes))
+    n_forced = np.bincount(spec_idx, weights=forced_zero, minlength=len(plan.codes))
+    extra = np.maximum(np.round(ref["share_zero"].to_numpy() * n_known) - n_forced, 0)
+    is_univ, is_comm = type_idx == _UNIV, type_idx == _COMM
+    closedness = (
+        -openness
+        + 1.0 * visa_unknown
+        + 0.5 * is_univ
+        - 0.3 * is_comm
+        + 0.6 * strict
+        + 0.7 * rng.standard_normal(n)
+    )
+    candidates = known & ~forced_zero
+    rank, _ = _group_rank(closedness, spec_idx, candidates)
+    zero = forced_zero | (candidates & (rank <= extra[spec_idx]))
+
+    positive = known & ~zero
+    attractiveness = (
+        openness
+        + 0.4 * j1
+        + 0.5 * h1b
+        - 0.5 * is_univ
+        + 0.3 * is_comm
+        + 0.8 * rng.standard_normal(n)
+    )
+    rank, size = _group_rank(-attractiveness, spec_idx, positive)  # 1 = least attractive
+    u = (rank - 0.5 + 0.8 * (rng.random(n) - 0.5)) / size
+    mu, sigma = ref["mu"].to_numpy()[spec_idx], ref["sigma"].to_numpy()[spec_idx]
+    value = np.clip(np.round(np.exp(mu + sigma * _norm_ppf(u)), 3), 0.001, 0.9)
+    rate = np.where(zero, 0.0, value)
+    return _masked(rate, known)
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def _as_polars(df: Any) -> pl.DataFrame:
+    if isinstance(df, pl.DataFrame):
+        return df
+    if isinstance(df, pl.LazyFrame):
+        return df.collect()
+    return pl.from_pandas(df)
+
+
+def calibration_table(df: Any) -> pl.DataFrame:
+    """Compare a generated program table with the reference figures, metric by metric.
+
+    Args:
+        df: a program table (polars or pandas) as `generate_programs` returns.
+
+    Returns:
+        One row per (specialty, metric): `generated`, `reference`, the tolerance
+        (`abs_tol`, `rel_tol`: met if the gap is within either), `within_tolerance`, and the
+        `basis` of the reference figure. Metrics for every specialty: `programs` and
+        `pgy1_positions` (exact), `img_share_of_positions_pct` (position-weighted mean of
+        `pct_img_residents` vs NRMP's US + non-US IMG share of PGY-1 positions), and for the
+        non-US IMG interview rate: `known_share`, `share_zero`, `median`, `p90`, `mean`.
+        For IM also the visa shares by program type, the unknown-visa share, the quartiles
+        of `pct_img_residents` and its medians by type; for DR the ESIR share.
+    """
+    df = _as_polars(df)
+    plan = _plan()
+    nrmp = reference_table("nrmp_2025_specialties")
+    rows: list[dict[str, Any]] = []
+
+    def add(spec: str, metric: str, generated: float | None, reference: float,
+            abs_tol: float, rel_tol: float, basis: str) -> None:  # fmt: skip
+        rows.append(
+            {
+                "specialty": spec,
+                "metric": metric,
+                "generated": None if generated is None else float(generated),
+                "reference": float(reference),
+                "abs_tol": abs_tol,
+                "rel_tol": rel_tol,
+                "basis": basis,
+            }
+        )
+
+    rate = pl.col("non_us_img_interview_rate")
+    stats = (
+        df.group_by("specialty")
+        .agg(
+            programs=pl.len(),
+            positions=pl.col("pgy1_positions").sum(),
+            img_share=(pl.col("pct_img_residents") * pl.col("pgy1_positions")).sum()
+            / pl.col("pgy1_positions").filter(pl.col("pct_img_residents").is_not_null()).sum(),
+            known_share=rate.is_not_null().mean(),
+            share_zero=(rate.drop_nulls() == 0).mean(),
+            median=rate.drop_nulls().quantile(0.5, interpolation="linear"),
+            p90=rate.drop_nulls().quantile(0.9, interpolation="linear"),
+            mean=rate.drop_nulls().mean(),
+        )
+        .join(plan.interview.rename(lambda c: c if c == "specialty" else f"ref_{c}"),
+              on="specialty", how="left")
+        .join(nrmp.select("specialty", ref_programs="programs", ref_positions="positions"),
+              on="specialty", how="left")
+    )  # fmt: skip
+    order = {code: i for i, code in enumerate(plan.codes)}
+    img_ref = dict(zip(plan.codes, plan.us_img_pct + plan.non_us_img_pct, strict=True))
+    assumed = dict(zip(plan.codes, plan.img_share_assumed, strict=True))
+    nrmp_basis = "nrmp_2025_specialties.csv"
+    for r in sorted(stats.iter_rows(named=True), key=lambda r: order.get(r["specialty"], 99)):
+        spec = r["specialty"]
+        if r["ref_programs"] is None:
+            continue
+        add(spec, "programs", r["programs"], r["ref_programs"], 0, 0, nrmp_basis)
+        add(spec, "pgy1_positions", r["positions"], r["ref_positions"], 0, 0, nrmp_basis)
+        img_basis = (
+            "assumption (IMG_SHARE_ASSUMED; NRMP 2025 share not recovered)"
+            if assumed[spec]
+            else f"{nrmp_basis}: PGY-1 share of US + non-US IMGs"
+        )
+        add(spec, "img_share_of_positions_pct", r["img_share"], img_ref[spec], 5.0, 0, img_basis)
+        basis = r["ref_basis"]
+        zero_tol = 0.12 if r["ref_stand_in"] else 0.05
+        add(spec, "interview_rate_known_share", r["known_share"], r["ref_known_share"], 0.03, 0,
+            basis)  # fmt: skip
+        add(spec, "interview_rate_share_zero", r["share_zero"], r["ref_share_zero"], zero_tol, 0,
+            basis)  # fmt: skip
+        add(spec, "interview_rate_median", r["median"], r["ref_median"], 0.01, 0.25, basis)
+        add(spec, "interview_rate_p90", r["p90"], r["ref_p90"], 0.01, 0.25, basis)
+        add(spec, "interview_rate_mean", r["mean"], r["ref_mean"], 0.005, 0.30, basis)
+
+    if "IM" in order:
+        _im_rows(df.filter(pl.col("specialty") == "IM"), add)
+    dr = df.filter(pl.col("specialty") == "DR")
+    if dr.height:
+        add("DR", "esir_share", dr["esir_available"].drop_nulls().mean(), 0.5, 0.1, 0,
+            "about half of DR programs offer ESIR (project assumption)")  # fmt: skip
+
+    table = pl.DataFrame(rows, schema_overrides={"generated": pl.Float64})
+    gap = (pl.col("generated") - pl.col("reference")).abs()
+    return table.with_columns(
+        within_tolerance=(
+            (gap <= pl.col("abs_tol") + 1e-9)
+            | (gap <= pl.col("rel_tol") * pl.col("reference").abs() + 1e-9)
+        ).fill_null(False)
+    )
+
+
+def _im_rows(im: pl.DataFrame, add: Callable[..., None]) -> None:
+    """IM-only checks against FREIDA 2025 (visa_and_programs.md)."""
+    basis = "visa_and_programs.md: FREIDA 2025 IM listings"
+    names = {"university": "university", "community_university_affiliated": "affiliated",
+             "community": "community", "military": "military"}  # fmt: skip
+    by_type = im.group_by("program_type").agg(
+        j1=pl.col("sponsors_j1").fill_null(False).mean() * 100,
+        h1b=pl.col("sponsors_h1b").fill_null(False).mean() * 100,
+        pct_median=pl.col("pct_img_residents").median(),
+    )
+    lookup = {r["program_type"]: r for r in by_type.iter_rows(named=True)}
+    for i, (ptype, short) in enumerate(names.items()):
+        got = lookup.get(ptype, {"j1": None, "h1b": None, "pct_median": None})
+        add("IM", f"j1_share_pct_{short}", got["j1"], _IM_J1[i] * 100, 4.0, 0, basis)
+        add("IM", f"h1b_share_pct_{short}", got["h1b"], _IM_H1B[i] * 100, 4.0, 0, basis)
+        if short in ("university", "affiliated", "community"):
+            add("IM", f"pct_img_median_{short}", got["pct_median"], _PCT_IMG_MEDIAN[i], 6.0, 0,
+                basis)  # fmt: skip
+    add("IM", "visa_unknown_share_pct", im["sponsors_j1"].is_null().mean() * 100, 26.9, 4.0, 0,
+        basis)  # fmt: skip
+    add("IM", "pct_img_unknown_share_pct", im["pct_img_residents"].is_null().mean() * 100,
+        100 * (1 - 526 / 689), 4.0, 0, basis)  # fmt: skip
+    pct = im["pct_img_residents"].drop_nulls()
+    for q, ref in ((0.25, 9.0), (0.5, 40.75), (0.75, 80.0)):
+        add("IM", f"pct_img_q{int(q * 100)}", pct.quantile(q, interpolation="linear"), ref, 6.0,
+            0, basis)  # fmt: skip
+
+
+def calibration_summary(calibration: pl.DataFrame) -> pl.DataFrame:
+    """The interview-rate calibration as one row per specialty, for printing.
+
+    Columns: `specialty`, the generated `programs`, `pgy1_positions`, `share_zero`,
+    `median`, `p90`, `mean`, the same with `_ref` for the reference, `ok` (all within
+    tolerance) and `stand_in` (the reference row is another specialty's).
+    """
+    wide = calibration.filter(
+        pl.col("metric").is_in(
+            ["programs", "pgy1_positions", "interview_rate_share_zero", "interview_rate_median",
+             "interview_rate_p90", "interview_rate_mean"]
+        )
+    )  # fmt: skip
+    ok = wide.group_by("specialty", maintain_order=True).agg(
+        ok=pl.col("within_tolerance").all(),
+        stand_in=pl.col("basis").str.starts_with("stand-in").any(),
+    )
+    generated = wide.pivot("metric", index="specialty", values="generated")
+    reference = wide.pivot("metric", index="specialty", values="reference")
+    return (
+        generated.join(reference, on="specialty", suffix="_ref")
+        .join(ok, on="specialty")
+        .rename(lambda c: c.replace("interview_rate_", ""))
+    )
+
+
+# --------------------------------------------------------------------------- applicants
+
+DEMO_APPLICANT_FILES = (
+    "amira_ir.yaml",
+    "kenji_ir_h1b.yaml",
+    "lucia_anes.yaml",
+    "samuel_im.yaml",
+    "daniel_fm_us_img.yaml",
+    "zoe_psych.yaml",
+)
+"""The six demo applicants, in the order they are written and listed."""
+
+DEMO_APPLICANTS: dict[str, str] = {
+    name: (DEMO_FILES / "applicants" / name).read_text(encoding="utf-8")
+    for name in DEMO_APPLICANT_FILES
+}
+"""The six demo applicant files (file name -> YAML text with comments), from `DEMO_FILES`."""
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class DemoDataWritten:
+    """What `write_demo_data` wrote."""
+
+    programs_path: Path
+    applicant_paths: tuple[Path, ...]
+    programs: pl.DataFrame
+    calibration: pl.DataFrame
+
+
+def write_demo_data(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> DemoDataWritten:
+    """Generate and write the demo data: `programs.csv` and `applicants/*.yaml`.
+
+    Every file is first written to a temporary name in its destination folder and renamed
+    into place only after all of them were written, so an interrupted run leaves the old
+    files (or none), never a half-written one. Other files in `out_dir` are left alone.
+
+    Args:
+        out_dir: destination folder (created if missing).
+        seed: generator seed (the committed `data/demo/` uses 2025).
+
+    Returns:
+        The paths written, the program table and its calibration table.
+
+    Raises:
+        NotADirectoryError: `out_dir` (or `out_dir/applicants`) exists and is a file.
+        RuntimeError: the generated table fails the program-table contract (a bug).
+    """
+    out = Path(out_dir)
+    for folder in (out, out / "applicants"):
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(f"{folder} exists and is not a folder")
+    programs = generate_programs(seed)
+    try:
+        with warnings.catch_warnings():  # pandera notes a no-op option for polars frames
+            warnings.simplefilter("ignore", UserWarning)
+            program_table_schema().validate(programs, lazy=True)
+    except Exception as error:  # pandera SchemaErrors: the generator is wrong, not the user
+        message = f"generated demo table violates the program contract: {error}"
+        raise RuntimeError(message) from error
+
+    targets: list[tuple[Path, Callable[[Path], None]]] = [
+        (out / "programs.csv", lambda tmp: write_programs_csv(programs, tmp))
+    ]
+    for file_name, text in DEMO_APPLICANTS.items():
+        targets.append((out / "applicants" / file_name, _text_writer(text)))
+    with atomic_outputs([path for path, _ in targets]) as temporary:
+        for tmp, (_, write) in zip(temporary, targets, strict=True):
+            write(tmp)
+    return DemoDataWritten(
+        programs_path=targets[0][0],
+        applicant_paths=tuple(path for path, _ in targets[1:]),
+        programs=programs,
+        calibration=calibration_table(programs),
+    )
+
+
+def _text_writer(text: str) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+
+    return write

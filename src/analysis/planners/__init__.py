@@ -1,0 +1,9 @@
+"""The planners: away rotations, backup specialties, the timeline, the whole plan.
+
+Above `analysis.model`: they ask the model for chances and turn them into decisions.
+
+- `rotations`: which away rotations, where and when, within budget.
+- `backup`: which backup specialties, in which order, with their chances and cost.
+- `timeline`: the dated steps of the application year.
+- `plan`: the three together for one applicant, with the chances before and after.
+"""

@@ -1,0 +1,11 @@
+"""Reports: the blocks a report shows, the batch runner, HTML export, warm kernels.
+
+Above `analysis.viz`: the report template (a notebook) shows charts and tables; this package
+runs it once per applicant and exports self-contained offline HTML.
+
+- `present`: the report's blocks (profile, chances, plans, sources) and notebook set-up.
+- `runner`: `run_reports`, the batch runner behind `imgmatch report`.
+- `html`: offline HTML export of an executed notebook, and the cohort index.
+- `kernel`: warm Jupyter kernels reused across reports.
+- `templates/`: the nbconvert and Jinja templates.
+"""

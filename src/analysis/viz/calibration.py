@@ -1,0 +1,151 @@
+"""The calibration chart: the model's interview and match rates against the reference figures.
+
+Input (`analysis.model.calibration.calibration_long`; extra columns are ignored): a frame
+with specialty, metric, model, reference.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from analysis.viz.base import (
+    FrameLike,
+    chart_title,
+    empty_chart,
+    inline_data,
+    input_frame,
+    pct_text,
+)
+from analysis.viz.theme import (
+    BLUE,
+    ORANGE,
+)
+
+__all__ = [
+    "calibration_chart",
+]
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def calibration_chart(
+    calibration: FrameLike,
+    *,
+    tolerance: float = 0.2,
+    width: int = 170,
+    columns: int = 4,
+) -> alt.FacetChart | alt.Chart:
+    """Model against reference figures: paired dots per specialty, one panel per metric.
+
+    A grey line joins each specialty's model value (blue circle) to its reference value
+    (orange diamond); the title counts how many figures the model matches within
+    `tolerance` of the reference (for shares, also anything within 2 percentage points)
+    and names the largest gap (in points for shares, relative otherwise).
+
+    Args:
+        calibration: frame with `specialty, metric, model, reference`.
+        tolerance: relative gap counted as a match in the title.
+        width: panel width in pixels.
+        columns: panels per row (metrics wrap onto more rows).
+    """
+    df = input_frame(
+        calibration,
+        "calibration",
+        ["specialty", "metric", "model", "reference"],
+        "calibration_chart",
+    )
+    df = df.filter(pl.col("model").is_not_null(), pl.col("reference").is_not_null())
+    if df.is_empty():
+        return empty_chart("No calibration figures to show", "The calibration frame is empty.")
+    df = df.with_columns(
+        (pl.col("model") - pl.col("reference")).alias("gap"),
+        pl.min_horizontal("model", "reference").alias("low"),
+        pl.max_horizontal("model", "reference").alias("high"),
+    )
+    # figures that are all shares (0-1) compare in percentage points; mixed figures (counts,
+    # percents, shares) only relative to their reference
+    rates = bool(df.select((pl.col("low") >= 0) & (pl.col("high") <= 1)).to_series().all())
+    floor = 0.02 if rates else 0.0
+    df = df.with_columns(
+        (
+            pl.col("gap").abs()
+            <= pl.max_horizontal(tolerance * pl.col("reference").abs(), pl.lit(floor)) + 1e-12
+        ).alias("close"),
+        (
+            pl.col("gap").abs()
+            if rates
+            else pl.col("gap").abs() / pl.max_horizontal(pl.col("reference").abs(), pl.lit(1e-9))
+        ).alias("miss"),
+    )
+    fmt = ".0%" if rates else ",.3~r"
+    n, close = df.height, int(df["close"].sum())
+    worst = df.sort("miss", descending=True).row(0, named=True)
+
+    def shown(value: float) -> str:
+        return pct_text(value, 1 if abs(value) < 0.1 else 0) if rates else f"{value:,.4g}"
+
+    text = (
+        f"Model within {pct_text(tolerance)} of the reference on {close} of {n} figures; "
+        f"largest gap: {worst['specialty']} {worst['metric']}"
+    )
+    subtitle = (
+        f"Blue circle: model; orange diamond: reference. Largest gap: model "
+        f"{shown(worst['model'])} vs reference {shown(worst['reference'])}."
+    )
+    long = df.unpivot(
+        index=["specialty", "metric", "gap", "model", "reference", "low", "high"],
+        on=["model", "reference"],
+        variable_name="source",
+        value_name="figure",
+    )
+    metrics = list(dict.fromkeys(df["metric"].to_list()))
+    codes = list(dict.fromkeys(df["specialty"].to_list()))
+    pair_tooltip = [
+        alt.Tooltip("specialty:N", title="Specialty"),
+        alt.Tooltip("metric:N", title="Figure"),
+        alt.Tooltip("model:Q", title="Model", format=fmt),
+        alt.Tooltip("reference:Q", title="Reference", format=fmt),
+        alt.Tooltip("gap:Q", title="Model − reference", format="+" + fmt),
+    ]
+    y = alt.Y("specialty:N", title=None, sort=codes)
+    x_axis = alt.Axis(format=fmt, tickCount=4)
+    base = alt.Chart()  # the facet carries the data: a faceted layer cannot have its own
+    rule = (
+        base.transform_filter("datum.source == 'model'")
+        .mark_rule(color="#B0B0B0", strokeWidth=2)
+        .encode(x=alt.X("low:Q", title=None, axis=x_axis), x2="high:Q", y=y, tooltip=pair_tooltip)
+    )
+    dots = base.mark_point(filled=True, size=80, opacity=0.95).encode(
+        x=alt.X("figure:Q", title=None, axis=x_axis),
+        y=y,
+        color=alt.Color(
+            "source:N",
+            title=None,
+            scale=alt.Scale(domain=["model", "reference"], range=[BLUE, ORANGE]),
+            legend=alt.Legend(orient="bottom"),
+        ),
+        shape=alt.Shape(
+            "source:N",
+            title=None,
+            scale=alt.Scale(domain=["model", "reference"], range=["circle", "diamond"]),
+        ),
+        tooltip=[
+            alt.Tooltip("source:N", title="Source"),
+            alt.Tooltip("figure:Q", title="Value", format=fmt),
+            *pair_tooltip,
+        ],
+    )
+    layered = alt.layer(rule, dots).properties(width=width, height=alt.Step(22))
+    return (
+        layered.facet(
+            facet=alt.Facet(
+                "metric:N", title=None, sort=metrics, header=alt.Header(labelFontWeight=600)
+            ),
+            columns=min(columns, len(metrics)),
+            data=inline_data(long),
+        )
+        .resolve_scale(x="independent", y="independent")  # a panel lists its own rows
+        .properties(title=chart_title(text, subtitle))
+    )

@@ -1,0 +1,531 @@
+"""Charts of an applicant's chances: match curve, interview distribution, what-if levers.
+
+Inputs (output frames of `analysis.model.probability`; extra columns are ignored):
+
+    ========================== ===========================================================
+    builder                    frame and the columns it needs
+    ========================== ===========================================================
+    match_curve                curves: specialty, applications, p_match, p_match_low,
+                               p_match_high, eras_cost_usd (+ recommended,
+                               diminishing_returns)
+    interview_distribution     pmf: specialty, interviews, probability
+    what_if_tornado            levers: label, delta (+ p_match_any, baseline,
+                               p_match_first, note)
+    ========================== ===========================================================
+
+Limits. The interview distribution folds its thin tail (< 1% by default) into one "k+" bar.
+"""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import polars as pl
+
+from analysis.viz.base import (
+    FrameLike,
+    capitalized,
+    chart_title,
+    empty_chart,
+    inline_data,
+    input_frame,
+    pct_text,
+    specialty_labels,
+    usd_text,
+)
+from analysis.viz.theme import (
+    BLUE,
+    GREY,
+    INK,
+    OKABE_ITO,
+    VERMILLION,
+)
+
+__all__ = [
+    "interview_distribution",
+    "match_curve",
+    "what_if_tornado",
+]
+
+
+# --------------------------------------------------------------------------- match curve
+
+
+def _curve_takeaway(df: pl.DataFrame, codes: list[str], target: float) -> list[str]:
+    """Title phrases: how many applications reach the target, or how far short each falls."""
+    reached, short = [], []
+    for code in codes:
+        group = df.filter(pl.col("specialty") == code)
+        hit = group.filter(pl.col("p_match") >= target)
+        if hit.is_empty():
+            short.append((code, float(group["p_match"].max())))  # type: ignore[arg-type]
+            continue
+        row = hit.row(0, named=True)
+        reached.append(
+            f"{code}: {pct_text(target)} chance with {row['applications']} applications "
+            f"({usd_text(row['eras_cost_usd'])})"
+        )
+    if len(short) == 1:
+        code, best = short[0]
+        reached.append(f"{code} tops out near {pct_text(best)}, short of {pct_text(target)}")
+    elif short:
+        at_most = ", ".join(f"{code} {pct_text(best)}" for code, best in short)
+        lead = "none reaches" if not reached else "short of"
+        reached.append(f"{lead} {pct_text(target)}: at most {at_most}")
+    return [capitalized(phrase) for phrase in reached]
+
+
+def _curve_display_limit(df: pl.DataFrame, max_applications: int | None) -> int:
+    """How far along the x axis the match curves are drawn (see `match_curve`)."""
+    if max_applications is not None:
+        return int(max_applications)
+    marked = [
+        df.filter(pl.col(c))["applications"].max()
+        for c in ("recommended", "diminishing_returns")
+        if c in df.columns and df[c].any()
+    ]
+    furthest = max((int(m) for m in marked if m is not None), default=0)
+    if not furthest:
+        return int(df["applications"].max())  # type: ignore[arg-type]
+    return max(60, int(math.ceil(furthest * 1.5 / 10.0) * 10))
+
+
+def match_curve(
+    curves: FrameLike,
+    target: float = 0.80,
+    *,
+    interval: str = "80% interval",
+    width: int = 600,
+    height: int = 340,
+    max_applications: int | None = None,
+) -> alt.LayerChart | alt.Chart:
+    """P(match) against the number of applications per specialty, with ERAS cost.
+
+    Left axis: P(match) line with its interval band, the target as a dashed rule, the
+    recommended number (filled point, labelled) and the point of diminishing returns (open
+    point). Right axis (independent scale): ERAS fees for that many applications (dashed
+    grey).
+
+    Args:
+        curves: frame from `probability.application_curve`.
+        target: target probability, drawn as a rule and used in the title.
+        interval: what the band is (legend text), e.g. "80% interval".
+        width: chart width in pixels.
+        height: chart height in pixels.
+        max_applications: last number of applications drawn; default: half as far again as
+            the furthest marked point (recommended or diminishing returns), at least 60, so
+            one long curve does not squeeze the others into a corner.
+    """
+    required = [
+        "specialty",
+        "applications",
+        "p_match",
+        "p_match_low",
+        "p_match_high",
+        "eras_cost_usd",
+    ]
+    df = input_frame(curves, "curves", required, "match_curve")
+    if df.is_empty():
+        return empty_chart("No match curve to show", "The curves frame is empty.", width)
+    codes = df["specialty"].unique(maintain_order=True).to_list()  # preference order
+    df = df.with_columns(
+        pl.col("specialty").replace_strict(codes, list(range(len(codes)))).alias("_rank")
+    ).sort("_rank", "applications")
+    phrases = _curve_takeaway(df, codes, target)
+    shown_up_to = _curve_display_limit(df, max_applications)  # takeaway: the whole curve
+    clipped = df["applications"].max() > shown_up_to  # type: ignore[operator]
+    df = df.filter(pl.col("applications") <= shown_up_to)
+    text: str | list[str] = "; ".join(phrases) if len(phrases) <= 2 else phrases[:2]
+    subtitle = [
+        f"P(match) by number of programs applied to; shaded: {interval}; dashed line: "
+        f"{pct_text(target)} target.",
+    ]
+    marked = []
+    if "recommended" in df.columns and df["recommended"].any():
+        marked.append("filled dot: recommended number")
+    if "diminishing_returns" in df.columns and df["diminishing_returns"].any():
+        marked.append("open dot: diminishing returns")
+    subtitle.append(capitalized("; ".join([*marked, "grey dashes: ERAS fees (right axis)."])))
+    if clipped:
+        subtitle.append(
+            f"Shown up to {shown_up_to} programs: past the marked points, more applications "
+            "add little."
+        )
+    if len(phrases) > 2:
+        subtitle.append("; ".join(phrases[2:]) + ".")
+
+    data = df.with_columns(
+        pl.format(
+            "{}-{}%",
+            (100 * pl.col("p_match_low")).round(0).cast(pl.Int64),
+            (100 * pl.col("p_match_high")).round(0).cast(pl.Int64),
+        ).alias("band_text")
+    )
+    markers = [c for c in ("recommended", "diminishing_returns") if c in df.columns]
+    palette = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(codes))]
+    color = alt.Color(
+        "specialty:N",
+        title="Specialty",
+        scale=alt.Scale(domain=codes, range=palette),
+        # every layer shares this legend (one with legend=None would hide it): draw it as
+        # solid lines, not as the band's faded areas
+        legend=alt.Legend(symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3),
+    )
+    x = alt.X(
+        "applications:Q",
+        title="Programs applied to (per specialty)",
+        scale=alt.Scale(domainMin=0, nice=True),
+    )
+    y = alt.Y(
+        "p_match:Q",
+        title="P(match)",
+        scale=alt.Scale(domain=[0, 1]),
+        axis=alt.Axis(format=".0%", orient="left"),
+    )
+    point_tooltip = [
+        alt.Tooltip("specialty:N", title="Specialty"),
+        alt.Tooltip("applications:Q", title="Applications"),
+        alt.Tooltip("p_match:Q", title="P(match)", format=".1%"),
+        alt.Tooltip("band_text:N", title=interval),
+        alt.Tooltip("eras_cost_usd:Q", title="ERAS fees (USD)", format="$,.0f"),
+    ]
+    base = alt.Chart(inline_data(data, [*required, "band_text", *markers]))
+    band = base.mark_area(opacity=0.18).encode(
+        x=x,
+        y=alt.Y("p_match_low:Q"),
+        y2="p_match_high:Q",
+        color=color,
+        tooltip=point_tooltip,
+    )
+    line = base.mark_line().encode(x=x, y=y, color=color, tooltip=point_tooltip)
+    target_frame = pl.DataFrame(
+        {"target": [target], "label": [f"target {pct_text(target)}"], "applications": [0]}
+    )
+    target_tooltip = [alt.Tooltip("target:Q", title="Target P(match)", format=".0%")]
+    rule_base = alt.Chart(inline_data(target_frame))
+    rule = rule_base.mark_rule(strokeDash=[6, 4], color=INK, strokeWidth=1.2).encode(
+        y="target:Q", tooltip=target_tooltip
+    )
+    rule_label = rule_base.mark_text(align="left", dx=4, dy=-7, color=INK).encode(
+        x="applications:Q", y="target:Q", text="label:N", tooltip=target_tooltip
+    )
+    left = [band, line, rule, rule_label]
+    if "diminishing_returns" in markers:
+        dim_tooltip = [
+            alt.Tooltip("specialty:N", title="Diminishing returns from"),
+            *point_tooltip[1:],
+        ]
+        left.append(
+            base.transform_filter("datum.diminishing_returns")
+            .mark_point(filled=False, size=90, strokeWidth=2)
+            .encode(x=x, y=y, color=color, tooltip=dim_tooltip)
+        )
+    if "recommended" in markers:
+        recommended = base.transform_filter("datum.recommended")
+        rec_tooltip = [alt.Tooltip("specialty:N", title="Recommended for"), *point_tooltip[1:]]
+        left.append(
+            recommended.mark_point(filled=True, size=110, stroke="white", strokeWidth=1).encode(
+                x=x, y=y, color=color, tooltip=rec_tooltip
+            )
+        )
+        left.append(
+            recommended.transform_calculate(rec_label="'apply to ' + datum.applications")
+            .mark_text(align="left", dx=7, dy=12, fontWeight=600)
+            .encode(x=x, y=y, color=color, text="rec_label:N", tooltip=rec_tooltip)
+        )
+    cost = base.mark_line(strokeDash=[3, 3], strokeWidth=1.6, color=GREY).encode(
+        x=x,
+        y=alt.Y(
+            "eras_cost_usd:Q",
+            title="ERAS fees per specialty (USD)",
+            axis=alt.Axis(format="$,.0f", orient="right", titleColor=GREY, labelColor=GREY),
+        ),
+        detail="specialty:N",
+        tooltip=point_tooltip,
+    )
+    # built in one constructor: every .resolve_scale()/.properties() deep-copies the whole
+    # layered chart (about a third of the build time)
+    return alt.LayerChart(
+        layer=[alt.LayerChart(layer=left), cost],
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),
+        width=width,
+        height=height,
+        title=chart_title(text, subtitle),
+    )
+
+
+# --------------------------------------------------------------------------- interviews
+
+
+def interview_distribution(
+    pmf: FrameLike,
+    *,
+    tail: float = 0.01,
+    width: int = 250,
+    height: int = 180,
+    columns: int = 3,
+) -> alt.FacetChart | alt.Chart:
+    """Distribution of the number of interviews, one panel per specialty.
+
+    The last bin of each specialty means "K or more" and is labelled "K+"; bins beyond the
+    point where less than `tail` probability remains are folded into it. The zero bar is
+    drawn in vermillion (no interview, no match). Tooltips add P(at least k). Panels follow
+    the frame's order of specialties (the rank-list order).
+
+    Args:
+        pmf: frame with `specialty, interviews, probability`.
+        tail: fold the bins after which less than this probability remains into one
+            (0 keeps every bin).
+        width: panel width in pixels.
+        height: panel height in pixels.
+        columns: panels per row.
+    """
+    df = input_frame(
+        pmf, "pmf", ["specialty", "interviews", "probability"], "interview_distribution"
+    )
+    if df.is_empty():
+        return empty_chart("No interview distribution to show", "The pmf frame is empty.")
+    codes = df["specialty"].unique(maintain_order=True).to_list()  # preference order
+    df = df.with_columns(
+        pl.col("specialty").replace_strict(codes, list(range(len(codes)))).alias("_rank")
+    ).sort("_rank", "interviews")
+    # fold the long, thin tail into one "k+" bar: the cut is the first k after which less
+    # than `tail` probability remains (a pmf computed to k = 40 would otherwise be unreadable)
+    beyond = pl.col("probability").reverse().cum_sum().reverse().over("specialty") - pl.col(
+        "probability"
+    )
+    cut = (
+        pl.when(beyond < tail if tail > 0 else pl.lit(False))
+        .then(pl.col("interviews"))
+        .otherwise(None)
+        .min()
+        .over("specialty")
+        .fill_null(pl.col("interviews").max().over("specialty"))
+        .clip(lower_bound=1)
+    )
+    df = (
+        df.with_columns(pl.min_horizontal("interviews", cut).alias("interviews"))
+        .group_by("specialty", "_rank", "interviews")
+        .agg(pl.col("probability").sum())
+        .sort("_rank", "interviews")
+        .with_columns(
+            pl.col("probability").reverse().cum_sum().reverse().over("specialty").alias("at_least"),
+            pl.col("probability").cum_sum().over("specialty").alias("cdf"),
+            (pl.col("interviews") == pl.col("interviews").max().over("specialty")).alias("last"),
+        )
+    )
+    df = df.with_columns(
+        pl.when(pl.col("last") & (pl.col("interviews") > 0))
+        .then(pl.format("{}+", pl.col("interviews")))
+        .otherwise(pl.col("interviews").cast(pl.String))
+        .alias("k"),
+        pl.when(pl.col("interviews") == 0)
+        .then(pl.lit("none"))
+        .otherwise(pl.lit("one or more"))
+        .alias("kind"),
+    )
+    names = specialty_labels(codes)
+    df = df.with_columns(pl.col("specialty").replace_strict(names).alias("panel"))
+    medians, zeros = [], []
+    for code in codes:
+        group = df.filter(pl.col("specialty") == code)
+        median = group.filter(pl.col("cdf") >= 0.5 - 1e-12)["k"].first()
+        zero = group.filter(pl.col("interviews") == 0)["probability"].sum()
+        medians.append(f"{code} {median}")
+        zeros.append(f"{code} {pct_text(zero)}")
+    if len(codes) == 1:
+        median = medians[0].split(" ", 1)[1]
+        text = (
+            f"Expect about {median} {codes[0]} interviews; {zeros[0].split(' ', 1)[1]} "
+            "chance of none"
+        )
+    else:
+        text = f"Median interviews: {', '.join(medians)}; chance of none: {', '.join(zeros)}"
+    subtitle = (
+        "Probability of each number of interviews; last bar: that many or more; "
+        "vermillion: no interview."
+    )
+    bins = int(df.group_by("specialty").len()["len"].max())  # type: ignore[arg-type]
+    step = 1 if bins <= 16 else 2 if bins <= 30 else 5
+    order = [str(k) for k in range(int(df["interviews"].max()) + 1)]
+    order += [f"{k}+" for k in range(int(df["interviews"].max()) + 1)]
+    chart = (
+        alt.Chart(
+            inline_data(
+                df, ["specialty", "panel", "interviews", "probability", "at_least", "k", "kind"]
+            )
+        )
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "k:O",
+                title="Interviews",
+                sort=order,
+                # with many bins label 0, every `step`-th count and the open last bin
+                axis=alt.Axis(
+                    labelAngle=0,
+                    labelOverlap=False,
+                    labelExpr=(
+                        "datum.value == '0' || indexof(datum.value, '+') >= 0 || "
+                        f"toNumber(datum.value) % {step} == 0 ? datum.value : ''"
+                    ),
+                ),
+            ),
+            y=alt.Y("probability:Q", title="Probability", axis=alt.Axis(format=".0%")),
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(domain=["none", "one or more"], range=[VERMILLION, BLUE]),
+                legend=None,
+            ),
+            tooltip=[
+                alt.Tooltip("specialty:N", title="Specialty"),
+                alt.Tooltip("k:N", title="Interviews"),
+                alt.Tooltip("probability:Q", title="Probability", format=".1%"),
+                alt.Tooltip("at_least:Q", title="P(at least this many)", format=".1%"),
+            ],
+        )
+        .properties(width=width, height=height)
+    )
+    return (
+        chart.facet(
+            facet=alt.Facet(
+                "panel:N",
+                title=None,
+                sort=[names[c] for c in codes],
+                header=alt.Header(labelAnchor="start"),
+            ),
+            columns=min(columns, len(codes)),
+        )
+        .resolve_scale(x="independent")
+        .properties(title=chart_title(text, subtitle))
+    )
+
+
+# --------------------------------------------------------------------------- what-if
+
+
+def what_if_tornado(levers: FrameLike, *, width: int = 520) -> alt.LayerChart | alt.Chart:
+    """Tornado chart of the change in P(match anywhere) per lever, largest first.
+
+    Bars extend right (raises, blue) or left (lowers, vermillion) of zero, in percentage
+    points; each is labelled with its change. The x scale is symmetric around zero when
+    levers go both ways. Tooltips add the probabilities before and after and the lever's
+    note (e.g. "244 -> 249") when the frame has them.
+
+    Args:
+        levers: frame from `probability.what_if` (`label`, `delta`, optional `p_match_any`,
+            `baseline`, `lever`).
+        width: chart width in pixels (the height follows the number of levers).
+    """
+    df = input_frame(levers, "levers", ["label", "delta"], "what_if_tornado")
+    df = df.filter(pl.col("delta").is_not_null())
+    if df.is_empty():
+        return empty_chart("No what-if levers to show", "The levers frame is empty.", width)
+    df = (
+        df.with_columns(
+            (100 * pl.col("delta")).alias("delta_pts"),
+            pl.when(pl.col("delta") > 1e-9)
+            .then(pl.lit("raises"))
+            .when(pl.col("delta") < -1e-9)
+            .then(pl.lit("lowers"))
+            .otherwise(pl.lit("no change"))
+            .alias("effect"),
+        )
+        .with_columns(
+            pl.format(
+                "{}{} pts",
+                pl.when(pl.col("delta_pts") > 0.05)
+                .then(pl.lit("+"))
+                .when(pl.col("delta_pts") < -0.05)
+                .then(pl.lit("−"))
+                .otherwise(pl.lit("")),
+                pl.col("delta_pts").abs().round(1),
+            ).alias("delta_text"),
+        )
+        .sort(pl.col("delta").abs(), "label", descending=[True, False])
+    )
+    order = df["label"].to_list()
+    has = set(df.columns)
+    best = df.sort("delta", descending=True).row(0, named=True)
+    if best["delta"] > 1e-9:
+        text = f"Biggest lever: {best['label']} (+{best['delta_pts']:.1f} points"
+        if "p_match_any" in has and best["p_match_any"] is not None:
+            text += f", to {pct_text(best['p_match_any'])}"
+        text += ")"
+    else:
+        text = "None of these levers raises P(match anywhere)"
+    subtitle = "Change in P(match anywhere), percentage points, if you do this."
+    if "baseline" in has and df["baseline"].drop_nulls().len():
+        subtitle = (
+            f"Change in P(match anywhere) from today's {pct_text(df['baseline'].drop_nulls()[0])}, "
+            "in percentage points."
+        )
+    # symmetric around zero when levers go both ways; one-sided (with room for the labels)
+    # when they all go one way, so the bars are not squeezed into half the width
+    low, high = float(df["delta_pts"].min()), float(df["delta_pts"].max())  # type: ignore[arg-type]
+    reach = max(1.0, abs(low), abs(high)) * 1.3
+    if low < -1e-9 and high > 1e-9:
+        domain = [-reach, reach]
+    elif low < -1e-9:
+        domain = [-reach, reach * 0.15]
+    else:
+        domain = [-reach * 0.15, reach]
+    effects = [e for e in ("raises", "lowers", "no change") if e in set(df["effect"])]
+    tooltip = [
+        alt.Tooltip("label:N", title="Lever"),
+        alt.Tooltip("delta_pts:Q", title="Change (points)", format="+.1f"),
+    ]
+    optional = (
+        ("baseline", "P(match anywhere) now", ".0%"),
+        ("p_match_any", "P(match anywhere) after", ".0%"),
+        ("p_match_first", "P(match in first choice) after", ".0%"),
+        ("note", "Note", None),
+    )
+    for column, title, fmt in optional:
+        if column in has:
+            kind = "Q" if fmt else "N"
+            tooltip.append(
+                alt.Tooltip(f"{column}:{kind}", title=title, **({"format": fmt} if fmt else {}))
+            )
+    columns = ["label", "delta_pts", "effect", "delta_text"] + [
+        c for c, _, _ in optional if c in has
+    ]
+    base = alt.Chart(inline_data(df, columns))
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    x = alt.X(
+        "delta_pts:Q",
+        title="Change in P(match anywhere) (percentage points)",
+        scale=alt.Scale(domain=domain, nice=False),
+    )
+    bars = base.mark_bar(height={"band": 0.7}).encode(
+        y=y,
+        x=x,
+        color=alt.Color(
+            "effect:N",
+            title=None,
+            scale=alt.Scale(
+                domain=["raises", "lowers", "no change"], range=[BLUE, VERMILLION, GREY]
+            ),
+            legend=alt.Legend(orient="bottom", values=effects),
+        ),
+        tooltip=tooltip,
+    )
+    right = (
+        base.transform_filter("datum.delta_pts >= 0")
+        .mark_text(align="left", dx=4)
+        .encode(y=y, x=x, text="delta_text:N", tooltip=tooltip)
+    )
+    left = (
+        base.transform_filter("datum.delta_pts < 0")
+        .mark_text(align="right", dx=-4)
+        .encode(y=y, x=x, text="delta_text:N", tooltip=tooltip)
+    )
+    zero = (
+        alt.Chart(inline_data(pl.DataFrame({"zero": [0.0], "note": ["no change"]})))
+        .mark_rule(color=INK)
+        .encode(x="zero:Q", tooltip=alt.Tooltip("note:N", title="Zero"))
+    )
+    return alt.layer(bars, zero, right, left).properties(
+        width=width, height=alt.Step(26), title=chart_title(text, subtitle)
+    )

@@ -1,0 +1,789 @@
+"""The program explorer: filter programs, move Step 2 CK, see interview chances redraw.
+
+Method. For one specialty, every program's IMG-friendliness (for the visa need chosen) and
+the chance that it invites the applicant to interview come from one call to
+`probability.interview_chances` on a prepared `MatchModel` (`probability.model_for`: the
+program table is scored once per visa need; after that a redraw scores one specialty for one
+applicant, a few milliseconds). With an applicant profile the chances are theirs, with the
+Step 2 CK of the slider; without one they are those of the *typical* non-US IMG applicant of
+the specialty (`calibration.typical_applicant`: the specialty's typical Step 2 CK, 3 months
+of USCE, one US letter, one publication), or the typical US IMG when no visa is needed.
+Filters (states, minimum friendliness) then select the programs shown.
+
+What is shown (`ExplorerView`): a scatter of P(interview) against IMG-friendliness (one point
+per program, coloured by tier; programs screened out by a hard rule sit at zero, drawn as
+grey crosses), a table of the programs most likely to interview (with the 80% interval, the
+screen reason and whether the facts are stale), and a line of totals: expected interviews
+and P(at least one) if the applicant applied to every eligible program shown.
+
+Two ways to use it:
+- `static_view(programs, applicant, filters)`: the chart, table and totals for one set of
+  filters (the default ones when `filters` is None): what a headless run (nbval, HTML export,
+  the report) shows;
+- `program_explorer(programs, applicant)`: an ipywidgets panel (specialty, states, visa need,
+  minimum friendliness, Step 2 CK) that redraws the same view on every change, and records
+  how long each redraw took (`ProgramExplorer.redraw_seconds`). Widgets need a live kernel:
+  keep them out of reports (their manager loads from a CDN in exported HTML).
+
+Inputs: a program table (polars/pandas frame or `MatchModel`), an optional
+`ApplicantProfile`, and the plan date `as_of` (staleness). Outputs: `ExplorerView`, widgets.
+
+Limits: one specialty at a time; P(interview) is the model's (see `analysis.model.probability`),
+for one application to that program, not a promise; changing the visa need for a given
+applicant is a what-if (the profile says what they need).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import textwrap
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import altair as alt
+import polars as pl
+
+from analysis.data.schemas import ApplicantProfile
+from analysis.data.vocabulary import US_STATES, VISA_NEEDS, specialty_name
+from analysis.model.probability import MatchModel, interview_chances, model_for
+from analysis.viz import markup
+from analysis.viz.theme import GREY, TIER_COLORS, TIER_ORDER
+
+__all__ = [
+    "ExplorerView",
+    "Filters",
+    "ProgramExplorer",
+    "default_filters",
+    "explorer_chart",
+    "explorer_frame",
+    "explorer_summary",
+    "program_explorer",
+    "static_view",
+]
+
+VISA_LABELS = {
+    "j1": "J-1",
+    "h1b": "H-1B",
+    "either": "J-1 or H-1B",
+    "none": "no visa (US IMG)",
+}
+STEP2_RANGE = (200, 280)
+"""Step 2 CK slider range (the profile allows 180-300; scores outside are clipped to it)."""
+
+SCREENED = "screened out"
+_GOOD_CHANCE = 0.05
+_P_TICKS = (0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the explorer shows.
+
+    Attributes:
+        specialty: specialty code, e.g. "IR".
+        states: USPS codes to keep; empty keeps every state.
+        visa_needed: "j1", "h1b", "either" or "none" (scores and screens follow it).
+        min_friendliness: keep programs scoring at least this (0-100).
+        step2_score: the Step 2 CK to score with; None uses the applicant's (or the
+            typical applicant's).
+    """
+
+    specialty: str
+    states: tuple[str, ...] = ()
+    visa_needed: str = "j1"
+    min_friendliness: float = 0.0
+    step2_score: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.visa_needed not in VISA_NEEDS:
+            raise ValueError(f"visa_needed must be one of {VISA_NEEDS}, not {self.visa_needed!r}")
+        bad = [s for s in self.states if s not in US_STATES]
+        if bad:
+            raise ValueError(f"not USPS state codes: {bad}")
+        if not 0 <= self.min_friendliness <= 100:
+            raise ValueError("min_friendliness must be between 0 and 100")
+
+
+def _model(programs: Any, as_of: dt.date | None) -> MatchModel:
+    return model_for(programs, as_of=as_of)
+
+
+def default_filters(
+    programs: Any, applicant: ApplicantProfile | None = None, *, as_of: dt.date | None = None
+) -> Filters:
+    """The filters the explorer opens with.
+
+    With an applicant: their first target specialty, their visa need and Step 2 CK, every
+    state. Without one: internal medicine (or the table's largest specialty), J-1, the
+    typical applicant's Step 2 CK.
+    """
+    model = _model(programs, as_of)
+    present_codes = model.specialties()
+    if applicant is not None:
+        first = next((s for s in applicant.target_specialties if s in present_codes), None)
+        return Filters(
+            specialty=first or _largest_specialty(model),
+            visa_needed=applicant.visa_needed,
+            step2_score=applicant.step2_score,
+        )
+    specialty = "IM" if "IM" in present_codes else _largest_specialty(model)
+    return Filters(specialty=specialty, visa_needed="j1", step2_score=None)
+
+
+def _largest_specialty(model: MatchModel) -> str:
+    counts = (
+        model.programs.group_by("specialty")
+        .len()
+        .sort(["len", "specialty"], descending=[True, False])
+    )
+    if counts.is_empty():
+        raise ValueError("the program table is empty")
+    return str(counts["specialty"][0])
+
+
+def person_for(filters: Filters, applicant: ApplicantProfile | None = None) -> ApplicantProfile:
+    """The profile the chances are computed for: the applicant (or the typical one) with the
+    filters' visa need and Step 2 CK, targeting the filters' specialty."""
+    from analysis.model.calibration import typical_applicant
+
+    base = applicant or typical_applicant(filters.specialty, filters.visa_needed)
+    update: dict[str, Any] = {"visa_needed": filters.visa_needed}
+    if filters.step2_score is not None:
+        update["step2_score"] = int(filters.step2_score)
+    if filters.specialty not in base.target_specialties:
+        update["target_specialties"] = [filters.specialty]
+    return base.model_copy(update=update)
+
+
+def explorer_frame(
+    programs: Any,
+    filters: Filters,
+    applicant: ApplicantProfile | None = None,
+    *,
+    as_of: dt.date | None = None,
+) -> pl.DataFrame:
+    """One row per program of the specialty that passes the filters, most likely first.
+
+    Columns: program_id, program_name, specialty, city, state, program_type, pgy1_positions,
+    sponsors_j1, sponsors_h1b, last_verified, img_friendliness, tier, confidence, stale,
+    eligible, screen_reason, p_interview, p_interview_low, p_interview_high, status (the
+    tier, or "screened out").
+    """
+    model = _model(programs, as_of)
+    person = person_for(filters, applicant)
+    chances = interview_chances(person, model, specialties=[filters.specialty])
+    if chances.is_empty():
+        return _empty_frame()
+    facts = model.features(filters.visa_needed).table.select(
+        "program_id", "pgy1_positions", "sponsors_j1", "sponsors_h1b", "last_verified"
+    )
+    frame = chances.join(facts, on="program_id", how="left")
+    if filters.states:
+        frame = frame.filter(pl.col("state").is_in(list(filters.states)))
+    if filters.min_friendliness > 0:
+        frame = frame.filter(pl.col("img_friendliness") >= filters.min_friendliness)
+    return (
+        frame.with_columns(
+            status=pl.when(pl.col("eligible")).then(pl.col("tier")).otherwise(pl.lit(SCREENED))
+        )
+        .select(
+            "program_id",
+            "program_name",
+            "specialty",
+            "city",
+            "state",
+            "program_type",
+            "pgy1_positions",
+            "sponsors_j1",
+            "sponsors_h1b",
+            "last_verified",
+            "img_friendliness",
+            "tier",
+            "confidence",
+            "stale",
+            "eligible",
+            "screen_reason",
+            "p_interview",
+            "p_interview_low",
+            "p_interview_high",
+            "status",
+        )
+        .sort(["p_interview", "program_id"], descending=[True, False])
+    )
+
+
+def _empty_frame() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "program_id": pl.String,
+            "program_name": pl.String,
+            "specialty": pl.String,
+            "city": pl.String,
+            "state": pl.String,
+            "program_type": pl.String,
+            "pgy1_positions": pl.Int64,
+            "sponsors_j1": pl.Boolean,
+            "sponsors_h1b": pl.Boolean,
+            "last_verified": pl.Date,
+            "img_friendliness": pl.Float64,
+            "tier": pl.String,
+            "confidence": pl.Float64,
+            "stale": pl.Boolean,
+            "eligible": pl.Boolean,
+            "screen_reason": pl.String,
+            "p_interview": pl.Float64,
+            "p_interview_low": pl.Float64,
+            "p_interview_high": pl.Float64,
+            "status": pl.String,
+        }
+    )
+
+
+def explorer_summary(frame: pl.DataFrame) -> dict[str, Any]:
+    """Totals of a view: programs, eligible, screened out (with the count of each reason; a
+    program can have several), expected interviews and
+    P(at least one interview) if the applicant applied to every eligible program shown, and
+    the number of programs with at least a 5% chance."""
+    eligible = frame.filter(pl.col("eligible"))
+    p = eligible["p_interview"]
+    reasons = (
+        frame.filter(~pl.col("eligible"))
+        .select(reason=pl.col("screen_reason").fill_null("screened out"))
+        .with_columns(reason=pl.col("reason").str.split("; "))  # one reason per item
+        .explode("reason")
+        .group_by("reason")
+        .len()
+        .sort(["len", "reason"], descending=[True, False])
+    )
+    return {
+        "programs": frame.height,
+        "eligible": eligible.height,
+        "screened_out": frame.height - eligible.height,
+        "screen_reasons": dict(reasons.iter_rows()),
+        "expected_interviews": float(p.sum()) if eligible.height else 0.0,
+        "p_any_interview": float(1.0 - (1.0 - p).product()) if eligible.height else 0.0,
+        "good_chance": int((p >= _GOOD_CHANCE).sum()),
+        "stale": int(frame["stale"].sum()) if frame.height else 0,
+    }
+
+
+def _who(filters: Filters, applicant: ApplicantProfile | None, person: ApplicantProfile) -> str:
+    visa = VISA_LABELS[filters.visa_needed]
+    if applicant is None:
+        kind = "typical US IMG" if filters.visa_needed == "none" else f"typical {visa} applicant"
+        return f"a {kind}, Step 2 CK {person.step2_score}"
+    return f"{applicant.name} ({visa}, Step 2 CK {person.step2_score})"
+
+
+def _filter_text(filters: Filters) -> str:
+    parts = []
+    if filters.states:
+        shown = ", ".join(filters.states[:6]) + (" ..." if len(filters.states) > 6 else "")
+        parts.append(f"states {shown}")
+    if filters.min_friendliness > 0:
+        parts.append(f"IMG-friendliness at least {filters.min_friendliness:g}")
+    return "; ".join(parts) if parts else "all states, every score"
+
+
+def explorer_chart(
+    frame: pl.DataFrame,
+    filters: Filters,
+    who: str = "",
+    *,
+    width: int = 560,
+    height: int = 340,
+) -> alt.Chart | alt.LayerChart:
+    """P(interview) against IMG-friendliness, one point per program of the view.
+
+    Eligible programs are circles coloured by tier; programs a hard screen rules out are grey
+    crosses at zero. The title states how many programs give at least a 5% chance and the
+    expected interviews from applying to all of them; tooltips give the program, place,
+    score, confidence, the chance with its 80% interval, visa facts and the screen reason.
+    """
+    name = specialty_name(filters.specialty)
+    summary = explorer_summary(frame)
+    if frame.is_empty():
+        return (
+            alt.Chart(
+                alt.InlineData(values=[{"message": "No program passes these filters."}]),
+                title=f"{name}: no programs to show",
+            )
+            .mark_text(fontSize=14, color="#555555")
+            .encode(text="message:N", tooltip=alt.Tooltip("message:N", title="Note"))
+            .properties(width=width, height=60)
+        )
+    title = (
+        f"{name}: {summary['good_chance']} of {summary['programs']} programs give a 5%+ "
+        "interview chance"
+    )
+    subtitle = textwrap.wrap(
+        f"For {who or 'this applicant'}. Applying to all {summary['eligible']} eligible "
+        f"programs: about {summary['expected_interviews']:.1f} interviews expected, "
+        f"{markup.prob(summary['p_any_interview'])} chance of at least one. "
+        f"Filters: {_filter_text(filters)}.",
+        width=max(60, width // 6),
+        break_on_hyphens=False,
+    )
+    data = frame.with_columns(
+        place=pl.concat_str(
+            [pl.col("city").fill_null(""), pl.col("state")], separator=", "
+        ).str.strip_prefix(", "),
+        visa=pl.format(
+            "J-1 {} · H-1B {}",
+            _tri(pl.col("sponsors_j1")),
+            _tri(pl.col("sponsors_h1b")),
+        ),
+        chance=pl.format(
+            "{}% ({}-{}%)",
+            (100 * pl.col("p_interview")).round(1),
+            (100 * pl.col("p_interview_low")).round(1),
+            (100 * pl.col("p_interview_high")).round(1),
+        ),
+        screen_reason=pl.col("screen_reason").fill_null(""),
+        stale=pl.when(pl.col("stale")).then(pl.lit("yes")).otherwise(pl.lit("no")),
+        img_friendliness=pl.col("img_friendliness").round(1),
+        p_interview=pl.col("p_interview").round(5),
+        confidence=pl.col("confidence").round(3),
+    ).select(
+        "program_name",
+        "place",
+        "status",
+        "img_friendliness",
+        "confidence",
+        "p_interview",
+        "chance",
+        "visa",
+        "screen_reason",
+        "stale",
+    )
+    source = alt.InlineData(values=data.write_json(), format=alt.DataFormat(type="json"))
+    # closed programs (visa known not sponsored) are screened out, so "closed" never shows
+    domain = [*TIER_ORDER[1:], SCREENED]
+    colors = [*TIER_COLORS[1:], GREY]
+    top = max(0.05, float(frame["p_interview"].max() or 0.0))
+    tooltip = [
+        alt.Tooltip("program_name:N", title="Program"),
+        alt.Tooltip("place:N", title="Location"),
+        alt.Tooltip("status:N", title="Tier"),
+        alt.Tooltip("img_friendliness:Q", title="IMG-friendliness", format=".0f"),
+        alt.Tooltip("confidence:Q", title="Confidence", format=".0%"),
+        alt.Tooltip("chance:N", title="P(interview), 80% interval"),
+        alt.Tooltip("visa:N", title="Visa sponsorship"),
+        alt.Tooltip("screen_reason:N", title="Screened out because"),
+        alt.Tooltip("stale:N", title="Facts over a year old"),
+    ]
+    return (
+        alt.Chart(source)
+        .mark_point(filled=True, size=60, opacity=0.8)
+        .encode(
+            x=alt.X(
+                "img_friendliness:Q",
+                title="IMG-friendliness (0-100, for this visa need)",
+                scale=alt.Scale(domain=[0, 100]),
+            ),
+            y=alt.Y(
+                "p_interview:Q",
+                title="P(interview) per application (sqrt scale)",
+                axis=alt.Axis(format=".0%", values=[t for t in _P_TICKS if t <= top * 1.05]),
+                scale=alt.Scale(type="sqrt", domain=[0, min(1.0, top * 1.05)], nice=False),
+            ),
+            color=alt.Color("status:N", title="Tier", scale=alt.Scale(domain=domain, range=colors)),
+            shape=alt.Shape(
+                "status:N",
+                title="Tier",
+                scale=alt.Scale(domain=domain, range=["circle"] * (len(domain) - 1) + ["cross"]),
+            ),
+            tooltip=tooltip,
+        )
+        .properties(
+            width=width,
+            height=height,
+            title=alt.TitleParams(text=title, subtitle=subtitle),
+        )
+    )
+
+
+def _tri(column: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(column)
+        .then(pl.lit("yes"))
+        .when(column.not_())
+        .then(pl.lit("no"))
+        .otherwise(pl.lit("unknown"))
+    )
+
+
+def explorer_table(
+    frame: pl.DataFrame, top: int = 15, *, as_of: dt.date | None = None
+) -> markup.Html:
+    """The `top` programs most likely to interview, escaped HTML (stale facts flagged)."""
+    shown = frame.head(top).with_columns(
+        place=pl.concat_str(
+            [pl.col("city").fill_null(""), pl.col("state")], separator=", "
+        ).str.strip_prefix(", "),
+        chance=pl.struct("p_interview", "p_interview_low", "p_interview_high").map_elements(
+            lambda r: markup.pct_interval(
+                r["p_interview"], r["p_interview_low"], r["p_interview_high"]
+            ),
+            return_dtype=pl.String,
+        ),
+        verified=pl.struct("last_verified", "stale").map_elements(
+            lambda r: (
+                "unknown"
+                if r["last_verified"] is None
+                else r["last_verified"].isoformat() + (" (stale)" if r["stale"] else "")
+            ),
+            return_dtype=pl.String,
+        ),
+        screen_reason=pl.col("screen_reason").fill_null(""),
+    )
+    columns = {
+        "program_name": "Program",
+        "place": "Location",
+        "img_friendliness": "IMG-friendliness",
+        "tier": "Tier",
+        "confidence": "Confidence",
+        "chance": "P(interview) (80% interval)",
+        "sponsors_j1": "J-1",
+        "sponsors_h1b": "H-1B",
+        "verified": "Facts verified",
+    }
+    if (shown["screen_reason"] != "").any():  # only when a shown program is screened out
+        columns["screen_reason"] = "Screened out because"
+    return markup.table(
+        shown,
+        columns,
+        formats={
+            "img_friendliness": "num1",
+            "confidence": "pct",
+            "sponsors_j1": "bool",
+            "sponsors_h1b": "bool",
+        },
+        max_rows=top,
+        note=(
+            f"Of {frame.height} programs shown, sorted by P(interview). "
+            "J-1/H-1B: the program's sponsorship (unknown is not a no)."
+        ),
+    )
+
+
+def _summary_html(summary: dict[str, Any], filters: Filters, who: str) -> markup.Html:
+    reasons = " · ".join(f"{r}: {n}" for r, n in list(summary["screen_reasons"].items())[:3])
+    figures = [
+        ("Programs shown", f"{summary['programs']:,}", _filter_text(filters)),
+        (
+            "Eligible",
+            f"{summary['eligible']:,}",
+            f"{summary['screened_out']} screened out" + (f" ({reasons})" if reasons else ""),
+        ),
+        (
+            "Expected interviews",
+            f"{summary['expected_interviews']:.1f}",
+            "applying to every eligible program shown",
+        ),
+        ("P(at least one interview)", markup.prob(summary["p_any_interview"]), None),
+        ("Programs with a 5%+ chance", f"{summary['good_chance']:,}", None),
+    ]
+    head = markup.format_html(
+        "<p><strong>{name}</strong>, for {who}.</p>",
+        name=specialty_name(filters.specialty),
+        who=who,
+    )
+    return head + markup.key_figures(figures)
+
+
+@dataclass
+class ExplorerView:
+    """What the explorer shows for one set of filters.
+
+    Attributes:
+        filters: the filters.
+        frame: `explorer_frame` (every program that passes the filters).
+        summary: `explorer_summary` of the frame.
+        chart: `explorer_chart`.
+        table: `explorer_table` (escaped HTML).
+        header: the totals as key figures (escaped HTML).
+    """
+
+    filters: Filters
+    frame: pl.DataFrame
+    summary: dict[str, Any]
+    chart: alt.TopLevelMixin
+    table: markup.Html
+    header: markup.Html = field(repr=False, default_factory=lambda: markup.Html(""))
+
+
+def static_view(
+    programs: Any,
+    applicant: ApplicantProfile | None = None,
+    filters: Filters | None = None,
+    *,
+    as_of: dt.date | None = None,
+    top: int = 15,
+) -> ExplorerView:
+    """The explorer's chart, table and totals for one set of filters (default ones if None),
+    without widgets: for headless runs, HTML exports and reports."""
+    model = _model(programs, as_of)
+    filters = filters or default_filters(model, applicant)
+    person = person_for(filters, applicant)
+    frame = explorer_frame(model, filters, applicant)
+    who = _who(filters, applicant, person)
+    summary = explorer_summary(frame)
+    return ExplorerView(
+        filters=filters,
+        frame=frame,
+        summary=summary,
+        chart=explorer_chart(frame, filters, who),
+        table=explorer_table(frame, top),
+        header=_summary_html(summary, filters, who),
+    )
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+def _bundle(obj: Any) -> dict[str, Any]:
+    """A display_data output for an object with `_repr_mimebundle_` or `_repr_html_`."""
+    if hasattr(obj, "_repr_mimebundle_"):
+        bundle = obj._repr_mimebundle_(None, None)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+    else:
+        data, metadata = {"text/html": obj._repr_html_(), "text/plain": repr(obj)}, {}
+    return {"output_type": "display_data", "data": data, "metadata": metadata or {}}
+
+
+def _step2_default(model: MatchModel, filters: Filters, applicant: ApplicantProfile | None) -> int:
+    if applicant is not None:
+        return int(applicant.step2_score)
+    return int(person_for(dataclasses.replace(filters, step2_score=None)).step2_score)
+
+
+def _clip_step2(value: int) -> int:
+    return int(min(max(value, STEP2_RANGE[0]), STEP2_RANGE[1]))
+
+
+class ProgramExplorer:
+    """The widget panel's logic: controls, the view they select, and redraw timing.
+
+    `widget` is the ipywidgets box to display; `controls` maps a name ("specialty", "states",
+    "visa", "min_friendliness", "step2") to its widget; changing any control's value calls
+    `refresh`, which recomputes the view and replaces the chart (an Output widget), the
+    table and the totals (HTML widgets). Tests drive it by setting control values.
+    """
+
+    def __init__(
+        self,
+        programs: Any,
+        applicant: ApplicantProfile | None = None,
+        *,
+        as_of: dt.date | None = None,
+        top: int = 15,
+    ) -> None:
+        import ipywidgets as w
+
+        self.model = _model(programs, as_of)
+        self.applicant = applicant
+        self.top = top
+        self.redraw_seconds: list[float] = []
+        self.view: ExplorerView | None = None
+        self._holding = False
+        start = default_filters(self.model, applicant)
+        codes = self.model.specialties()
+        step2 = _clip_step2(_step2_default(self.model, start, applicant))
+        self.controls: dict[str, Any] = {
+            "specialty": w.Dropdown(
+                options=[
+                    (f"{specialty_name(c)} ({c})", c) for c in sorted(codes, key=specialty_name)
+                ],
+                value=start.specialty,
+                description="Specialty",
+            ),
+            "visa": w.Dropdown(
+                options=[(label, code) for code, label in VISA_LABELS.items()],
+                value=start.visa_needed,
+                description="Visa need",
+            ),
+            "states": w.SelectMultiple(
+                options=self._states_of(start.specialty),
+                value=(),
+                rows=7,
+                description="States",
+                layout=w.Layout(width="16em"),
+            ),
+            "min_friendliness": w.IntSlider(
+                value=0,
+                min=0,
+                max=100,
+                step=5,
+                description="Min. score",
+                continuous_update=False,
+            ),
+            "step2": w.IntSlider(
+                value=step2,
+                min=STEP2_RANGE[0],
+                max=STEP2_RANGE[1],
+                step=1,
+                description="Step 2 CK",
+                continuous_update=True,
+            ),
+        }
+        self.reset_button = w.Button(description="Reset filters", tooltip="Back to the start")
+        self.header = w.HTML()
+        self.chart = w.Output()
+        self.table = w.HTML()
+        self.status = w.HTML()
+        hint = w.HTML(
+            "<small>States: none selected keeps every state (Ctrl/Cmd-click to pick several)."
+            " Step 2 CK redraws the chances live.</small>"
+        )
+        left = w.VBox(
+            [self.controls[k] for k in ("specialty", "visa", "min_friendliness", "step2")]
+            + [self.reset_button]
+        )
+        self.widget = w.VBox(
+            [
+                w.HBox([left, self.controls["states"]]),
+                hint,
+                self.header,
+                self.chart,
+                self.table,
+                self.status,
+            ]
+        )
+        self.controls["specialty"].observe(self._on_specialty, names="value")
+        for key in ("visa", "states", "min_friendliness", "step2"):
+            self.controls[key].observe(self._on_change, names="value")
+        self.reset_button.on_click(lambda _button: self.reset())
+        self.refresh()
+
+    # ---- state
+
+    def _states_of(self, specialty: str) -> list[str]:
+        states = (
+            self.model.programs.filter(pl.col("specialty") == specialty)["state"]
+            .drop_nulls()
+            .unique()
+            .sort()
+            .to_list()
+        )
+        return states
+
+    @property
+    def filters(self) -> Filters:
+        """The filters the controls currently select."""
+        c = self.controls
+        return Filters(
+            specialty=c["specialty"].value,
+            states=tuple(c["states"].value),
+            visa_needed=c["visa"].value,
+            min_friendliness=float(c["min_friendliness"].value),
+            step2_score=int(c["step2"].value),
+        )
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Change several controls with one redraw at the end."""
+        previous, self._holding = self._holding, True
+        try:
+            yield
+        finally:
+            self._holding = previous
+        if not previous:
+            self.refresh()
+
+    # ---- callbacks
+
+    def _on_change(self, _change: dict[str, Any]) -> None:
+        if not self._holding:
+            self.refresh()
+
+    def _on_specialty(self, change: dict[str, Any]) -> None:
+        with self.hold():
+            states = self.controls["states"]
+            kept = tuple(s for s in states.value if s in self._states_of(change["new"]))
+            states.options = self._states_of(change["new"])
+            states.value = kept
+            if self.applicant is None:  # the typical applicant of the new specialty
+                typical = person_for(Filters(change["new"], visa_needed=self.filters.visa_needed))
+                self.controls["step2"].value = _clip_step2(typical.step2_score)
+
+    def reset(self) -> None:
+        """Back to the default filters."""
+        start = default_filters(self.model, self.applicant)
+        with self.hold():
+            self.controls["specialty"].value = start.specialty
+            self.controls["visa"].value = start.visa_needed
+            self.controls["states"].value = ()
+            self.controls["min_friendliness"].value = 0
+            self.controls["step2"].value = _clip_step2(
+                _step2_default(self.model, start, self.applicant)
+            )
+
+    def refresh(self) -> ExplorerView:
+        """Recompute the view for the current filters and redraw; record the time taken."""
+        started = time.perf_counter()
+        view = static_view(self.model, self.applicant, self.filters, top=self.top)
+        self.header.value = view.header.html
+        self.chart.outputs = (_bundle(view.chart),)
+        self.table.value = view.table.html
+        seconds = time.perf_counter() - started
+        self.redraw_seconds.append(seconds)
+        self.status.value = f"<small>Redrawn in {1000 * seconds:.0f} ms.</small>"
+        self.view = view
+        return view
+
+
+def program_explorer(
+    programs: Any,
+    applicant: ApplicantProfile | None = None,
+    *,
+    as_of: dt.date | None = None,
+    top: int = 15,
+) -> Any:
+    """The program explorer as an ipywidgets panel (display it in JupyterLab).
+
+    Args:
+        programs: program table (polars/pandas frame) or a `MatchModel`.
+        applicant: whose chances to show; None shows the typical applicant's.
+        as_of: plan date for staleness of the facts (default today).
+        top: rows in the table.
+
+    Returns:
+        An `ipywidgets.VBox`; its `explorer` attribute is the `ProgramExplorer` behind it
+        (controls, current view, redraw times).
+    """
+    explorer = ProgramExplorer(programs, applicant, as_of=as_of, top=top)
+    box = explorer.widget
+    box.explorer = explorer
+    return box
+
+
+def redraw_benchmark(
+    programs: Any,
+    applicant: ApplicantProfile | None = None,
+    *,
+    step2_values: Sequence[int] = (230, 235, 240, 245, 250, 255, 260),
+    as_of: dt.date | None = None,
+) -> dict[str, float]:
+    """Move the Step 2 CK slider through `step2_values` and time the redraws (seconds).
+
+    Returns the first draw (which prepares the model for the visa need) and the median and
+    maximum of the slider redraws.
+    """
+    started = time.perf_counter()
+    explorer = ProgramExplorer(programs, applicant, as_of=as_of)
+    first = time.perf_counter() - started
+    explorer.redraw_seconds.clear()
+    for value in step2_values:
+        explorer.controls["step2"].value = value
+    times = sorted(explorer.redraw_seconds)
+    return {
+        "first_draw_s": first,
+        "redraw_median_s": times[len(times) // 2],
+        "redraw_max_s": times[-1],
+        "redraws": float(len(times)),
+    }
