@@ -19,7 +19,7 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -275,6 +275,15 @@ class CompletedRotation(BaseModel):
         return _check_specialty(value)
 
 
+class ProgramSignal(BaseModel):
+    """One program signal the applicant sends (or plans to): a program and its tier."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    program_id: str = Field(min_length=1, max_length=200)
+    tier: Literal["gold", "silver", "single"] = "single"
+
+
 def _check_specialty(value: str) -> str:
     codes = specialty_codes()
     if value in codes:
@@ -296,11 +305,25 @@ class ApplicantProfile(BaseModel):
     citizenship: str | None = Field(default=None, max_length=100)
     visa_needed: VisaNeed
     graduation_year: int = Field(ge=1950, description="year of medical school graduation")
+    graduation_month: int | None = Field(
+        default=None, ge=1, le=12, description="month of graduation (default May)"
+    )
     step1_passed: bool = True
     step1_attempts: int = Field(default=1, ge=1, le=6)
-    step2_score: int = Field(ge=180, le=300, description="USMLE Step 2 CK (scale to 300)")
+    step2_score: int | None = Field(
+        default=None, ge=180, le=300, description="USMLE Step 2 CK taken (scale to 300)"
+    )
+    step2_expected: int | None = Field(
+        default=None, ge=180, le=300, description="expected Step 2 CK when not yet taken"
+    )
+    step2_exam_date: dt.date | None = Field(
+        default=None, description="when Step 2 CK is planned (if not yet taken)"
+    )
     step2_attempts: int = Field(default=1, ge=1, le=6)
     step3_passed: bool = False
+    step3_exam_date: dt.date | None = Field(
+        default=None, description="when Step 3 is planned (if not yet passed)"
+    )
     usce_months: float = Field(default=0, ge=0, le=120, description="hands-on US clinical months")
     observership_months: float = Field(default=0, ge=0, le=120)
     us_letters: dict[str, Annotated[int, Field(ge=0, le=10)]] = Field(default_factory=dict)
@@ -312,6 +335,9 @@ class ApplicantProfile(BaseModel):
     )
     preferred_states: list[str] = Field(default_factory=list)
     completed_rotations: list[CompletedRotation] = Field(default_factory=list)
+    signals: list[ProgramSignal] = Field(
+        default_factory=list, description="the applicant's own program signals (optional)"
+    )
     applications: dict[str, Annotated[int, Field(ge=1, le=1000)]] = Field(
         default_factory=dict,
         description="planned number of programs per specialty (optional)",
@@ -325,6 +351,14 @@ class ApplicantProfile(BaseModel):
         if len(set(codes)) != len(codes):
             raise ValueError(f"target_specialties repeats a specialty: {codes}")
         return codes
+
+    @field_validator("signals", mode="before")
+    @classmethod
+    def _signals_mapping(cls, value: Any) -> Any:
+        """Accept {program_id: tier} as well as a list of {program_id, tier}."""
+        if isinstance(value, dict):
+            return [{"program_id": k, "tier": v} for k, v in value.items()]
+        return value
 
     @field_validator("us_letters", "applications")
     @classmethod
@@ -359,6 +393,13 @@ class ApplicantProfile(BaseModel):
             )
         if self.graduation_year > _current_year() + 2:
             raise ValueError(f"graduation_year {self.graduation_year} is in the future")
+        if self.step2_score is None and self.step2_expected is None:
+            raise ValueError(
+                "give step2_score (Step 2 CK taken) or step2_expected (not yet taken, with "
+                "step2_exam_date)"
+            )
+        if self.step2_score is not None and self.step2_expected is not None:
+            raise ValueError("give step2_score (taken) or step2_expected (not yet taken), not both")
         if not self.step1_passed:
             raise ValueError(
                 "step1_passed is false: ECFMG certification (needed to enter the Match) "
@@ -367,6 +408,23 @@ class ApplicantProfile(BaseModel):
         return self
 
     # ---- derived facts used by the engine
+
+    @property
+    def step2_taken(self) -> bool:
+        """True when Step 2 CK has been taken (a score, not an expectation)."""
+        return self.step2_score is not None
+
+    @property
+    def step2_for_model(self) -> int:
+        """The Step 2 CK score the model uses: the score if taken, else the expected one."""
+        return int(self.step2_score if self.step2_score is not None else self.step2_expected)
+
+    @property
+    def graduation_date(self) -> dt.date:
+        """Graduation (the last day of the month; May when the month is not given)."""
+        month = self.graduation_month or 5
+        next_month = dt.date(self.graduation_year + month // 12, month % 12 + 1, 1)
+        return next_month - dt.timedelta(days=1)
 
     @property
     def needs_visa(self) -> bool:

@@ -287,7 +287,7 @@ class ApplicantArrays:
         return cls(
             ids=[a.applicant_id for a in profiles],
             visa_needed=np.array([a.visa_needed for a in profiles]),
-            step2=np.array([a.step2_score for a in profiles], dtype=float),
+            step2=np.array([a.step2_for_model for a in profiles], dtype=float),
             usce=np.array([a.usce_months for a in profiles], dtype=float),
             observership=np.array([a.observership_months for a in profiles], dtype=float),
             publications=np.array([a.research.publications for a in profiles], dtype=float),
@@ -861,7 +861,7 @@ def _screen_reason_expr(applicant: ApplicantProfile) -> pl.Expr:
         "military": pl.lit("military program: US citizens only"),
         "step2": pl.format(
             "Step 2 CK {} under the program's minimum of {}",
-            pl.lit(applicant.step2_score),
+            pl.lit(applicant.step2_for_model),
             pl.col("min_step2_score"),
         ),
         "graduation": pl.format(
@@ -943,13 +943,13 @@ def what_if(
         )
 
     for points in (5, 10):
-        new = min(300, applicant.step2_score + points)
+        new = min(300, applicant.step2_for_model + points)
         variant = applicant.model_copy(update={"step2_score": new})
         record(
             f"step2_plus_{points}",
             f"Step 2 CK +{points}",
             match_chances(variant, model, curve=False),
-            f"{applicant.step2_score} -> {new}",
+            f"{applicant.step2_for_model} -> {new}",
         )
     if applicant.step3_passed:
         record("step3", "Pass Step 3", None, "already passed")

@@ -119,7 +119,7 @@ def build_timeline(
     add(
         step2,
         None,
-        f"Step 2 CK score in hand before ERAS opens (profile: {applicant.step2_score})",
+        f"Step 2 CK score in hand before ERAS opens (profile: {applicant.step2_for_model})",
         "exam",
         personal["step2_by"]["source"],
     )

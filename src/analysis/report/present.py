@@ -96,7 +96,7 @@ def profile_table(applicant: Any) -> Html:
         ),
         (
             "USMLE Step 2 CK",
-            f"{a.step2_score}"
+            (f"{a.step2_score}" if a.step2_taken else f"not yet taken: {a.step2_expected} expected")
             + (f" ({a.step2_attempts} attempts)" if a.step2_attempts > 1 else ""),
         ),
         ("USMLE Step 3", "passed" if a.step3_passed else "not passed"),

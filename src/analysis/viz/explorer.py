@@ -128,7 +128,7 @@ def default_filters(
         return Filters(
             specialty=first or _largest_specialty(model),
             visa_needed=applicant.visa_needed,
-            step2_score=applicant.step2_score,
+            step2_score=applicant.step2_for_model,
         )
     specialty = "IM" if "IM" in present_codes else _largest_specialty(model)
     return Filters(specialty=specialty, visa_needed="j1", step2_score=None)
@@ -275,8 +275,8 @@ def _who(filters: Filters, applicant: ApplicantProfile | None, person: Applicant
     visa = VISA_LABELS[filters.visa_needed]
     if applicant is None:
         kind = "typical US IMG" if filters.visa_needed == "none" else f"typical {visa} applicant"
-        return f"a {kind}, Step 2 CK {person.step2_score}"
-    return f"{applicant.name} ({visa}, Step 2 CK {person.step2_score})"
+        return f"a {kind}, Step 2 CK {person.step2_for_model}"
+    return f"{applicant.name} ({visa}, Step 2 CK {person.step2_for_model})"
 
 
 def _filter_text(filters: Filters) -> str:
@@ -558,8 +558,8 @@ def _bundle(obj: Any) -> dict[str, Any]:
 
 def _step2_default(model: MatchModel, filters: Filters, applicant: ApplicantProfile | None) -> int:
     if applicant is not None:
-        return int(applicant.step2_score)
-    return int(person_for(dataclasses.replace(filters, step2_score=None)).step2_score)
+        return int(applicant.step2_for_model)
+    return int(person_for(dataclasses.replace(filters, step2_score=None)).step2_for_model)
 
 
 def _clip_step2(value: int) -> int:
@@ -709,7 +709,7 @@ class ProgramExplorer:
             states.value = kept
             if self.applicant is None:  # the typical applicant of the new specialty
                 typical = person_for(Filters(change["new"], visa_needed=self.filters.visa_needed))
-                self.controls["step2"].value = _clip_step2(typical.step2_score)
+                self.controls["step2"].value = _clip_step2(typical.step2_for_model)
 
     def reset(self) -> None:
         """Back to the default filters."""
