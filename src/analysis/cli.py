@@ -31,6 +31,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 EXIT_INVALID_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -428,19 +429,7 @@ def chances(
         )
 
 
-# ---------------------------------------------------------------------------- validate
-
-_FORMAT_NAMES = {
-    "canonical": "canonical program table",
-    "tracker": "applicant's tracker spreadsheet",
-    "freida": "FREIDA-style export",
-}
-
-
 # --------------------------------------------------------------------------- report
-
-EXIT_FAILURES = 1
-EXIT_INTERRUPTED = 130
 
 
 @app.command()
@@ -702,23 +691,8 @@ def report(
     ),
 ) -> None:
     """Write one HTML report per applicant, plus index.html and errors.json."""
-    import datetime as dt
+    from analysis.report.runner import ReportOptions
 
-    from analysis.report.runner import (
-        NullProgress,
-        ReportOptions,
-        ReportsInterrupted,
-        RichProgress,
-        run_reports,
-    )
-
-    plan_date = None
-    if as_of:
-        try:
-            plan_date = dt.date.fromisoformat(as_of)
-        except ValueError:
-            err_console.print(f"[bold red]Invalid --as-of:[/] {as_of!r}; expected YYYY-MM-DD")
-            raise typer.Exit(EXIT_INVALID_INPUT) from None
     options = ReportOptions(
         programs=programs,
         out_dir=out,
@@ -727,12 +701,21 @@ def report(
         scheduler=scheduler,
         force=force,
         timeout=timeout,
-        as_of=plan_date,
+        as_of=_parse_as_of(as_of),
         template=template,
     )
+    result = _run_report_batch(options)
+    _print_report_summary(result)
+    raise typer.Exit(result.exit_code)
+
+
+def _run_report_batch(options: Any) -> Any:
+    """`run_reports` with a progress bar on a terminal; Ctrl-C exits 130 with what was kept."""
+    from analysis.report.runner import NullProgress, ReportsInterrupted, RichProgress, run_reports
+
     progress = RichProgress(err_console) if err_console.is_terminal else NullProgress()
     try:
-        result = run_reports(options, progress)
+        return run_reports(options, progress)
     except ReportsInterrupted as stop:
         err_console.print(
             f"[bold yellow]Interrupted.[/] {stop.written} reports written and kept; run the "
@@ -742,8 +725,6 @@ def report(
     except KeyboardInterrupt:  # before any report was started: nothing written
         err_console.print("[bold yellow]Interrupted.[/] No report was written.")
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    _print_report_summary(result)
-    raise typer.Exit(result.exit_code)
 
 
 def _print_report_summary(result: Any) -> None:

@@ -42,14 +42,14 @@ class Problem:
         return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 1] + "…"
 
     def __str__(self) -> str:
-        if self.value is _NO_VALUE:
+        if self.value is NO_VALUE:
             return f"{self.location()}: {self.expected}"
         return f"{self.location()}: {self.shown_value()}: {self.expected}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly record (value as text)."""
         record = asdict(self)
-        record["value"] = None if self.value is None or self.value is _NO_VALUE else str(self.value)
+        record["value"] = None if self.value is None or self.value is NO_VALUE else str(self.value)
         return record
 
 
@@ -66,12 +66,11 @@ class _NoValue:
 
 NO_VALUE: Any = _NoValue()
 """Marker for problems about a whole file or column, where no single value is at fault."""
-_NO_VALUE = NO_VALUE  # backwards-compatible private name
 
 
 def file_problem(file: str | None, expected: str, column: str | None = None) -> Problem:
     """A problem with the file as a whole (empty, not text, missing column...)."""
-    return Problem(file=file, row=None, column=column, value=_NO_VALUE, expected=expected)
+    return Problem(file=file, row=None, column=column, value=NO_VALUE, expected=expected)
 
 
 class DataValidationError(ValueError):

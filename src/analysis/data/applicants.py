@@ -306,6 +306,7 @@ def _split_items(text: str) -> list[str]:
 def _applicant_csv_records(
     path: Path, label: str
 ) -> Iterator[tuple[str, ApplicantProfile | DataValidationError]]:
+    """One `(label, profile or error)` per row of an applicants CSV (or one for the file)."""
     raw = read_csv_cells(path, label)
     headers = [re.sub(r"[^a-z0-9]+", "_", h.strip().lower()).strip("_") for h in raw.headers]
     frame = (
@@ -314,82 +315,82 @@ def _applicant_csv_records(
         else pl.DataFrame()
     )
     if "applicant_id" not in headers:
-        yield (
-            label,
-            DataValidationError(
-                [
-                    file_problem(
-                        label,
-                        "an applicants CSV needs an 'applicant_id' column (one "
-                        "applicant per row; columns named as the profile fields)",
-                    )
-                ]
-            ),
+        expected = (
+            "an applicants CSV needs an 'applicant_id' column (one applicant per row; "
+            "columns named as the profile fields)"
         )
+        yield label, DataValidationError([file_problem(label, expected)])
         return
     if raw.rows.len() == 0:
-        yield (
-            label,
-            DataValidationError(
-                [file_problem(label, "the file has a header row but no applicants")]
-            ),
-        )
+        expected = "the file has a header row but no applicants"
+        yield label, DataValidationError([file_problem(label, expected)])
         return
     original = dict(zip(headers, raw.headers, strict=True))
     for position, row in enumerate(raw.rows.to_list()):
         cells = dict(zip(headers, frame.row(position), strict=True)) if frame.width else {}
         record_label = f"{label} row {row}"
-        data: dict[str, Any] = {}
-        problems: list[Problem] = []
-        for name, value in cells.items():
-            if value is None or not name:
-                continue
-            if name in APPLICANT_LIST_FIELDS:
-                data[name] = _split_items(value)
-            elif name in APPLICANT_MAP_FIELDS:
-                mapping = {}
-                for item in _split_items(value):
-                    key, sep, count = item.partition(":")
-                    if not sep or not key.strip():
-                        problems.append(
-                            Problem(
-                                label,
-                                row,
-                                original[name],
-                                value,
-                                "write specialty:count pairs, e.g. 'IR:1; DR:2'",
-                            )
-                        )
-                        break
-                    mapping[key.strip()] = count.strip()
-                data[name] = mapping
-            elif name in APPLICANT_CSV_RESEARCH:
-                data.setdefault("research", {})[APPLICANT_CSV_RESEARCH[name]] = value
-            else:
-                data[name] = value
+        data, problems = _csv_profile_data(cells, label, row, original)
         if problems:
             yield record_label, DataValidationError(problems, source=record_label)
+        else:
+            yield record_label, _validate_csv_profile(data, label, record_label, row, original)
+
+
+def _csv_profile_data(
+    cells: dict[str, Any], label: str, row: int, original: dict[str, str]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """A CSV row's cells as profile fields: lists split, 'IR:1; DR:2' maps, research nested."""
+    data: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for name, value in cells.items():
+        if value is None or not name:
             continue
+        if name in APPLICANT_LIST_FIELDS:
+            data[name] = _split_items(value)
+        elif name in APPLICANT_MAP_FIELDS:
+            mapping = {}
+            for item in _split_items(value):
+                key, sep, count = item.partition(":")
+                if not sep or not key.strip():
+                    problems.append(
+                        Problem(
+                            label,
+                            row,
+                            original[name],
+                            value,
+                            "write specialty:count pairs, e.g. 'IR:1; DR:2'",
+                        )
+                    )
+                    break
+                mapping[key.strip()] = count.strip()
+            data[name] = mapping
+        elif name in APPLICANT_CSV_RESEARCH:
+            data.setdefault("research", {})[APPLICANT_CSV_RESEARCH[name]] = value
+        else:
+            data[name] = value
+    return data, problems
 
-        def locate(path: tuple[str, ...], row: int = row) -> tuple[int | None, str | None]:
-            if not path:
-                return row, None
-            if path[0] == "research" and len(path) > 1 and path[1] in _RESEARCH_COLUMNS:
-                flat = _RESEARCH_COLUMNS[path[1]]
-                return row, original.get(flat, flat)
-            return row, original.get(path[0], path[0])
 
-        from pydantic import ValidationError
+def _validate_csv_profile(
+    data: dict[str, Any], label: str, record_label: str, row: int, original: dict[str, str]
+) -> ApplicantProfile | DataValidationError:
+    """The profile of one CSV row, or its problems located by row and column header."""
+    from pydantic import ValidationError
 
-        try:
-            yield record_label, ApplicantProfile.model_validate(data)
-        except ValidationError as error:
-            yield (
-                record_label,
-                DataValidationError(
-                    _profile_problems(error, data, label, locate), source=record_label
-                ),
-            )
+    def locate(path: tuple[str, ...]) -> tuple[int | None, str | None]:
+        if not path:
+            return row, None
+        if path[0] == "research" and len(path) > 1 and path[1] in _RESEARCH_COLUMNS:
+            flat = _RESEARCH_COLUMNS[path[1]]
+            return row, original.get(flat, flat)
+        return row, original.get(path[0], path[0])
+
+    try:
+        return ApplicantProfile.model_validate(data)
+    except ValidationError as error:
+        return DataValidationError(
+            _profile_problems(error, data, label, locate), source=record_label
+        )
 
 
 def _expand(source: Any) -> Iterator[tuple[str, Path | DataValidationError]]:

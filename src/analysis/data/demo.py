@@ -499,10 +499,80 @@ def generate_programs(seed: int = DEFAULT_SEED) -> pl.DataFrame:
     """
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # every step draws from it in this order
     plan = _plan()
-    n_spec = len(plan.codes)
+    spec_idx, type_idx, inst, inst_idx, positions = _rows(rng, plan)
+    n = spec_idx.size
+    openness = _openness(rng, inst["openness"].to_numpy()[inst_idx], spec_idx, type_idx)
+    visas = _visas(rng, plan, spec_idx, type_idx, openness)
+    residents = _residents(rng, plan, spec_idx, type_idx, positions, openness, visas)
+    # 7. screening rules: a minority publish them, stricter at university programs
+    screening = _screening(rng, plan, spec_idx, type_idx)
+    strict = (screening["yog"] <= 3) | (screening["attempts"] == 1)
+    # 8. visiting students; 10. tracks and ESIR
+    visiting = _visiting(rng, plan, spec_idx, type_idx, openness)
+    track = _tracks(rng, plan, spec_idx)
+    esir = _esir(rng, plan, spec_idx, inst_idx)
+    # 9. non-US IMG interview rate
+    rate = _interview_rate(
+        rng,
+        plan,
+        spec_idx=spec_idx,
+        type_idx=type_idx,
+        openness=openness,
+        j1=visas["j1"],
+        h1b=visas["h1b"],
+        visa_unknown=visas["unknown"],
+        closed=(type_idx == _MIL) | visas["none"],
+        strict=strict.fill_null(False).to_numpy(),
+    )
+    interviews = _interviews(rng, plan, spec_idx, positions)
+    # 10. bookkeeping: verification dates, some older than a year (stale)
+    age_days = np.where(rng.random(n) < 0.72, rng.integers(0, 365, n), rng.integers(365, 731, n))
+    last_verified = np.datetime64(REFERENCE_DATE) - age_days.astype("timedelta64[D]")
+    codes = np.array(plan.codes)[spec_idx]
+    columns = {
+        "_order": np.arange(n),
+        "_spec": spec_idx,
+        "specialty": codes,
+        "program_name": inst["name"].to_numpy()[inst_idx] + " Program" + NAME_SUFFIX,
+        "track": track,
+        "esir_available": esir,
+        "city": inst["city"].to_numpy()[inst_idx],
+        "state": inst["state"].to_numpy()[inst_idx],
+        "program_type": np.array(PROGRAM_TYPES)[type_idx],
+        "pgy1_positions": positions,
+        "interviews_last_year": interviews,
+        **residents,
+        "sponsors_j1": _masked(visas["j1"], ~visas["unknown"]),
+        "sponsors_h1b": _masked(visas["h1b"], ~visas["unknown"]),
+        "min_step2_score": screening["step2"],
+        "yog_cutoff_years": screening["yog"],
+        "usce_required_months": screening["usce"],
+        "max_attempts": screening["attempts"],
+        "accepts_img_visiting_students": visiting["accepts"],
+        "visiting_route": visiting["route"],
+        "visiting_fee_usd": visiting["fee"],
+        "application_deadline": visiting["deadline"],
+        "non_us_img_interview_rate": rate,
+        "source": f"synthetic demo data (imgmatch demo_data, seed {seed})",
+        "last_verified": pl.Series(last_verified).cast(pl.Date),
+        "_stand_in_of": np.array([INTERVIEW_STAND_IN.get(c, "") for c in plan.codes])[spec_idx],
+    }
+    return _program_frame(columns)
 
+
+def _rows(
+    rng: np.random.Generator, plan: _Plan
+) -> tuple[np.ndarray, np.ndarray, pl.DataFrame, np.ndarray, np.ndarray]:
+    """Steps 1-3: one row per program with its specialty, type, institution and positions.
+
+    Returns:
+        specialty index, type index, the institutions, each row's institution index, and
+        first-year positions (1 each plus a multinomial share of the rest, log-normal
+        weights, so they sum exactly to NRMP's positions per specialty).
+    """
+    n_spec = len(plan.codes)
     # 1-2. rows, program types (exact allocation of each specialty's mix, shuffled)
     spec_idx = np.repeat(np.arange(n_spec), plan.programs)
     n = spec_idx.size
@@ -512,12 +582,10 @@ def generate_programs(seed: int = DEFAULT_SEED) -> pl.DataFrame:
             for s, k in enumerate(plan.programs)
         ]
     )
-
     # 3. institutions and places
     inst = _institutions(rng)
     inst_idx = _assign_institutions(rng, plan, spec_idx, type_idx, inst)
     inst_weight = inst["weight"].to_numpy()[inst_idx]
-
     # sizes: 1 each plus a multinomial share of the rest, log-normal weights
     weight = _SIZE_FACTOR[type_idx] * inst_weight**0.3 * np.exp(0.55 * rng.standard_normal(n))
     positions = np.ones(n, dtype=np.int64)
@@ -525,16 +593,36 @@ def generate_programs(seed: int = DEFAULT_SEED) -> pl.DataFrame:
         rows = spec_idx == s
         w = weight[rows]
         positions[rows] += rng.multinomial(plan.positions[s] - plan.programs[s], w / w.sum())
+    return spec_idx, type_idx, inst, inst_idx, positions
 
-    # 4. openness to IMGs: institution + state + program, as normal scores per (specialty,
-    # type) so that every type's distribution is exactly standard normal, whatever the seed
-    z_inst = inst["openness"].to_numpy()[inst_idx]
-    rank, size = _group_rank(-(0.6 * z_inst + 0.8 * rng.standard_normal(n)), spec_idx, type_idx)
-    openness = _norm_ppf((rank - 0.5) / size)
 
-    is_mil = type_idx == _MIL
+def _openness(
+    rng: np.random.Generator, z_inst: np.ndarray, spec_idx: np.ndarray, type_idx: np.ndarray
+) -> np.ndarray:
+    """Step 4: openness to IMGs, institution + state + program, as normal scores.
 
-    # 6. visas (before residents: the non-US share depends on them)
+    Ranked within each (specialty, type), so that every type's distribution is exactly
+    standard normal, whatever the seed.
+    """
+    noise = 0.8 * rng.standard_normal(spec_idx.size)
+    rank, size = _group_rank(-(0.6 * z_inst + noise), spec_idx, type_idx)
+    return _norm_ppf((rank - 0.5) / size)
+
+
+def _visas(
+    rng: np.random.Generator,
+    plan: _Plan,
+    spec_idx: np.ndarray,
+    type_idx: np.ndarray,
+    openness: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Step 6: J-1 and H-1B sponsorship, allocated exactly per (specialty, type).
+
+    Returns:
+        Boolean arrays `j1`, `h1b` (sponsored), `unknown` (both unknown) and `none`
+        (explicitly sponsors neither).
+    """
+    n = spec_idx.size
     visa_score = 0.7 * openness + 0.7 * rng.standard_normal(n)
     j1_true = _top_share(visa_score, plan.j1[spec_idx, type_idx], spec_idx, type_idx)
     visa_unknown = _top_share(
@@ -552,91 +640,58 @@ def generate_programs(seed: int = DEFAULT_SEED) -> pl.DataFrame:
         type_idx,
         mask=j1_true,
     )
-    no_visa = ~j1_true & ~visa_unknown  # explicitly sponsors neither
+    return {"j1": j1_true, "h1b": h1b_true, "unknown": visa_unknown,
+            "none": ~j1_true & ~visa_unknown}  # fmt: skip
 
-    # 5. IMG residents
+
+def _residents(
+    rng: np.random.Generator,
+    plan: _Plan,
+    spec_idx: np.ndarray,
+    type_idx: np.ndarray,
+    positions: np.ndarray,
+    openness: np.ndarray,
+    visas: dict[str, np.ndarray],
+) -> dict[str, pl.Series]:
+    """Step 5: the IMG residents' columns, with their unknowns.
+
+    Returns:
+        `pct_img_residents`, `pct_non_us_img_residents` and `img_residents_present`.
+    """
+    n = spec_idx.size
     pct_img_raw = _pct_img(plan, spec_idx, type_idx, positions, openness)
     pct_img = np.round(100 * pct_img_raw)
     pct_img_known = ~_spread_share(rng, openness, PCT_IMG_MISSING, spec_idx, type_idx)
     non_us_ratio = plan.non_us_img_pct / (plan.non_us_img_pct + plan.us_img_pct)
-    visa_shift = np.where(no_visa, -2.5, 0.0) + 0.4 * j1_true + 0.4 * h1b_true
+    visa_shift = np.where(visas["none"], -2.5, 0.0) + 0.4 * visas["j1"] + 0.4 * visas["h1b"]
     non_us_fraction = _expit(
         _logit(non_us_ratio)[spec_idx] + visa_shift + 0.6 * rng.standard_normal(n)
     )
     pct_non_us = np.minimum(np.round(pct_img * non_us_fraction), pct_img)
     pct_non_us_known = pct_img_known & (rng.random(n) < 0.65)
     present_known = pct_img_known | (rng.random(n) < 0.4)
+    return {
+        "pct_img_residents": _masked(pct_img, pct_img_known),
+        "pct_non_us_img_residents": _masked(pct_non_us, pct_non_us_known),
+        "img_residents_present": _masked(pct_img_raw >= 0.005, present_known),
+    }
 
-    # 7. screening rules: a minority publish them, stricter at university programs
-    screening = _screening(rng, plan, spec_idx, type_idx)
-    strict = (screening["yog"] <= 3) | (screening["attempts"] == 1)
 
-    # 8. visiting students
-    visiting = _visiting(rng, plan, spec_idx, type_idx, openness)
-
-    # 10. tracks and ESIR
-    track = _tracks(rng, plan, spec_idx)
-    esir = _esir(rng, plan, spec_idx, inst_idx)
-
-    # 9. non-US IMG interview rate
-    rate = _interview_rate(
-        rng,
-        plan,
-        spec_idx=spec_idx,
-        type_idx=type_idx,
-        openness=openness,
-        j1=j1_true,
-        h1b=h1b_true,
-        visa_unknown=visa_unknown,
-        closed=is_mil | no_visa,
-        strict=strict.fill_null(False).to_numpy(),
-    )
-
-    # interviews conducted last year: IM median 11.4 per position, IQR 9.1-14.7 (FREIDA)
+def _interviews(
+    rng: np.random.Generator, plan: _Plan, spec_idx: np.ndarray, positions: np.ndarray
+) -> pl.Series:
+    """Interviews conducted last year: IM median 11.4 per position, IQR 9.1-14.7 (FREIDA)."""
+    n = spec_idx.size
     mult = np.array([INTERVIEWS_PER_POSITION_MULT.get(c, 1.0) for c in plan.codes])
     per_position = 11.4 * mult[spec_idx] * np.exp(0.356 * rng.standard_normal(n))
     interviews = np.round(positions * per_position).astype(np.int64)
     interviews_known = rng.random(n) >= 0.15
+    return _masked(interviews, interviews_known)
 
-    # 10. bookkeeping: verification dates, some older than a year (stale)
-    age_days = np.where(rng.random(n) < 0.72, rng.integers(0, 365, n), rng.integers(365, 731, n))
-    last_verified = np.datetime64(REFERENCE_DATE) - age_days.astype("timedelta64[D]")
 
-    codes = np.array(plan.codes)[spec_idx]
-    stand_in_of = np.array([INTERVIEW_STAND_IN.get(c, "") for c in plan.codes])[spec_idx]
-    frame = pl.DataFrame(
-        {
-            "_order": np.arange(n),
-            "_spec": spec_idx,
-            "specialty": codes,
-            "program_name": inst["name"].to_numpy()[inst_idx] + " Program" + NAME_SUFFIX,
-            "track": track,
-            "esir_available": esir,
-            "city": inst["city"].to_numpy()[inst_idx],
-            "state": inst["state"].to_numpy()[inst_idx],
-            "program_type": np.array(PROGRAM_TYPES)[type_idx],
-            "pgy1_positions": positions,
-            "interviews_last_year": _masked(interviews, interviews_known),
-            "pct_img_residents": _masked(pct_img, pct_img_known),
-            "pct_non_us_img_residents": _masked(pct_non_us, pct_non_us_known),
-            "img_residents_present": _masked(pct_img_raw >= 0.005, present_known),
-            "sponsors_j1": _masked(j1_true, ~visa_unknown),
-            "sponsors_h1b": _masked(h1b_true, ~visa_unknown),
-            "min_step2_score": screening["step2"],
-            "yog_cutoff_years": screening["yog"],
-            "usce_required_months": screening["usce"],
-            "max_attempts": screening["attempts"],
-            "accepts_img_visiting_students": visiting["accepts"],
-            "visiting_route": visiting["route"],
-            "visiting_fee_usd": visiting["fee"],
-            "application_deadline": visiting["deadline"],
-            "non_us_img_interview_rate": rate,
-            "source": f"synthetic demo data (imgmatch demo_data, seed {seed})",
-            "last_verified": pl.Series(last_verified).cast(pl.Date),
-            "_stand_in_of": stand_in_of,
-        },
-        nan_to_null=True,
-    ).with_columns(
+def _program_frame(columns: dict[str, Any]) -> pl.DataFrame:
+    """The canonical table: notes, ids numbered within a specialty, canonical column order."""
+    frame = pl.DataFrame(columns, nan_to_null=True).with_columns(
         notes=pl.when(pl.col("_stand_in_of") != "")
         .then(
             pl.format(
@@ -992,7 +1047,6 @@ def calibration_table(df: Any) -> pl.DataFrame:
     """
     df = _as_polars(df)
     plan = _plan()
-    nrmp = reference_table("nrmp_2025_specialties")
     rows: list[dict[str, Any]] = []
 
     def add(spec: str, metric: str, generated: float | None, reference: float,
@@ -1009,8 +1063,30 @@ def calibration_table(df: Any) -> pl.DataFrame:
             }
         )
 
+    _specialty_rows(_calibration_stats(df, plan), plan, add)
+    if "IM" in plan.codes:
+        _im_rows(df.filter(pl.col("specialty") == "IM"), add)
+    dr = df.filter(pl.col("specialty") == "DR")
+    if dr.height:
+        add("DR", "esir_share", dr["esir_available"].drop_nulls().mean(), 0.5, 0.1, 0,
+            "about half of DR programs offer ESIR (project assumption)")  # fmt: skip
+
+    table = pl.DataFrame(rows, schema_overrides={"generated": pl.Float64})
+    gap = (pl.col("generated") - pl.col("reference")).abs()
+    return table.with_columns(
+        within_tolerance=(
+            (gap <= pl.col("abs_tol") + 1e-9)
+            | (gap <= pl.col("rel_tol") * pl.col("reference").abs() + 1e-9)
+        ).fill_null(False)
+    )
+
+
+def _calibration_stats(df: pl.DataFrame, plan: _Plan) -> pl.DataFrame:
+    """Per specialty: generated counts, IMG share and interview-rate statistics, with the
+    reference figures beside them (`ref_*` columns)."""
+    nrmp = reference_table("nrmp_2025_specialties")
     rate = pl.col("non_us_img_interview_rate")
-    stats = (
+    return (
         df.group_by("specialty")
         .agg(
             programs=pl.len(),
@@ -1028,6 +1104,10 @@ def calibration_table(df: Any) -> pl.DataFrame:
         .join(nrmp.select("specialty", ref_programs="programs", ref_positions="positions"),
               on="specialty", how="left")
     )  # fmt: skip
+
+
+def _specialty_rows(stats: pl.DataFrame, plan: _Plan, add: Callable[..., None]) -> None:
+    """The checks every specialty gets: counts, IMG share, interview-rate distribution."""
     order = {code: i for i, code in enumerate(plan.codes)}
     img_ref = dict(zip(plan.codes, plan.us_img_pct + plan.non_us_img_pct, strict=True))
     assumed = dict(zip(plan.codes, plan.img_share_assumed, strict=True))
@@ -1053,22 +1133,6 @@ def calibration_table(df: Any) -> pl.DataFrame:
         add(spec, "interview_rate_median", r["median"], r["ref_median"], 0.01, 0.25, basis)
         add(spec, "interview_rate_p90", r["p90"], r["ref_p90"], 0.01, 0.25, basis)
         add(spec, "interview_rate_mean", r["mean"], r["ref_mean"], 0.005, 0.30, basis)
-
-    if "IM" in order:
-        _im_rows(df.filter(pl.col("specialty") == "IM"), add)
-    dr = df.filter(pl.col("specialty") == "DR")
-    if dr.height:
-        add("DR", "esir_share", dr["esir_available"].drop_nulls().mean(), 0.5, 0.1, 0,
-            "about half of DR programs offer ESIR (project assumption)")  # fmt: skip
-
-    table = pl.DataFrame(rows, schema_overrides={"generated": pl.Float64})
-    gap = (pl.col("generated") - pl.col("reference")).abs()
-    return table.with_columns(
-        within_tolerance=(
-            (gap <= pl.col("abs_tol") + 1e-9)
-            | (gap <= pl.col("rel_tol") * pl.col("reference").abs() + 1e-9)
-        ).fill_null(False)
-    )
 
 
 def _im_rows(im: pl.DataFrame, add: Callable[..., None]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,12 +29,17 @@ from analysis.data.programs import ensure_programs
 from analysis.errors import DataValidationError, file_problem
 
 __all__ = [
+    "TEMP_NAME",
     "atomic_output",
     "atomic_outputs",
     "save_programs",
     "write_programs_csv",
     "write_text",
 ]
+
+
+TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp(\.[A-Za-z0-9]+)?$")
+"""The names `atomic_output` gives its temporary files: `.<name>.<8 hex>.tmp<suffix>`."""
 
 
 @contextlib.contextmanager

@@ -343,22 +343,31 @@ def normalize_visa(text: str | None) -> tuple[bool | None, bool | None]:
     if _is_unknown(key):
         return (None, None)
     words_all = set(key.split())
-    if words_all <= _CITIZEN_WORDS and words_all & {
-        "citizen",
-        "citizens",
-        "citizenship",
-        "green",
-        "gc",
-        "permanent",
-        "lpr",
-        "usc",
-    }:
+    if words_all <= _CITIZEN_WORDS and words_all & _CITIZEN_ONLY:
         return (False, False)  # "US citizens / green card holders only"
+    status, bare_signals = _visa_status(_parse_visa_clauses(raw, text))
+    mentioned = {visa: values for visa, values in status.items() if values}
+    if not mentioned:
+        return _answer_without_visas(set(bare_signals), words_all, text)
+    return _answer_with_visas(mentioned, text)
 
-    clauses = _visa_clauses(raw)
-    # Per clause: list of (visa set, signal) groups, or a bare signal for a visa-free clause.
-    parsed: list[tuple[list[tuple[set[str], _Signal]], _Signal]] = []
-    for words, question in clauses:
+
+_CITIZEN_ONLY = frozenset({"citizen", "citizens", "citizenship", "green", "gc", "permanent",
+                           "lpr", "usc"})  # fmt: skip
+"""Words that make an answer of only citizen words mean "citizens / green cards only"."""
+
+_VisaGroups = list[tuple[set[str], _Signal]]
+
+
+def _parse_visa_clauses(raw: str, text: Any) -> list[tuple[_VisaGroups, _Signal]]:
+    """Per clause: its groups of visas with the signal each gets, and the clause's own signal.
+
+    Words after a visa (or a group of visas joined by connectors) attach to it; words before
+    the first visa attach to every visa of the clause. A clause without a visa has only its
+    own signal (its list of groups is empty).
+    """
+    parsed: list[tuple[_VisaGroups, _Signal]] = []
+    for words, question in _visa_clauses(raw):
         prefix: list[str] = []
         groups: list[tuple[set[str], list[str]]] = []
         for word in words:
@@ -382,10 +391,20 @@ def normalize_visa(text: str | None) -> tuple[bool | None, bool | None]:
                 own_signal = prefix_signal
             resolved.append((visas, own_signal))
         parsed.append((resolved, prefix_signal))
+    return parsed
 
+
+def _visa_status(
+    parsed: list[tuple[_VisaGroups, _Signal]],
+) -> tuple[dict[str, list[bool | None]], list[_Signal]]:
+    """Each visa's statuses across clauses, and the signals of the visa-free clauses.
+
+    A visa-free clause with a negation or a qualifier applies to the visas of the clause
+    before it (or, if none, of the clause after it).
+    """
     status: dict[str, list[bool | None]] = {"j1": [], "h1b": [], "f1": []}
     pending: list[_Signal] = []  # signals of visa-free clauses waiting for a visa clause
-    last_visas: list[tuple[set[str], _Signal]] | None = None
+    last_visas: _VisaGroups | None = None
     bare_signals: list[_Signal] = []
     for resolved, clause_signal in parsed:
         if not resolved:
@@ -405,22 +424,30 @@ def normalize_visa(text: str | None) -> tuple[bool | None, bool | None]:
                 status[visa].append(_STATUS_OF[signal])
         pending = []
         last_visas = resolved
+    return status, bare_signals
 
-    mentioned = {visa: values for visa, values in status.items() if values}
-    if not mentioned:
-        signals = set(bare_signals)
-        if "neg" in signals:
-            if signals & {"yes"}:
-                raise _fail(text, f"{_VISA_EXPECTED} (says both yes and no)")
-            return (False, False)
-        if "qual" in signals:
-            return (None, None)
-        if "both" in words_all:
-            return (True, True)
-        if signals & {"yes", "weak"}:
-            return (True, None)
-        raise _fail(text, _VISA_EXPECTED)
 
+def _answer_without_visas(
+    signals: set[_Signal], words: set[str], text: Any
+) -> tuple[bool | None, bool | None]:
+    """An answer that names no visa: "No", "case by case", "Both", a bare "Yes"."""
+    if "neg" in signals:
+        if signals & {"yes"}:
+            raise _fail(text, f"{_VISA_EXPECTED} (says both yes and no)")
+        return (False, False)
+    if "qual" in signals:
+        return (None, None)
+    if "both" in words:
+        return (True, True)
+    if signals & {"yes", "weak"}:
+        return (True, None)
+    raise _fail(text, _VISA_EXPECTED)
+
+
+def _answer_with_visas(
+    mentioned: dict[str, list[bool | None]], text: Any
+) -> tuple[bool | None, bool | None]:
+    """An answer that names visas: a list of visas is exhaustive, a negation is not."""
     final: dict[str, bool | None] = {}
     for visa, values in mentioned.items():
         if True in values and False in values:

@@ -192,7 +192,6 @@ _FREIDA_COLUMNS = {
     "data_last_updated": "last_verified",
 }
 _FREIDA_INDEX = {_header_key(name): role for name, role in _FREIDA_COLUMNS.items()}
-_FREIDA_KNOWN_UNUSED = {_header_key(name) for name in ("pct_usmd", "pct_do")}
 _FREIDA_REQUIRED = ("program_id", "program_name_suffix", "specialty_title")
 
 _FORMAT_HELP = (
@@ -801,20 +800,56 @@ def _assign_roles(raw: RawTable, fmt: Format, work: _Work) -> tuple[list[_Column
 def _build(
     raw: RawTable, *, on_unknown_specialty: UnknownSpecialty
 ) -> tuple[pl.DataFrame, LoadInfo]:
-    label = raw.file
-    fmt = _detect_format(raw.headers)
-    if fmt is None:
-        shown = ", ".join(repr(h) for h in raw.headers if h)
-        raise DataValidationError([file_problem(label, f"{_FORMAT_HELP}. Found: {shown}")])
-    if raw.rows.len() == 0:
-        raise DataValidationError(
-            [file_problem(label, "the file has a header row but no data rows")]
-        )
+    """The canonical table and its `LoadInfo` from raw cells, or every problem at once.
+
+    In order: the header format, the required columns, the specialty (whose unknown values
+    may be skipped), every other column, then the values derived from combined cells; the
+    assembled frame is checked against the contract (`_assemble`).
+    """
+    fmt = _table_format(raw)
     work = _Work(raw)
     columns, ignored = _assign_roles(raw, fmt, work)
     roles = {c.role: c for c in columns}
+    _require_columns(work, fmt, roles)
+    spec_column, keep, skipped = _read_specialty(work, roles, on_unknown_specialty)
+    notes_parts: list[pl.Series] = []
+    # combined cells first, so that explicit canonical columns (sponsors_j1...) win below
+    combined = ("visa", "visa_list", "imgs_present")
+    for column in sorted(columns, key=lambda c: c.role not in combined):
+        if column is not spec_column:
+            _read_column(work, column, notes_parts)
+    _merge_derived(work, roles, notes_parts)
+    frame = _assemble(work, fmt, keep)
+    info = LoadInfo(
+        format=fmt,
+        file=raw.file,
+        rows=frame.height,
+        sheet=raw.sheet,
+        encoding=raw.encoding,
+        delimiter=raw.delimiter,
+        columns={c.header: _ROLE_TARGETS.get(c.role, c.role) for c in columns},
+        ignored_columns=tuple(ignored),
+        skipped_rows=int(sum(skipped.values())),
+        skipped_specialties=skipped,
+    )
+    return frame, info
 
-    # --- required columns
+
+def _table_format(raw: RawTable) -> Format:
+    """The header format of a table that has data rows (else a `DataValidationError`)."""
+    fmt = _detect_format(raw.headers)
+    if fmt is None:
+        shown = ", ".join(repr(h) for h in raw.headers if h)
+        raise DataValidationError([file_problem(raw.file, f"{_FORMAT_HELP}. Found: {shown}")])
+    if raw.rows.len() == 0:
+        raise DataValidationError(
+            [file_problem(raw.file, "the file has a header row but no data rows")]
+        )
+    return fmt
+
+
+def _require_columns(work: _Work, fmt: Format, roles: dict[str, _Column]) -> None:
+    """Raise every missing required column of the format at once."""
     if fmt == "canonical":
         missing = [name for name in REQUIRED_PROGRAM_COLUMNS if name not in roles]
     elif fmt == "freida":
@@ -827,6 +862,7 @@ def _build(
             missing.append("Program")
         if "specialty_track" not in roles and "specialty" not in roles and "track" not in roles:
             missing.append("a specialty column ('IR/DR', 'Specialty' or 'Track')")
+    label = work.raw.file
     for name in missing:
         work.problems.append(
             file_problem(label, f"missing required column {name!r} ({fmt} format)", name)
@@ -834,7 +870,17 @@ def _build(
     if missing:
         raise DataValidationError(work.problems, source=label)
 
-    # --- specialty (and track / ESIR) first: unknown specialties may be skipped
+
+def _read_specialty(
+    work: _Work, roles: dict[str, _Column], on_unknown_specialty: UnknownSpecialty
+) -> tuple[_Column, pl.Series, dict[str, int]]:
+    """Convert the specialty column (and the track and ESIR a tracker cell holds with it).
+
+    Returns:
+        The column read, the rows to keep (all, unless unknown specialties are skipped) and
+        the skipped specialties with their row counts.
+    """
+    raw = work.raw
     skipped: dict[str, int] = {}
     keep = pl.Series("keep", [True] * raw.rows.len(), dtype=pl.Boolean)
     spec_column = roles.get("specialty") or roles.get("specialty_track")
@@ -875,79 +921,61 @@ def _build(
     null_specialty = text.is_null()
     for row in raw.rows.filter(null_specialty).to_list():
         work.problem(row, spec_column.header, None, "a specialty is required on every row")
+    return spec_column, keep, skipped
 
-    # --- every other column
-    notes_parts: list[pl.Series] = []
-    # combined cells first, so that explicit canonical columns (sponsors_j1...) win below
-    combined = ("visa", "visa_list", "imgs_present")
-    for column in sorted(columns, key=lambda c: c.role not in combined):
-        role = column.role
-        if column is spec_column:
-            continue
-        if role == "track":
-            before = work.out.get("track")
-            _convert(work, column, nz.normalize_track, pl.String, "track")
-            if before is not None:
-                work.out["track"] = work.out["track"].fill_null(before).alias("track")
-        elif role == "esir_available" and "esir_available" in work.out:
-            before = work.out["esir_available"]
-            _convert(work, column, nz.normalize_bool, pl.Boolean, "esir_available")
-            work.out["esir_available"] = work.out["esir_available"].fill_null(before)
-        elif role == "visa":
-            _convert_pair(
-                work,
-                column,
-                nz.normalize_visa,
-                [("sponsors_j1", pl.Boolean), ("sponsors_h1b", pl.Boolean)],
-            )
-        elif role == "visa_list":
-            _convert_pair(
-                work,
-                column,
-                _visa_list,
-                [("sponsors_j1", pl.Boolean), ("sponsors_h1b", pl.Boolean)],
-            )
-        elif role == "imgs_present":
-            _convert_pair(
-                work,
-                column,
-                _imgs_present,
-                [
-                    ("img_residents_present", pl.Boolean),
-                    ("pct_img_residents_from_present", pl.Float64),
-                ],
-            )
-        elif role == "visiting_policy":
-            _convert(
-                work,
-                column,
-                nz.normalize_visiting_policy,
-                pl.Boolean,
-                "accepts_img_visiting_students",
-            )
-        elif role == "ir_structure":
-            part = _text_series(column)
-            notes_parts.append(pl.select(pl.concat_str(pl.lit("IR structure: "), part)).to_series())
-        elif role in ("program_id", "program_name", "city", "source", "notes"):
-            _strip_text(work, column, role)
-        else:
-            parser = _scalar_parser(role, raw.excel)
-            if parser is None:  # pragma: no cover - every role is handled above
-                continue
-            func, dtype = parser
-            derived_value = work.out.get(role)
-            _convert(
-                work,
-                column,
-                func,
-                dtype,
-                role,
-                empty="unknown" if role == "visiting_route" else None,
-            )
-            if derived_value is not None:
-                work.out[role] = work.out[role].fill_null(derived_value).alias(role)
 
-    # explicit canonical columns win over those derived from a combined cell
+_VISAS = [("sponsors_j1", pl.Boolean), ("sponsors_h1b", pl.Boolean)]
+_IMGS_PRESENT = [
+    ("img_residents_present", pl.Boolean),
+    ("pct_img_residents_from_present", pl.Float64),
+]
+
+
+def _read_column(work: _Work, column: _Column, notes_parts: list[pl.Series]) -> None:
+    """Convert one column other than the specialty into the canonical column(s) it feeds.
+
+    A value already derived from another cell (the track of a tracker's 'IR/DR' cell) fills
+    the gaps of an explicit column; 'IR structure' cells are collected into `notes_parts`.
+    """
+    role = column.role
+    if role == "track":
+        before = work.out.get("track")
+        _convert(work, column, nz.normalize_track, pl.String, "track")
+        if before is not None:
+            work.out["track"] = work.out["track"].fill_null(before).alias("track")
+    elif role == "esir_available" and "esir_available" in work.out:
+        before = work.out["esir_available"]
+        _convert(work, column, nz.normalize_bool, pl.Boolean, "esir_available")
+        work.out["esir_available"] = work.out["esir_available"].fill_null(before)
+    elif role == "visa":
+        _convert_pair(work, column, nz.normalize_visa, _VISAS)
+    elif role == "visa_list":
+        _convert_pair(work, column, _visa_list, _VISAS)
+    elif role == "imgs_present":
+        _convert_pair(work, column, _imgs_present, _IMGS_PRESENT)
+    elif role == "visiting_policy":
+        _convert(
+            work, column, nz.normalize_visiting_policy, pl.Boolean, "accepts_img_visiting_students"
+        )
+    elif role == "ir_structure":
+        part = _text_series(column)
+        notes_parts.append(pl.select(pl.concat_str(pl.lit("IR structure: "), part)).to_series())
+    elif role in ("program_id", "program_name", "city", "source", "notes"):
+        _strip_text(work, column, role)
+    else:
+        parser = _scalar_parser(role, work.raw.excel)
+        if parser is None:  # pragma: no cover - every role is handled above
+            return
+        func, dtype = parser
+        derived_value = work.out.get(role)
+        empty = "unknown" if role == "visiting_route" else None
+        _convert(work, column, func, dtype, role, empty=empty)
+        if derived_value is not None:
+            work.out[role] = work.out[role].fill_null(derived_value).alias(role)
+
+
+def _merge_derived(work: _Work, roles: dict[str, _Column], notes_parts: list[pl.Series]) -> None:
+    """Values from combined cells fill what explicit canonical columns leave unknown."""
     derived = work.out.pop("pct_img_residents_from_present", None)
     if derived is not None:
         if "pct_img_residents" in work.out:
@@ -963,21 +991,6 @@ def _build(
             .alias("notes")
         )
         work.origin.setdefault("notes", roles["ir_structure"].header)
-
-    frame = _assemble(work, fmt, keep)
-    info = LoadInfo(
-        format=fmt,
-        file=label,
-        rows=frame.height,
-        sheet=raw.sheet,
-        encoding=raw.encoding,
-        delimiter=raw.delimiter,
-        columns={c.header: _ROLE_TARGETS.get(c.role, c.role) for c in columns},
-        ignored_columns=tuple(ignored),
-        skipped_rows=int(sum(skipped.values())),
-        skipped_specialties=skipped,
-    )
-    return frame, info
 
 
 def _assemble(work: _Work, fmt: Format, keep: pl.Series) -> pl.DataFrame:

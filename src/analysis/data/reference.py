@@ -72,7 +72,6 @@ class InterviewFit:
     tau: float
     ref_mean: float
     ref_median: float
-    ref_p90: float
     source_specialty: str  # the reference row used (itself, or a stand-in)
     calibrated: bool  # False when a stand-in's distribution is borrowed
 
@@ -157,7 +156,6 @@ def interview_fits() -> dict[tuple[str, str], InterviewFit]:
                 tau=tau,
                 ref_mean=float(row[f"{group}_mean"]),
                 ref_median=float(row[f"{group}_median"]),
-                ref_p90=float(row[f"{group}_p90"]),
                 source_specialty=source,
                 calibrated=source == code,
             )

@@ -269,8 +269,6 @@ class WarmKernel:
         self.grace = grace
         self.km: Any = None
         self.kc: Any = None
-        self.notebooks_run = 0
-        self.starts = 0
         self._log_path: Path | None = None
         self._lock = threading.Lock()  # guards the process against the watchdog and kill()
         self._closed = False
@@ -305,7 +303,6 @@ class WarmKernel:
             except Exception as error:
                 raise NotebookRunError("kernel", f"could not start a kernel: {error}") from error
             self.km = km
-            self.starts += 1
         kc = km.client()
         kc.start_channels()
         self.kc = kc
@@ -337,11 +334,6 @@ class WarmKernel:
         with self._lock:
             self._closed = True
             self._signal(signal.SIGKILL)
-
-    def restart(self) -> None:
-        """Replace the kernel with a fresh one (after a timeout or a death; owning thread)."""
-        self._stop()
-        self.start()
 
     def _stop(self) -> None:
         """Terminate the process (SIGTERM, then SIGKILL), close the client, remove files.
@@ -432,8 +424,6 @@ class WarmKernel:
                     detail,
                 ) from None
             raise NotebookRunError("execute", f"{type(error).__name__}: {error}") from None
-        finally:
-            self.notebooks_run += 1
         if timed_out.is_set():  # finished just as the watchdog fired: start clean next time
             self._replace_after_failure()
         return executed

@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from analysis.report.html import SUMMARY_MIMETYPE
 from analysis.viz.markup import (
     NA,
     Html,
@@ -645,9 +646,6 @@ def timeline_table(timeline: Any) -> Html:
 
 
 # --------------------------------------------------------------------------- report summary
-
-SUMMARY_MIMETYPE = "application/vnd.imgmatch.summary+json"
-"""The report template's summary output (`analysis.report.html.SUMMARY_MIMETYPE`)."""
 
 
 class SummaryOutput:

@@ -67,9 +67,10 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+import analysis
 from analysis import config
 from analysis.data.applicants import iter_applicants
-from analysis.data.files import write_text
+from analysis.data.files import TEMP_NAME, write_text
 from analysis.data.programs import load_programs
 from analysis.errors import DataValidationError, file_problem
 
@@ -77,7 +78,6 @@ STATE_DIR = ".imgmatch"
 PARAMETERS = ("applicant_file", "programs_file", "as_of")
 DEFAULT_TIMEOUT_SECONDS = 120.0
 _STATE_FORMAT = 1
-_TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp(\.[A-Za-z0-9]+)?$")
 
 
 # --------------------------------------------------------------------------- contracts
@@ -397,7 +397,7 @@ def remove_stale_temp_files(out_dir: Path) -> int:
         if not folder.is_dir():
             continue
         for path in folder.iterdir():
-            if path.is_file() and _TEMP_NAME.match(path.name):
+            if path.is_file() and TEMP_NAME.match(path.name):
                 with contextlib.suppress(OSError):
                     path.unlink()
                     removed += 1
@@ -910,129 +910,43 @@ def run_reports(options: ReportOptions, progress: Progress | None = None) -> Bat
         ReportsInterrupted: Ctrl-C or SIGTERM (finished reports are kept; run again to
             finish the rest).
     """
-    import analysis
-
     started = time.perf_counter()
     progress = progress or NullProgress()
     as_of = (options.as_of or default_as_of()).isoformat()
     out_dir = Path(options.out_dir)
-    sources = tuple(Path(s) for s in options.sources)
-
-    # 1. inputs, checked before anything is written
-    template, warnings = load_template(Path(options.template or config.report_template_path()))
-    _check_sources(sources)
-    programs_path = Path(options.programs).resolve()
-    if not programs_path.is_file():
-        raise FileNotFoundError(2, "No such file", str(options.programs))
-    load_programs(programs_path)
-    programs_sha = sha256_file(programs_path)
-    version = analysis.__version__
-    applicants = list(iter_applicants(*sources))
-
+    inputs = _checked_inputs(options)  # 1. before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     records: dict[int, ReportRecord] = {}
     try:
         with _batch_lock(out_dir), _sigterm_as_interrupt():
             remove_stale_temp_files(out_dir)
-            jobs: list[tuple[int, RenderJob]] = []
-            applicants_dir = out_dir / STATE_DIR / "applicants"
-            for position, (label, item) in enumerate(applicants):
-                if isinstance(item, DataValidationError):
-                    records[position] = _validation_record(label, item)
-                    continue
-                profile_json = canonical_profile_json(item)
-                digest = inputs_hash(profile_json, programs_sha, template.sha256, version, as_of)
-                state = None if options.force else is_up_to_date(out_dir, item.applicant_id, digest)
-                if state is not None:
-                    records[position] = ReportRecord(
-                        label=label,
-                        applicant_id=item.applicant_id,
-                        status="unchanged",
-                        summary=state["summary"],
-                        seconds=state.get("seconds"),
-                    )
-                    continue
-                applicant_file = (applicants_dir / f"{item.applicant_id}.json").resolve()
-                write_text(
-                    applicant_file,
-                    json.dumps(json.loads(profile_json), indent=2, ensure_ascii=False) + "\n",
-                )
-                jobs.append(
-                    (
-                        position,
-                        RenderJob(
-                            item.applicant_id,
-                            label,
-                            item.name,
-                            profile_json,
-                            digest,
-                            str(applicant_file),
-                        ),
-                    )
-                )
-
+            jobs = _jobs(out_dir, inputs, as_of, options.force, records)
             settings = RenderSettings(
                 as_of=as_of,
                 timeout=float(options.timeout),
-                programs_name=programs_path.name,
-                programs_sha256=programs_sha,
-                template_name=template.name,
-                version=version,
+                programs_name=inputs.programs_path.name,
+                programs_sha256=inputs.programs_sha,
+                template_name=inputs.template.name,
+                version=inputs.version,
                 generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
             )
-            position_of = {job.applicant_id: position for position, job in jobs}
-            job_of = {job.applicant_id: job for _, job in jobs}
-            skipped = sum(r.status == "unchanged" for r in records.values())
-            invalid = sum(r.status == "failed" for r in records.values())
-            progress.start(len(applicants), skipped, invalid)
-
-            def on_result(result: RenderResult) -> None:
-                job = job_of[result.applicant_id]
-                record = store_result(out_dir, job, result, as_of, version)
-                records[position_of[result.applicant_id]] = record
-                progress.advance(record)
-
-            workers = 0
-            backend = "none"
+            progress.start(
+                len(inputs.applicants),
+                sum(r.status == "unchanged" for r in records.values()),
+                sum(r.status == "failed" for r in records.values()),
+            )
             try:
-                if jobs:
-                    from analysis.report.html import vega_bundle
-
-                    threading.Thread(
-                        target=vega_bundle, name="imgmatch-bundle", daemon=True
-                    ).start()
-                    only_jobs = [job for _, job in jobs]
-                    if options.scheduler:
-                        backend = f"dask ({options.scheduler})"
-                        workers = _run_dask(
-                            only_jobs,
-                            options.scheduler,
-                            _Blob(programs_path.name, programs_path.read_bytes(), programs_sha),
-                            _Blob(template.name, template.data, template.sha256),
-                            settings,
-                            on_result,
-                        )
-                    else:
-                        from analysis.report.kernel import KernelPool
-
-                        workers = max(1, min(options.workers or default_workers(), len(jobs)))
-                        backend = "local"
-                        context = RenderContext(
-                            template_nb=template.notebook(),
-                            programs_file=str(programs_path),
-                            settings=settings,
-                            pool=KernelPool(cwd=template.path.parent),
-                        )
-                        _run_local(only_jobs, context, workers, on_result)
+                workers, backend = _render(
+                    jobs, options, inputs, settings, out_dir, records, progress
+                )
             finally:
                 progress.stop()
-
             ordered = [records[i] for i in sorted(records)]
             _write_index(out_dir, ordered, settings)
             write_errors(out_dir, ordered)
     except KeyboardInterrupt:
         written = sum(r.status == "written" for r in records.values())
-        raise ReportsInterrupted(written, len(applicants) - len(records)) from None
+        raise ReportsInterrupted(written, len(inputs.applicants) - len(records)) from None
     return BatchResult(
         records=ordered,
         out_dir=out_dir,
@@ -1040,8 +954,138 @@ def run_reports(options: ReportOptions, progress: Progress | None = None) -> Bat
         workers=workers,
         backend=backend,
         as_of=as_of,
-        warnings=warnings,
+        warnings=inputs.warnings,
     )
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """A batch's inputs, checked: the template, the program file, the applicants."""
+
+    template: Template
+    warnings: list[str]
+    programs_path: Path
+    programs_sha: str
+    version: str
+    applicants: list[tuple[str, Any]]  # (label, ApplicantProfile or DataValidationError)
+
+
+def _checked_inputs(options: ReportOptions) -> _Inputs:
+    """Load the template, the program table (validated once) and the applicants.
+
+    Raises:
+        DataValidationError: an unusable template, program table or source list.
+        FileNotFoundError: the program table or the template does not exist.
+    """
+    sources = tuple(Path(s) for s in options.sources)
+    template, warnings = load_template(Path(options.template or config.report_template_path()))
+    _check_sources(sources)
+    programs_path = Path(options.programs).resolve()
+    if not programs_path.is_file():
+        raise FileNotFoundError(2, "No such file", str(options.programs))
+    load_programs(programs_path)
+    return _Inputs(
+        template=template,
+        warnings=warnings,
+        programs_path=programs_path,
+        programs_sha=sha256_file(programs_path),
+        version=analysis.__version__,
+        applicants=list(iter_applicants(*sources)),
+    )
+
+
+def _jobs(
+    out_dir: Path, inputs: _Inputs, as_of: str, force: bool, records: dict[int, ReportRecord]
+) -> list[tuple[int, RenderJob]]:
+    """The reports to render, by position in the input; records the others in `records`.
+
+    An invalid applicant is a failed record; one whose inputs hash matches its state is an
+    unchanged record (unless `force`). Each applicant to render gets its profile written as
+    JSON under the state folder (the template reads it, so CSV rows work too).
+    """
+    jobs: list[tuple[int, RenderJob]] = []
+    applicants_dir = out_dir / STATE_DIR / "applicants"
+    for position, (label, item) in enumerate(inputs.applicants):
+        if isinstance(item, DataValidationError):
+            records[position] = _validation_record(label, item)
+            continue
+        profile_json = canonical_profile_json(item)
+        digest = inputs_hash(
+            profile_json, inputs.programs_sha, inputs.template.sha256, inputs.version, as_of
+        )
+        state = None if force else is_up_to_date(out_dir, item.applicant_id, digest)
+        if state is not None:
+            records[position] = ReportRecord(
+                label=label,
+                applicant_id=item.applicant_id,
+                status="unchanged",
+                summary=state["summary"],
+                seconds=state.get("seconds"),
+            )
+            continue
+        applicant_file = (applicants_dir / f"{item.applicant_id}.json").resolve()
+        write_text(
+            applicant_file,
+            json.dumps(json.loads(profile_json), indent=2, ensure_ascii=False) + "\n",
+        )
+        job = RenderJob(
+            item.applicant_id, label, item.name, profile_json, digest, str(applicant_file)
+        )
+        jobs.append((position, job))
+    return jobs
+
+
+def _render(
+    jobs: list[tuple[int, RenderJob]],
+    options: ReportOptions,
+    inputs: _Inputs,
+    settings: RenderSettings,
+    out_dir: Path,
+    records: dict[int, ReportRecord],
+    progress: Progress,
+) -> tuple[int, str]:
+    """Render the jobs locally or on Dask; store each result as it arrives.
+
+    Returns:
+        The number of workers and the backend's name ("local", "dask (ADDRESS)", "none").
+    """
+    position_of = {job.applicant_id: position for position, job in jobs}
+    job_of = {job.applicant_id: job for _, job in jobs}
+
+    def on_result(result: RenderResult) -> None:
+        job = job_of[result.applicant_id]
+        record = store_result(out_dir, job, result, settings.as_of, settings.version)
+        records[position_of[result.applicant_id]] = record
+        progress.advance(record)
+
+    if not jobs:
+        return 0, "none"
+    from analysis.report.html import vega_bundle
+
+    threading.Thread(target=vega_bundle, name="imgmatch-bundle", daemon=True).start()
+    only_jobs = [job for _, job in jobs]
+    if options.scheduler:
+        path = inputs.programs_path
+        workers = _run_dask(
+            only_jobs,
+            options.scheduler,
+            _Blob(path.name, path.read_bytes(), inputs.programs_sha),
+            _Blob(inputs.template.name, inputs.template.data, inputs.template.sha256),
+            settings,
+            on_result,
+        )
+        return workers, f"dask ({options.scheduler})"
+    from analysis.report.kernel import KernelPool
+
+    workers = max(1, min(options.workers or default_workers(), len(jobs)))
+    context = RenderContext(
+        template_nb=inputs.template.notebook(),
+        programs_file=str(inputs.programs_path),
+        settings=settings,
+        pool=KernelPool(cwd=inputs.template.path.parent),
+    )
+    _run_local(only_jobs, context, workers, on_result)
+    return workers, "local"
 
 
 def store_result(
