@@ -109,6 +109,7 @@ def scored_frame(n: int = 300, seed: int = 7) -> pl.DataFrame:
         "last_verified": [dt.date(2025, 6, 1)] * n,
         "notes": [None] * n,
     }
+    base = {name: base.get(name, [None] * n) for name in polars_schema()}  # the rest unknown
     frame = pl.DataFrame(base, schema=polars_schema())
     visa = np.where(j1 == True, 1.0, np.where(j1 == False, 0.0, 0.5))  # noqa: E712
     comps = {

@@ -321,6 +321,32 @@ def test_tracker_needs_a_specialty_column(tmp_path) -> None:
     assert "specialty column" in problems[0].expected
 
 
+def test_tracker_reads_graduate_rotations_signals_and_resident_shares(tmp_path) -> None:
+    data = (
+        "Program,IR/DR,Graduates accepted,Signal,% US MD,% DO\n"
+        "Lake Hospital,IR,yes,gold,70,10\n"
+        "River Hospital,DR,no,yes,,\n"
+        "Hill Hospital,DR,,,55%,5%\n"
+    )
+    frame, info = imgio.inspect_programs(write(tmp_path, "tracker.csv", data))
+    assert info.format == "tracker" and not info.ignored_columns
+    rows = {r["program_name"]: r for r in frame.iter_rows(named=True)}
+    assert rows["Lake Hospital"]["accepts_graduates_for_rotations"] is True
+    assert rows["River Hospital"]["accepts_graduates_for_rotations"] is False
+    assert rows["Hill Hospital"]["accepts_graduates_for_rotations"] is None  # unknown
+    assert [rows[n]["signal"] for n in ("Lake Hospital", "River Hospital", "Hill Hospital")] == [
+        "gold", "single", None
+    ]  # fmt: skip
+    assert (
+        rows["Lake Hospital"]["pct_us_md_residents"],
+        rows["Hill Hospital"]["pct_do_residents"],
+    ) == (70, 5)
+    bad = "Program,IR/DR,Graduates accepted,Signal\nLake Hospital,IR,perhaps,platinum\n"
+    problems = problems_of(write(tmp_path, "bad.csv", bad))
+    assert find(problems, row=2, column="Graduates accepted").value == "perhaps"
+    assert "program signal" in find(problems, row=2, column="Signal").expected
+
+
 def test_tracker_header_aliases_are_documented() -> None:
     aliases = imgio.tracker_header_aliases()
     assert "Visa for residents" in aliases["visa"]
@@ -333,12 +359,15 @@ def test_tracker_header_aliases_are_documented() -> None:
 def test_freida_export(program_fixture) -> None:
     frame, info = imgio.inspect_programs(program_fixture("freida_export.csv"))
     assert info.format == "freida"
-    assert set(info.ignored_columns) == {"pct_usmd", "pct_do", "field_extra"}
+    assert set(info.ignored_columns) == {"field_extra"}
+    assert info.columns["pct_usmd"] == "pct_us_md_residents"
+    assert info.columns["pct_do"] == "pct_do_residents"
     rows = {r["program_id"]: r for r in frame.iter_rows(named=True)}
     university = rows["1409900001"]
     assert (university["sponsors_j1"], university["sponsors_h1b"]) == (True, True)
     assert university["program_type"] == "university"
     assert university["pct_img_residents"] == 8 and university["pgy1_positions"] == 50
+    assert (university["pct_us_md_residents"], university["pct_do_residents"]) == (80, 12)
     assert university["last_verified"] == dt.date(2025, 6, 1)
     assert university["source"] == "FREIDA export (freida_export.csv)"
     affiliated = rows["1409900003"]

@@ -393,6 +393,22 @@ def test_parse_list_cell_rejects(text: str) -> None:
         nz.parse_list_cell(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("gold", "gold"), ("Gold signal", "gold"), ("SILVER", "silver"), ("yes", "single"),
+     ("x", "single"), ("✓", "single"), ("single", "single"), ("signaled", "single"),
+     ("", None), ("no", None), ("none", None), ("?", None)],
+)  # fmt: skip
+def test_normalize_signal(text: str, expected: str | None) -> None:
+    assert nz.normalize_signal(text) == expected
+
+
+@pytest.mark.parametrize("text", ["gold silver", "maybe", "2"])
+def test_normalize_signal_rejects(text: str) -> None:
+    with pytest.raises(NormalizationError, match="program signal"):
+        nz.normalize_signal(text)
+
+
 # --------------------------------------------------------------------------- properties
 
 NORMALIZERS = [
@@ -405,6 +421,7 @@ NORMALIZERS = [
     nz.normalize_specialty_track,
     nz.normalize_visiting_route,
     nz.normalize_visiting_policy,
+    nz.normalize_signal,
     nz.parse_date,
     lambda text: nz.parse_date(text, excel_serial=True),
     nz.parse_money,

@@ -54,6 +54,11 @@ Method (`generate_programs`, one seeded `numpy.random.default_rng`, no loop over
     older than a year, i.e. stale); ids `DEMO-<CODE>-0001`; every name ends in
     "(synthetic)", `notes` says so, `source` names the generator and seed.
 
+11. **More facts** (`_more_facts`, a random stream of its own, so steps 1-10 do not move):
+    US MD / DO residents from NRMP's DO share, the US IMG interview rate from the non-US
+    one and the reference ratio, and hands-on rotations for graduates (uncommon, mostly at
+    community programs; `GRADUATE_ROTATIONS_YES`). The `signal` column stays empty.
+
 `calibration_table` compares a generated table with the reference, metric by metric, with
 the tolerance each must meet; `write_demo_data` writes `programs.csv` and the applicant YAML
 files atomically.
@@ -181,6 +186,16 @@ PCT_IMG_MISSING = 1 - 526 / 689
 
 ESIR_SHARE = 0.5
 """Share of DR programs (with a known answer) offering ESIR: "about half" (assumed)."""
+
+DO_SHARE_ASSUMED: dict[str, float] = {"DR": 0.12, "IR": 0.10, "PMR": 0.35}
+"""DO share of US-graduate (MD + DO) residents where NRMP 2025 does not give it (assumed)."""
+
+GRADUATE_ROTATIONS_KNOWN = 0.35
+"""Share of programs whose policy on hands-on rotations for graduates is known (assumed)."""
+
+GRADUATE_ROTATIONS_YES = np.array([0.03, 0.10, 0.15, 0.0, 0.05])
+"""Among those, the share offering them, by program type (assumed: uncommon, mostly at
+community and affiliated programs; military programs none)."""
 
 _STATE_OPENNESS: dict[str, float] = {
     "NY": 0.5, "NJ": 0.5, "MI": 0.4, "IL": 0.3, "FL": 0.3, "CT": 0.3, "PA": 0.2, "OH": 0.2,
@@ -555,6 +570,7 @@ def generate_programs(seed: int = DEFAULT_SEED) -> pl.DataFrame:
         "visiting_fee_usd": visiting["fee"],
         "application_deadline": visiting["deadline"],
         "non_us_img_interview_rate": rate,
+        **_more_facts(seed, plan, spec_idx, type_idx, openness, residents, rate),
         "source": f"synthetic demo data (imgmatch demo_data, seed {seed})",
         "last_verified": pl.Series(last_verified).cast(pl.Date),
         "_stand_in_of": np.array([INTERVIEW_STAND_IN.get(c, "") for c in plan.codes])[spec_idx],
@@ -675,6 +691,86 @@ def _residents(
         "pct_non_us_img_residents": _masked(pct_non_us, pct_non_us_known),
         "img_residents_present": _masked(pct_img_raw >= 0.005, present_known),
     }
+
+
+def _more_facts(
+    seed: int,
+    plan: _Plan,
+    spec_idx: np.ndarray,
+    type_idx: np.ndarray,
+    openness: np.ndarray,
+    residents: dict[str, pl.Series],
+    non_us_rate: pl.Series,
+) -> dict[str, pl.Series]:
+    """Step 11: US MD / DO residents, the US IMG interview rate, rotations for graduates.
+
+    Drawn from a stream of their own (`default_rng([seed, 11])`), so that the columns of
+    steps 1-10 are the same as without them. The signal column stays empty: it holds an
+    applicant's own signals, and a national table has no applicant.
+
+    - `pct_us_md_residents`, `pct_do_residents`: the residents who are not IMGs, split by
+      the specialty's DO share of MD + DO seniors' PGY-1 positions (NRMP 2025;
+      `DO_SHARE_ASSUMED` where NRMP does not give it), fewer DOs at university programs;
+      known where the IMG share is (FREIDA shows the three together).
+    - `us_img_interview_rate`: the non-US IMG rate times the reference ratio of US to non-US
+      IMG mean interview rates of the specialty (log-normal noise); where the non-US rate is
+      zero (often a visa reason), half are zero and half near the US IMG median.
+    - `accepts_graduates_for_rotations`: known for `GRADUATE_ROTATIONS_KNOWN` of programs;
+      among them, `GRADUATE_ROTATIONS_YES` by type, to the most open programs.
+    """
+    rng = np.random.default_rng([seed, 11])
+    n = spec_idx.size
+    nrmp = reference_table("nrmp_2025_specialties")
+    do_share = np.array(
+        [
+            DO_SHARE_ASSUMED[r["specialty"]]
+            if r["pgy1_share_do_senior_pct"] is None
+            else r["pgy1_share_do_senior_pct"]
+            / (r["pgy1_share_do_senior_pct"] + r["pgy1_share_md_senior_pct"])
+            for r in nrmp.iter_rows(named=True)
+        ]
+    )
+    type_shift = np.array([-0.4, 0.1, 0.3, 0.0, 0.0])[type_idx]
+    frac_do = _expit(_logit(do_share)[spec_idx] + type_shift + 0.5 * rng.standard_normal(n))
+    pct_img = residents["pct_img_residents"]
+    us_grads = 100.0 - pct_img.fill_null(0.0).to_numpy()
+    pct_do = np.round(us_grads * frac_do)
+    known = pct_img.is_not_null().to_numpy()
+    ratio, us_median = _us_img_interview_reference(plan.codes)
+    rate = non_us_rate.fill_null(0.0).to_numpy()
+    scaled = rate * ratio[spec_idx] * np.exp(0.3 * rng.standard_normal(n))
+    near_median = us_median[spec_idx] * np.exp(0.5 * rng.standard_normal(n))
+    us_rate = np.where(rate > 0, scaled, np.where(rng.random(n) < 0.5, 0.0, near_median))
+    graduates_known = rng.random(n) < GRADUATE_ROTATIONS_KNOWN
+    graduates = _top_share(
+        openness + 0.8 * rng.standard_normal(n),
+        GRADUATE_ROTATIONS_YES[type_idx],
+        spec_idx,
+        type_idx,
+        mask=graduates_known,
+    )
+    return {
+        "pct_us_md_residents": _masked(us_grads - pct_do, known),
+        "pct_do_residents": _masked(pct_do, known),
+        "us_img_interview_rate": _masked(
+            np.round(np.clip(us_rate, 0.0, 1.0), 3), non_us_rate.is_not_null().to_numpy()
+        ),
+        "accepts_graduates_for_rotations": _masked(graduates, graduates_known),
+        "signal": pl.Series([None] * n, dtype=pl.String),
+    }
+
+
+def _us_img_interview_reference(codes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per specialty: the US / non-US IMG ratio of mean interview rates, and the US median."""
+    ref = reference_table("interview_rates_by_specialty")
+    spec = specialties()
+    ratio, median = [], []
+    for code in codes:
+        label = spec[INTERVIEW_STAND_IN.get(code, code)].interview_ref
+        r = ref.filter(pl.col("specialty") == label).row(0, named=True)
+        ratio.append(r["us_img_mean"] / max(r["non_us_img_mean"], 1e-6))
+        median.append(r["us_img_median"])
+    return np.array(ratio), np.array(median)
 
 
 def _interviews(

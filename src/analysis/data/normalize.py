@@ -757,6 +757,39 @@ _ROUTE_EXPECTED = (
 )
 
 
+_SIGNAL_EXPECTED = (
+    "a program signal: gold, silver, or yes/single (one tier); empty, no or none for no signal"
+)
+_SIGNAL_SINGLE = frozenset({"single", "signal", "signaled", "signalled", "sent"})
+
+
+def normalize_signal(text: str | None) -> str | None:
+    """The applicant's own program signal: `gold`, `silver`, `single`, or None (no signal).
+
+    Args:
+        text: "gold", "Gold signal", "silver"; "yes", "x", "single", "signaled" (a single-tier
+            signal); "", "no", "none", "?" (no signal).
+
+    Raises:
+        NormalizationError: anything else, or gold and silver at once.
+    """
+    raw = _text(text)
+    if raw in _TRUE_SYMBOLS:
+        return "single"
+    key = _key(raw)
+    if _is_unknown(key) or key in _FALSE_KEYS or key in {"no signal", "not signaled"}:
+        return None
+    words = set(key.split()) - {"signal", "tier"}
+    tiers = words & {"gold", "silver"}
+    if len(tiers) > 1:
+        raise _fail(text, _SIGNAL_EXPECTED)
+    if tiers and not words - tiers:
+        return tiers.pop()
+    if key in _TRUE_KEYS or key in _SIGNAL_SINGLE or not words:
+        return "single"
+    raise _fail(text, _SIGNAL_EXPECTED)
+
+
 def normalize_visiting_route(text: str | None) -> str:
     """How visiting students apply: `vslo`, `direct`, `none` or `unknown`.
 

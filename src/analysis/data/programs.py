@@ -21,14 +21,16 @@ punctuation; title rows above the header are skipped):
    recommend ("Program", "IR/DR" or "Specialty"/"Track", "Visa for residents", "IMGs
    present", "IR structure", "Visiting student policy", "Application route (VSLO/direct)",
    "Deadlines", "Fees", and optional "City", "State", "Program type", "Notes",
-   "Positions", "Step 2 CK minimum"...). `program_id` is a slug of the program name, plus
+   "Positions", "Step 2 CK minimum", "Graduates accepted" (hands-on rotations for
+   graduates), "Signal"...). `program_id` is a slug of the program name, plus
    the specialty when two rows share a name. "IMGs present" is yes/no (no also means 0 %)
    or a percentage; "IR structure" goes into `notes`. Canonical column names are accepted
    too. `tracker_header_aliases()` lists every accepted header.
 3. **FREIDA export**, as public scrapers write them: `program_id, program_name_suffix, city,
    state, specialty_title, first_year_positions, interviews_conducted_last_year, pct_img,
    pct_usmd, pct_do, program_best_described_as, visa_statuses_accepted,
-   data_last_updated`. An empty visa list means both visas unknown.
+   data_last_updated` (`pct_usmd` and `pct_do` feed `pct_us_md_residents` and
+   `pct_do_residents`). An empty visa list means both visas unknown.
 
 Defaults filled after loading: `track` from the specialty's default track,
 `visiting_route` "unknown", `img_residents_present` from `pct_img_residents` when that is
@@ -151,6 +153,14 @@ _TRACKER_ALIASES: dict[str, tuple[str, ...]] = {
                              "USCE"),
     "max_attempts": ("Max attempts", "Attempts allowed", "USMLE attempts", "Max USMLE attempts"),
     "esir_available": ("ESIR", "ESIR available"),
+    "accepts_graduates_for_rotations": ("Graduates accepted", "Accepts graduates",
+                                        "Externship for graduates", "Externships for graduates",
+                                        "Graduate externship", "Graduate externships",
+                                        "Rotations for graduates",
+                                        "Hands-on rotations for graduates"),
+    "signal": ("Signal", "Signals", "Program signal", "Signaled", "Signal sent"),
+    "pct_us_md_residents": ("% US MD", "% USMD", "US MD %", "Percent US MD"),
+    "pct_do_residents": ("% DO", "DO %", "Percent DO"),
     "source": ("Source",),
     "last_verified": ("Last verified", "Verified", "Date verified", "Date checked",
                       "Last checked"),
@@ -187,6 +197,8 @@ _FREIDA_COLUMNS = {
     "first_year_positions": "pgy1_positions",
     "interviews_conducted_last_year": "interviews_last_year",
     "pct_img": "pct_img_residents",
+    "pct_usmd": "pct_us_md_residents",
+    "pct_do": "pct_do_residents",
     "program_best_described_as": "program_type",
     "visa_statuses_accepted": "visa_list",
     "data_last_updated": "last_verified",
@@ -454,7 +466,8 @@ def _excel_first_row(path: Path, sheet: str) -> int:
     return 1
 
 
-_PERCENT_ROLES = {"pct_img_residents", "pct_non_us_img_residents", "imgs_present"}
+_PERCENT_ROLES = {"pct_img_residents", "pct_non_us_img_residents", "pct_us_md_residents",
+                  "pct_do_residents", "imgs_present"}  # fmt: skip
 
 
 def _excel_percent_cells(path: Path, sheet: str, raw: RawTable, loaded: Any) -> list[pl.Series]:
@@ -712,12 +725,15 @@ def _scalar_parser(name: str, excel: bool) -> tuple[Callable[[str], Any], Any] |
         return nz.normalize_program_type, pl.String
     if name == "visiting_route":
         return nz.normalize_visiting_route, pl.String
-    if name in ("pct_img_residents", "pct_non_us_img_residents"):
+    if name in ("pct_img_residents", "pct_non_us_img_residents", "pct_us_md_residents",
+                "pct_do_residents"):  # fmt: skip
         return nz.parse_percent, pl.Float64
     if name == "visiting_fee_usd":
         return nz.parse_money, pl.Float64
-    if name == "non_us_img_interview_rate":
+    if name in ("non_us_img_interview_rate", "us_img_interview_rate"):
         return nz.parse_share, pl.Float64
+    if name == "signal":
+        return nz.normalize_signal, pl.String
     if name == "usce_required_months":
         return (lambda v: nz.parse_float(v, none_means="zero")), pl.Float64
     if spec.dtype == "int":

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from analysis.data.normalize import normalize_specialty
 from analysis.data.vocabulary import (
     PROGRAM_TYPES,
+    SIGNAL_TIERS,
     TRACKS,
     US_STATES,
     VISITING_ROUTES,
@@ -101,6 +102,12 @@ def _program_columns() -> tuple[ColumnSpec, ...]:
         ColumnSpec("pct_non_us_img_residents", "float",
                    "percent of current residents who are non-US-citizen IMGs", minimum=0,
                    maximum=100),
+        ColumnSpec("pct_us_md_residents", "float",
+                   "percent of current residents who are US MD graduates (FREIDA pct_usmd)",
+                   minimum=0, maximum=100),
+        ColumnSpec("pct_do_residents", "float",
+                   "percent of current residents who are DO graduates (FREIDA pct_do)",
+                   minimum=0, maximum=100),
         ColumnSpec("img_residents_present", "bool",
                    "any IMG among current residents (filled from pct_img_residents if known)"),
         ColumnSpec("sponsors_j1", "bool", "accepts J-1 (ECFMG) residents; empty = unknown"),
@@ -115,6 +122,9 @@ def _program_columns() -> tuple[ColumnSpec, ...]:
                    maximum=6),
         ColumnSpec("accepts_img_visiting_students", "bool",
                    "takes IMG visiting students (away rotations)"),
+        ColumnSpec("accepts_graduates_for_rotations", "bool",
+                   "offers hands-on rotations or externships to graduates (not enrolled "
+                   "students); empty = unknown"),
         ColumnSpec("visiting_route", "str", "how visiting students apply", nullable=False,
                    allowed=VISITING_ROUTES),
         ColumnSpec("visiting_fee_usd", "float", "visiting-student application fee, USD",
@@ -123,6 +133,11 @@ def _program_columns() -> tuple[ColumnSpec, ...]:
         ColumnSpec("non_us_img_interview_rate", "float",
                    "observed share of non-US IMG applicants interviewed (0-1)", minimum=0,
                    maximum=1),
+        ColumnSpec("us_img_interview_rate", "float",
+                   "observed share of US IMG applicants interviewed (0-1)", minimum=0,
+                   maximum=1),
+        ColumnSpec("signal", "str", "the applicant's own program signal: gold, silver or "
+                   "single (one tier); empty = none", allowed=SIGNAL_TIERS),
         ColumnSpec("source", "str", "where the row's facts come from"),
         ColumnSpec("last_verified", "date", "when the facts were last checked"),
         ColumnSpec("notes", "str", "free text"),
@@ -281,7 +296,7 @@ class ProgramSignal(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     program_id: str = Field(min_length=1, max_length=200)
-    tier: Literal["gold", "silver", "single"] = "single"
+    tier: Literal["gold", "silver", "single"] = "single"  # SIGNAL_TIERS
 
 
 def _check_specialty(value: str) -> str:

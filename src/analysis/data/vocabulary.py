@@ -47,6 +47,8 @@ TRACKS = ("categorical", "preliminary", "transitional", "advanced", "integrated"
 PROGRAM_TYPES = ("university", "community_university_affiliated", "community", "military", "other")
 VISA_NEEDS = ("none", "j1", "h1b", "either")
 VISITING_ROUTES = ("vslo", "direct", "none", "unknown")
+SIGNAL_TIERS = ("gold", "silver", "single")
+"""Program signal tiers: gold and silver where a specialty has two tiers, else single."""
 
 VisaNeed = Literal["none", "j1", "h1b", "either"]
 
