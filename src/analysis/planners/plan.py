@@ -95,11 +95,11 @@ def make_plan(
         *(s for s in applicant.target_specialties if s not in backup.rank_list),
     ]
     with_plan = match_chances(
-        applicant,
+        rotations.applicant_after or applicant,
         model,
         specialties=rank_list,
         applications=applications,
-        rotations=rotations.rotations["program_id"].to_list(),
+        rotations=rotations.program_ids,
     )
     timeline = build_timeline(applicant, rotations.rotations, as_of=as_of)
     return Plan(

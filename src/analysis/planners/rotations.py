@@ -1,47 +1,57 @@
-"""Away-rotation planner: which 1-4 programs, in which months, for what gain, within budget.
+"""Away-rotation planner: which 1-4 rotations, of which kind, in which months, within budget.
 
-Rules from the advising guides (shared/seeds), encoded in `params/rotations.yaml`:
+Rules from the advising guides, encoded in `params/rotations.yaml`:
 
+- **Who may rotate where** (`analysis.planners.enrollment`): visiting-student electives need
+  current enrollment, so they are planned only in months that end by graduation; months after
+  graduation use what graduates can do: hands-on externships at programs that offer them to
+  graduates (`accepts_graduates_for_rotations`), observerships and research positions
+  (`analysis.planners.graduate`). Every rotation has a `kind` (visiting_elective,
+  graduate_externship, observership, research) and `hands_on` (observerships never are).
 - **Candidates** are programs in the applicant's target specialties (and, for an IR
   applicant, DR programs with ESIR: "a DR rotation with IR exposure can still be very
-  valuable") that take IMG visiting students, that the applicant is not screened out of
-  (never a program known not to sponsor their visa), and where they have not rotated.
-- **Roles** (IR away-rotation guide, "anchor, opportunity and safety"): *anchor*, a large
-  university program that sponsors the visa and is at least moderately IMG-friendly ("strong
-  academic centers... visa-friendly and at least moderately IMG-friendly"); *safety*, a very
-  IMG-friendly program that sponsors the visa, for IR a DR program with ESIR ("DR programs with
-  ESIR... highly IMG-friendly DR departments with visa support"); *opportunity*, a friendly
-  program with IMG residents ("historically match IMGs... realistic chance to match"). A
-  program that fits none of them is not a candidate.
-- **Effect** of a rotation (`analysis.probability`): +1.5 log-odds on the interview chance at
-  that program ("essentially a 4-week extended interview"), one more US letter in its
-  specialty (letters saturate at three: "returns diminish past 3-4"), and the program is on
-  the application list.
+  valuable") that take IMG visiting students (electives) or graduates (externships), that the
+  applicant is not screened out of (never a program known not to sponsor their visa), and
+  where they have not rotated.
+- **Roles** (Essential Away Rotation Strategy for Non-US Citizen IMGs in Interventional
+  Radiology: "anchor, opportunity and safety"): *anchor*, a large university program that
+  sponsors the visa and is at least moderately IMG-friendly; *safety*, a very IMG-friendly
+  program that sponsors the visa, for IR a DR program with ESIR; *opportunity*, a friendly
+  program with IMG residents. A program that fits none of them is not a candidate.
+- **Effect** of a rotation at a program (`analysis.model.probability`, `rotation_at_program`):
+  a bonus on the interview chance at that program ("essentially a 4-week extended interview",
+  Ultimate IMG Residency Guide: Mastering Away Rotations in Internal Medicine), one more US
+  letter in its specialty (letters saturate at three), and the program is on the application
+  list. An externship for graduates counts the same.
 - **Timing**: 4 weeks starting on the 1st; at most one a month; none in interview season
-  (November-January); ending before letters are due (two weeks before ERAS opens to programs in
-  September of the year before the Match: "letters ready for ERAS"); at least 3 months after
-  the planning date (applications close 6-9 months ahead) and within 12 months of ERAS.
-- **Cost** per rotation, from `reference/fees.csv` ranges: housing (low, mid or high end by the
-  state's cost of living), food and transport (midpoint), the program's visiting fee if known
-  (else the midpoint of application fees).
+  (November-January); ending before letters are due (`analysis.planners.timeline`: two weeks
+  before programs can review); at least 3 months after the planning date and within 12
+  months of ERAS.
+- **Cost** per rotation, from `data/reference/fees.csv` ranges: housing (low, mid or high end
+  by the state's cost of living), food and transport (midpoint), the program's visiting fee
+  if known (else the midpoint of application fees).
 
 **Optimizer** (exact over a pruned set): the gain in P(match anywhere) of every candidate
 alone is computed in one vectorized pass; the best `prune_to` (12) plus the best of each role
 are kept, and *every* portfolio of 1 to 4 of them is evaluated exactly (the P(match)
-generating-function form, vectorized over portfolios). How many rotations are worth it is
-decided without the budget: the largest k whose best portfolio adds at least 1 point of
-P(match anywhere) over the best of k - 1. Then the best portfolio of at most k rotations
-within budget and the window wins (ties: cheaper, then fewer, then program ids), so a larger
-budget never lowers the plan's P(match). For an IR applicant, plans of two or more rotations
-include a DR/ESIR safety when one exists (the IR guide's portfolio: "1 Safety DR/ESIR-oriented
-program"), and every plan includes a rotation in the first-choice specialty (all three guides);
-when ignoring those rules would gain a point or more, the plan says so. Each chosen
-rotation's `gain` is its Shapley share of the plan's gain (letters saturate, so gains
-interact; the shares sum to the total). Deterministic.
+generating-function form, vectorized over portfolios); a portfolio uses at most as many
+electives as there are months before graduation, at most as many externships as months after
+it, and a program once. How many rotations are worth it is decided without the budget: the
+largest k whose best portfolio adds at least 1 point of P(match anywhere) over the best of
+k - 1. Then the best portfolio of at most k rotations within budget and the window wins (ties:
+cheaper, then fewer, then program ids), so a larger budget never lowers the plan's P(match).
+For an IR applicant, plans of two or more rotations include a DR/ESIR safety when one exists
+(the IR guide's portfolio: "1 Safety DR/ESIR-oriented program"), and every plan includes a
+rotation in the first-choice specialty (all three rotation guides); when ignoring those rules
+would gain a point or more, the plan says so. Each chosen rotation's `gain` is its Shapley
+share of the rotations' gain (letters saturate, so gains interact; the shares sum to the
+total). Observerships and research positions for graduates are then added greedily in the
+months left (`analysis.planners.graduate`). Deterministic.
 
 Known limits: acceptance for a visiting rotation is not guaranteed (apply to 8-15 programs
-for 2-4 rotations, as the anesthesiology guide advises); the rotation effect is a rule of
-thumb; letters' strength and the applicant's performance on the rotation dominate in reality.
+for 2-4 rotations, as Mastering Away Rotations: A Guide for Non-US Citizen IMGs in
+Anesthesiology advises); the rotation effect is a rule of thumb; letters' strength and the
+applicant's performance on the rotation dominate in reality.
 """
 
 from __future__ import annotations
@@ -70,12 +80,26 @@ from analysis.model.probability import (
     model_for,
     specialty_scores,
 )
+from analysis.planners.enrollment import HANDS_ON, enrollment_note, split_months
+from analysis.planners.graduate import plan_generic
+from analysis.planners.season import phase_note
 from analysis.planners.timeline import letters_ready_by
+from analysis.planners.wording import dollars, points
 
 ROLES = ("anchor", "opportunity", "safety")
 ROLE_ORDER = {"safety": 0, "opportunity": 1, "anchor": 2}
-"""Month order within a plan: the seeds' sample plan does the DR (safety/opportunity) month
-first and the IR anchor last, with some US experience behind it."""
+"""Month order within a plan: the IR guide's sample plan does the DR (safety/opportunity)
+month first and the IR anchor last, with some US experience behind it."""
+PROGRAM_KINDS = {
+    "visiting_elective": ("accepts_img_visiting_students", "include_unknown_visiting"),
+    "graduate_externship": ("accepts_graduates_for_rotations", "include_unknown_graduates"),
+}
+"""Rotations at a program of the table: the column saying who it takes, and its unknown rule."""
+APPLY_NOTE = (
+    "Apply to more programs than you plan to attend (8-15 for 2-4 rotations, as the "
+    "anesthesiology away-rotation guide advises): places for IMGs are limited and fill 6-9 "
+    "months ahead."
+)
 
 
 def params() -> dict[str, Any]:
@@ -92,8 +116,8 @@ def rotation_window(match_year: int, as_of: dt.date | None = None) -> list[dt.da
     w = params()["window"]
     letters_due = letters_ready_by(match_year)
     earliest = _add_months(dt.date(as_of.year, as_of.month, 1), int(w["min_lead_months"]))
-    if as_of.day > 1:
-        earliest = _add_months(earliest, 1) if as_of.day > 15 else earliest
+    if as_of.day > 15:
+        earliest = _add_months(earliest, 1)
     oldest = _add_months(
         dt.date(letters_due.year, letters_due.month, 1), -int(w["max_months_before_eras"])
     )
@@ -133,22 +157,22 @@ def rotation_costs(frame: pl.DataFrame) -> pl.Series:
 # --------------------------------------------------------------------------- candidates
 
 
-def _role_frame(applicant: ApplicantProfile, model: MatchModel) -> pl.DataFrame:
-    """Programs of the relevant specialties with eligibility, role and cost."""
-    r = params()["roles"]
-    feat = model.features(applicant.visa_needed)
-    table = feat.table
+def _eligible_programs(applicant: ApplicantProfile, model: MatchModel, kind: str) -> pl.DataFrame:
+    """Open programs of the relevant specialties that take this kind of rotation."""
+    table = model.features(applicant.visa_needed).table
+    column, unknown_rule = PROGRAM_KINDS[kind]
     targets = list(applicant.target_specialties)
     ir = "IR" in targets
     specialties = set(targets) | ({"DR"} if ir else set())
-    include_unknown = bool(params()["optimizer"]["include_unknown_visiting"])
-    visiting = pl.col("accepts_img_visiting_students")
-    takes_visitors = visiting.fill_null(include_unknown) if include_unknown else visiting.eq(True)
-    visa_ok, _ = visa_sponsorship(applicant.visa_needed)  # known to sponsor
+    include_unknown = bool(params()["optimizer"][unknown_rule])
+    if column not in table.columns:  # a table without the column: the policy is unknown
+        takes = pl.lit(include_unknown)
+    else:
+        takes = pl.col(column).fill_null(True) if include_unknown else pl.col(column).eq(True)
     done = {c.program_id for c in applicant.completed_rotations if c.program_id}
     frame = table.filter(
         pl.col("specialty").is_in(sorted(specialties))
-        & takes_visitors
+        & takes
         & ~pl.col("closed")
         & ~pl.col("program_id").is_in(sorted(done))
     )
@@ -158,7 +182,17 @@ def _role_frame(applicant: ApplicantProfile, model: MatchModel) -> pl.DataFrame:
     median_size = table.group_by("specialty").agg(
         median_positions=pl.col("pgy1_positions").median()
     )
-    frame = frame.join(median_size, on="specialty", how="left")
+    return frame.join(median_size, on="specialty", how="left")
+
+
+def _role_frame(
+    applicant: ApplicantProfile, model: MatchModel, kind: str = "visiting_elective"
+) -> pl.DataFrame:
+    """Candidate programs of one kind of rotation with their role, kind and cost."""
+    r = params()["roles"]
+    frame = _eligible_programs(applicant, model, kind)
+    ir = "IR" in applicant.target_specialties
+    visa_ok, _ = visa_sponsorship(applicant.visa_needed)  # known to sponsor
     f = pl.col("img_friendliness")
     large = pl.col("pgy1_positions").fill_null(0) >= pl.col("median_positions").fill_null(0)
     has_imgs = (pl.col("pct_img_residents") > 0).fill_null(False) | pl.col(
@@ -187,7 +221,7 @@ def _role_frame(applicant: ApplicantProfile, model: MatchModel) -> pl.DataFrame:
         .then(pl.lit("opportunity"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
-    frame = frame.with_columns(role=role).filter(pl.col("role").is_not_null())
+    frame = frame.with_columns(role=role, kind=pl.lit(kind)).filter(pl.col("role").is_not_null())
     return frame.with_columns(cost_usd=rotation_costs(frame)).sort("program_id")
 
 
@@ -211,6 +245,8 @@ def _role_reason(row: dict[str, Any], applicant: ApplicantProfile) -> str:
         why = f"opportunity: {imgs}, {score}"
     if visa:
         why += f", sponsors the {visa}"
+    if row.get("kind") == "graduate_externship":
+        why = "hands-on externship offered to graduates; " + why
     return why
 
 
@@ -328,7 +364,13 @@ class PortfolioEvaluator:
 
 @dataclass
 class RotationPlan:
-    """A recommended set of away rotations with dates, costs, gains and reasons."""
+    """Recommended rotations with kinds, dates, costs, gains and reasons.
+
+    `rotations` has one row per rotation (program-level ones have a `program_id`;
+    observerships and research positions have none: the applicant chooses the place).
+    `applicant_after` is the profile with the effects of those program-less options; the
+    plan's chances are `match_chances(applicant_after, rotations=program_ids)`.
+    """
 
     applicant_id: str
     rotations: pl.DataFrame
@@ -342,6 +384,14 @@ class RotationPlan:
     window: list[dt.date]
     worth_it: int
     notes: list[str] = field(default_factory=list)
+    applicant_after: ApplicantProfile | None = None
+    visiting_months: list[dt.date] = field(default_factory=list)
+    graduate_months: list[dt.date] = field(default_factory=list)
+
+    @property
+    def program_ids(self) -> list[str]:
+        """Program ids of the rotations at programs (electives and externships)."""
+        return self.rotations["program_id"].drop_nulls().to_list()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (dates as ISO strings)."""
@@ -354,6 +404,8 @@ class RotationPlan:
                     "program_id": r["program_id"],
                     "program_name": r["program_name"],
                     "specialty": r["specialty"],
+                    "kind": r["kind"],
+                    "hands_on": r["hands_on"],
                     "role": r["role"],
                     "start": r["start"].isoformat(),
                     "end": r["end"].isoformat(),
@@ -365,6 +417,7 @@ class RotationPlan:
             ],
             "rotation_total_cost_usd": round(self.total_cost_usd),
             "budget_usd": self.budget_usd,
+            "worthwhile_rotations": self.worth_it,
             "window": [m.isoformat() for m in self.window],
             "notes": self.notes,
         }
@@ -377,6 +430,8 @@ _ROTATION_SCHEMA = {
     "state": pl.String,
     "city": pl.String,
     "role": pl.String,
+    "kind": pl.String,
+    "hands_on": pl.Boolean,
     "start": pl.Date,
     "end": pl.Date,
     "cost_usd": pl.Float64,
@@ -394,6 +449,23 @@ def _portfolio_matrix(n: int, max_size: int) -> np.ndarray:
     return matrix
 
 
+@dataclass
+class _Context:
+    """What every step of one plan shares."""
+
+    applicant: ApplicantProfile
+    model: MatchModel
+    as_of: dt.date
+    budget: float | None
+    cap: int
+    window: list[dt.date]
+    visiting: list[dt.date]
+    graduate: list[dt.date]
+    before: Any
+    notes: list[str]
+    applicant_after: ApplicantProfile | None = None
+
+
 def plan_rotations(
     applicant: ApplicantProfile,
     programs: Any,
@@ -402,7 +474,7 @@ def plan_rotations(
     as_of: dt.date | None = None,
     max_rotations: int | None = None,
 ) -> RotationPlan:
-    """Plan 1-4 away rotations maximizing P(match anywhere) within budget and the window.
+    """Plan up to 4 rotations maximizing P(match anywhere) within budget and the window.
 
     Args:
         applicant: the profile (its `budget_usd` is used when `budget_usd` is None; no
@@ -415,121 +487,216 @@ def plan_rotations(
     as_of = as_of or dt.date.today()
     model = model_for(programs, as_of=as_of)
     p = params()
-    budget = applicant.budget_usd if budget_usd is None else budget_usd
-    cap = int(max_rotations or p["max_rotations"])
     window = rotation_window(applicant.match_year, as_of)
-    before = match_chances(applicant, model, curve=False)
-    notes: list[str] = []
-    frame = _role_frame(applicant, model)
-    empty = pl.DataFrame(schema=_ROTATION_SCHEMA)
-
-    def result(rotations: pl.DataFrame, worth: int, candidates: pl.DataFrame) -> RotationPlan:
-        chosen = rotations["program_id"].to_list()
-        after = match_chances(applicant, model, rotations=chosen, curve=False) if chosen else before
-        return RotationPlan(
-            applicant_id=applicant.applicant_id,
-            rotations=rotations,
-            candidates=candidates,
-            p_match_any_before=before.p_match_any,
-            p_match_any_after=after.p_match_any,
-            p_match_any_after_low=after.p_match_any_low,
-            p_match_any_after_high=after.p_match_any_high,
-            total_cost_usd=float(rotations["cost_usd"].sum()) if rotations.height else 0.0,
-            budget_usd=budget,
-            window=window,
-            worth_it=worth,
-            notes=notes,
-        )
-
+    visiting, graduate = split_months(applicant, window, int(p["window"]["rotation_days"]))
+    ctx = _Context(
+        applicant=applicant,
+        model=model,
+        as_of=as_of,
+        budget=applicant.budget_usd if budget_usd is None else budget_usd,
+        cap=int(max_rotations or p["max_rotations"]),
+        window=window,
+        visiting=visiting,
+        graduate=graduate,
+        before=match_chances(applicant, model, curve=False),
+        notes=[],
+    )
+    note = enrollment_note(applicant, visiting, graduate, as_of)
+    if note:
+        ctx.notes.append(note)
     if not window:
-        notes.append(
-            f"No month is left for a rotation whose letter is ready before ERAS opens for the "
-            f"{applicant.match_year} Match (planning date {as_of.isoformat()}); consider a later "
-            "Match year, or a late rotation for visibility only."
-        )
-        return result(empty, 0, frame.head(0))
-    if frame.height == 0:
-        notes.append(
+        ctx.notes.append(_no_window_note(applicant, as_of))
+        return _result(ctx, pl.DataFrame(schema=_ROTATION_SCHEMA), 0, _candidate_view(None))
+    frame = _candidates(ctx)
+    chosen, worth = _choose_programs(ctx, frame)
+    rows = _schedule(chosen, visiting, graduate, applicant)
+    if graduate:
+        rows = _add_generic(ctx, rows)
+    if rows.height:
+        ctx.notes.append(APPLY_NOTE)
+    return _result(ctx, rows, worth, _candidate_view(frame))
+
+
+def _no_window_note(applicant: ApplicantProfile, as_of: dt.date) -> str:
+    season = phase_note(applicant.match_year, as_of)
+    due = letters_ready_by(applicant.match_year)
+    text = (
+        f"No month is left for a rotation whose letter is in before letters are due for the "
+        f"{applicant.match_year} Match ({due:%d %b %Y}; planning date {as_of:%d %b %Y}): "
+        "rotations now would come too late for this application; consider a later Match "
+        "year, or a late rotation for experience only."
+    )
+    return f"{season} {text}" if season else text
+
+
+def _candidates(ctx: _Context) -> pl.DataFrame:
+    """Program-level candidates of each kind the months allow, with a note when none."""
+    frames = []
+    for kind, months in (("visiting_elective", ctx.visiting), ("graduate_externship",
+                                                              ctx.graduate)):  # fmt: skip
+        if not months:
+            continue
+        frame = _role_frame(ctx.applicant, ctx.model, kind)
+        if frame.height == 0:
+            ctx.notes.append(_no_candidates_note(kind))
+        frames.append(frame)
+    if not frames:
+        return _role_frame(ctx.applicant, ctx.model).head(0)
+    return pl.concat(frames, how="diagonal_relaxed").sort(["program_id", "kind"])
+
+
+def _no_candidates_note(kind: str) -> str:
+    if kind == "visiting_elective":
+        return (
             "No program in the table both takes IMG visiting students and fits a role "
             "(anchor, opportunity, safety) for this applicant; ask coordinators directly "
             "(programs with an unknown visiting policy are not counted)."
         )
-        return result(empty, 0, frame)
+    return (
+        "No program in the table is known to offer hands-on rotations to graduates and to fit "
+        "a role for this applicant (column accepts_graduates_for_rotations; unknown is not "
+        "counted); some programs and hospitals offer them: ask coordinators."
+    )
 
-    evaluator = PortfolioEvaluator(applicant, model, frame)
+
+def _result(
+    ctx: _Context, rotations: pl.DataFrame, worth: int, candidates: pl.DataFrame
+) -> RotationPlan:
+    after_applicant = ctx.applicant_after or ctx.applicant
+    ids = rotations["program_id"].drop_nulls().to_list()
+    changed = bool(ids) or after_applicant is not ctx.applicant
+    after = (
+        match_chances(after_applicant, ctx.model, rotations=ids, curve=False)
+        if changed
+        else ctx.before
+    )
+    return RotationPlan(
+        applicant_id=ctx.applicant.applicant_id,
+        rotations=rotations,
+        candidates=candidates,
+        p_match_any_before=ctx.before.p_match_any,
+        p_match_any_after=after.p_match_any,
+        p_match_any_after_low=after.p_match_any_low,
+        p_match_any_after_high=after.p_match_any_high,
+        total_cost_usd=float(rotations["cost_usd"].sum()) if rotations.height else 0.0,
+        budget_usd=ctx.budget,
+        window=ctx.window,
+        worth_it=worth,
+        notes=ctx.notes,
+        applicant_after=after_applicant,
+        visiting_months=ctx.visiting,
+        graduate_months=ctx.graduate,
+    )
+
+
+def _choose_programs(ctx: _Context, frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """The best portfolio of program-level rotations (with Shapley gains) and how many are
+    worth it; notes say why not more."""
+    empty = frame.head(0).with_columns(gain=pl.lit(None, dtype=pl.Float64))
+    if frame.height == 0:
+        return empty, 0
+    p = params()
+    threshold = float(p["min_gain_per_rotation"])
+    evaluator = PortfolioEvaluator(ctx.applicant, ctx.model, frame)
     base_value = float(evaluator.evaluate(np.zeros((1, frame.height), dtype=bool))[0])
     alone = evaluator.evaluate(np.eye(frame.height, dtype=bool)) - base_value
-    frame = frame.with_columns(gain_alone=pl.Series(alone))
-    keep = set(
-        frame.sort(["gain_alone", "program_id"], descending=[True, False]).head(
-            int(p["optimizer"]["prune_to"])
-        )["program_id"]
-    )
-    first_choice = applicant.target_specialties[0]
-    ranked = frame.sort(["gain_alone", "program_id"], descending=[True, False])
-    for role in ROLES:
-        keep |= set(ranked.filter(pl.col("role") == role).head(1)["program_id"])
-    keep |= set(ranked.filter(pl.col("specialty") == first_choice).head(3)["program_id"])
-    pool = frame.filter(pl.col("program_id").is_in(sorted(keep))).sort("program_id")
-    max_size = min(cap, len(window), pool.height)
+    pool = _prune(frame.with_columns(gain_alone=pl.Series(alone)), ctx.applicant)
+    max_size = min(ctx.cap, len(ctx.visiting) + len(ctx.graduate), pool.height)
     sub_eval = evaluator.with_candidates(pool)
     matrix = _portfolio_matrix(pool.height, max_size)
+    matrix = matrix[_fits_months(matrix, pool, ctx)]
     sizes = matrix.sum(axis=1)
     unconstrained = (matrix, sizes)
     rule_notes: list[str] = []
-    matrix, sizes = _seed_rules(matrix, sizes, pool, applicant, rule_notes)
+    matrix, sizes = _guide_rules(matrix, sizes, pool, ctx.applicant, rule_notes)
     values = sub_eval.evaluate(matrix)
     costs = matrix.astype(float) @ pool["cost_usd"].to_numpy()
-
     # how many rotations are worth it: decided without the budget
-    best_by_size = [base_value] + [float(values[sizes == k].max()) for k in range(1, max_size + 1)]
-    threshold = float(p["min_gain_per_rotation"])
+    best_by_size = [base_value] + [
+        float(values[sizes == k].max()) if (sizes == k).any() else -np.inf
+        for k in range(1, max_size + 1)
+    ]
     worth = 0
     for k in range(1, max_size + 1):
-        if best_by_size[k] - best_by_size[k - 1] >= threshold:
-            worth = k
-        else:
+        if best_by_size[k] - best_by_size[k - 1] < threshold:
             break
+        worth = k
     if worth == 0:
-        notes.append(
-            f"No rotation adds {threshold:.0%} or more to P(match anywhere) for this applicant "
-            "and table; rotations may still help with letters and experience."
+        ctx.notes.append(
+            f"No rotation at a program adds {points(threshold)} or more to P(match anywhere) for "
+            "this applicant and table; rotations may still help with letters and experience."
         )
-        return result(empty, 0, _candidate_view(frame))
-    feasible = (sizes <= worth) & (costs <= (budget if budget is not None else np.inf) + 1e-9)
+        return empty, 0
+    limit = ctx.budget if ctx.budget is not None else np.inf
+    feasible = (sizes <= worth) & (costs <= limit + 1e-9)
     if not feasible.any():
         cheapest = float(pool["cost_usd"].min())
-        notes.append(
-            f"The budget (${budget:,.0f}) is below the cheapest candidate rotation "
+        ctx.notes.append(
+            f"The budget (${ctx.budget:,.0f}) is below the cheapest candidate rotation "
             f"(${cheapest:,.0f}); no rotation is planned."
         )
-        return result(empty, worth, _candidate_view(frame))
+        return empty, worth
     # best feasible: highest P, then cheaper, then fewer, then first in program-id order
     order = np.lexsort((np.arange(len(values)), sizes, costs, -np.round(values, 12)))
     best = next(i for i in order if feasible[i])
     chosen = pool.filter(pl.Series(matrix[best]))
     chosen = chosen.with_columns(gain=pl.Series(_shapley_gains(sub_eval, matrix[best])))
-    notes.extend(rule_notes)
-    _note_unconstrained(unconstrained, values[best], worth, budget, pool, sub_eval, notes)
-    rotations = _schedule(chosen, window, applicant)
-    if worth < max_size:
-        notes.append(
-            f"{worth} rotation{'s' if worth > 1 else ''} recommended: a further one would add "
-            f"under {threshold:.0%} to P(match anywhere) (returns diminish, as the guides say)."
-        )
-    if budget is not None and chosen.height < worth:
-        notes.append(
-            f"The budget (${budget:,.0f}) allows {chosen.height} of the {worth} worthwhile "
-            "rotations."
-        )
-    notes.append(
-        "Apply to more programs than you plan to attend (8-15 for 2-4 rotations): visiting "
-        "spots for IMGs are limited and fill 6-9 months ahead."
+    ctx.notes.extend(rule_notes)
+    _note_unconstrained(unconstrained, values[best] - base_value, worth, ctx.budget, pool,
+                        sub_eval, base_value, ctx.notes)  # fmt: skip
+    ctx.notes.append(_count_note(worth, chosen.height, ctx.budget, threshold, max_size))
+    return chosen, worth
+
+
+def _prune(frame: pl.DataFrame, applicant: ApplicantProfile) -> pl.DataFrame:
+    """The best `prune_to` candidates by their gain alone, plus the best of each role and
+    the three best in the first choice."""
+    ranked = frame.sort(["gain_alone", "program_id", "kind"], descending=[True, False, False])
+    keep = ranked.head(int(params()["optimizer"]["prune_to"])).select("program_id", "kind")
+    extra = [ranked.filter(pl.col("role") == role).head(1) for role in ROLES]
+    first = applicant.target_specialties[0]
+    extra.append(ranked.filter(pl.col("specialty") == first).head(3))
+    keys = pl.concat([keep, *(e.select("program_id", "kind") for e in extra)]).unique()
+    return frame.join(keys, on=["program_id", "kind"], how="semi").sort(["program_id", "kind"])
+
+
+def _fits_months(matrix: np.ndarray, pool: pl.DataFrame, ctx: _Context) -> np.ndarray:
+    """Portfolios with at most one rotation per month of each kind and each program once."""
+    elective = (pool["kind"] == "visiting_elective").to_numpy()
+    ok = (matrix[:, elective].sum(axis=1) <= len(ctx.visiting)) & (
+        matrix[:, ~elective].sum(axis=1) <= len(ctx.graduate)
     )
-    return result(rotations, worth, _candidate_view(frame))
+    ids = pool["program_id"].to_list()
+    for pid in {i for i in ids if ids.count(i) > 1}:  # a program offering both kinds
+        cols = [j for j, i in enumerate(ids) if i == pid]
+        ok &= matrix[:, cols].sum(axis=1) <= 1
+    return ok
 
 
-def _seed_rules(
+def _count_note(
+    worth: int, planned: int, budget: float | None, threshold: float, max_size: int
+) -> str:
+    """One sentence for how many rotations: worthwhile, affordable, planned (one count each)."""
+    s = "s" if planned != 1 else ""
+    verb = "is" if planned == 1 else "are"
+    if budget is not None and planned < worth:
+        return (
+            f"{worth} rotations would each add {points(threshold)} or more to P(match "
+            f"anywhere); the budget ({dollars(budget)}) pays for {planned}, so {planned} {verb} "
+            "planned."
+        )
+    if worth < max_size:
+        return (
+            f"{planned} rotation{s} {verb} planned: a further one would add under "
+            f"{points(threshold)} to P(match anywhere) (returns diminish, as the guides say)."
+        )
+    return (
+        f"{planned} rotation{s} {verb} planned: as many as the window, the candidates and the "
+        "cap allow."
+    )
+
+
+def _guide_rules(
     matrix: np.ndarray,
     sizes: np.ndarray,
     pool: pl.DataFrame,
@@ -565,11 +732,12 @@ def _seed_rules(
 
 def _note_unconstrained(
     unconstrained: tuple[np.ndarray, np.ndarray],
-    chosen_value: float,
+    chosen_gain: float,
     worth: int,
     budget: float | None,
     pool: pl.DataFrame,
     evaluator: PortfolioEvaluator,
+    base_value: float,
     notes: list[str],
 ) -> None:
     """Say so when ignoring the guides' structure would raise P(match anywhere) more."""
@@ -578,17 +746,18 @@ def _note_unconstrained(
     ok = (sizes <= worth) & (costs <= (budget if budget is not None else np.inf) + 1e-9)
     if not ok.any():
         return
-    values = evaluator.evaluate(matrix[ok])
-    best = int(np.argmax(values))
-    if values[best] - chosen_value >= float(params()["min_gain_per_rotation"]):
+    gains = evaluator.evaluate(matrix[ok]) - base_value
+    best = int(np.argmax(gains))
+    if gains[best] - chosen_gain >= float(params()["min_gain_per_rotation"]):
         picks = pool.filter(pl.Series(matrix[ok][best]))
         where = ", ".join(
             f"{r['program_name']} ({r['specialty']})" for r in picks.iter_rows(named=True)
         )
         notes.append(
-            f"Rotating only where the model gains most ({where}) would give P(match anywhere) "
-            f"{values[best]:.0%} instead of {chosen_value:.0%}, mostly through your backups' "
-            "chances rather than your first choice's."
+            f"Rotating only where the model gains most ({where}) would add "
+            f"{gains[best] * 100:.1f} points to P(match anywhere) instead of "
+            f"{chosen_gain * 100:.1f}, mostly through your backups' chances rather than your "
+            "first choice's."
         )
 
 
@@ -616,48 +785,88 @@ def _shapley_gains(evaluator: PortfolioEvaluator, portfolio: np.ndarray) -> np.n
     return gains
 
 
-def _candidate_view(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(
-        "program_id", "program_name", "specialty", "state", "city", "role", "cost_usd",
-        "gain_alone", "img_friendliness",
-    ).sort(["gain_alone", "program_id"], descending=[True, False])  # fmt: skip
+def _candidate_view(frame: pl.DataFrame | None) -> pl.DataFrame:
+    columns = ["program_id", "program_name", "specialty", "state", "city", "role", "kind",
+               "cost_usd", "gain_alone", "img_friendliness"]  # fmt: skip
+    if frame is None or "gain_alone" not in frame.columns:
+        schema = {c: _ROTATION_SCHEMA.get(c, pl.Float64) for c in columns}
+        return pl.DataFrame(schema=schema)
+    return frame.select(columns).sort(["gain_alone", "program_id"], descending=[True, False])
 
 
 def _schedule(
-    chosen: pl.DataFrame, window: list[dt.date], applicant: ApplicantProfile
+    chosen: pl.DataFrame,
+    visiting: list[dt.date],
+    graduate: list[dt.date],
+    applicant: ApplicantProfile,
 ) -> pl.DataFrame:
-    """Assign months: the latest months of the window, safety first and anchor last."""
+    """Assign months: the latest months each kind may use, safety first and anchor last."""
     days = int(params()["window"]["rotation_days"])
-    ordered = chosen.with_columns(
-        role_order=pl.col("role").replace_strict(ROLE_ORDER, return_dtype=pl.Int64)
-    ).sort(["role_order", "gain", "program_id"], descending=[False, True, False])
-    months = window[-ordered.height :]
     rows = []
-    for month, r in zip(months, ordered.iter_rows(named=True), strict=True):
-        reason = _role_reason(r, applicant)
-        letters_for = ", ".join(
-            s for s in applicant.target_specialties if r["specialty"] in letter_specialties(s)
-        )
-        reason += (
-            f"; its share of the plan's gain: {r['gain'] * 100:.1f} points of P(match anywhere); "
-            f"a US letter "
-            f"in {specialty_name(r['specialty'])}"
-            + (f" (counts for {letters_for})" if letters_for else "")
-        )
-        rows.append(
-            {
-                "program_id": r["program_id"],
-                "program_name": r["program_name"],
-                "specialty": r["specialty"],
-                "state": r["state"],
-                "city": r["city"],
-                "role": r["role"],
-                "start": month,
-                "end": month + dt.timedelta(days=days - 1),
-                "cost_usd": float(r["cost_usd"]),
-                "gain": float(r["gain"]),
-                "img_friendliness": float(r["img_friendliness"]),
-                "reason": reason,
-            }
-        )
+    for kind, months in (("visiting_elective", visiting), ("graduate_externship", graduate)):
+        of_kind = chosen.filter(pl.col("kind") == kind) if chosen.height else chosen
+        if of_kind.height == 0:
+            continue
+        ordered = of_kind.with_columns(
+            role_order=pl.col("role").replace_strict(ROLE_ORDER, return_dtype=pl.Int64)
+        ).sort(["role_order", "gain", "program_id"], descending=[False, True, False])
+        for month, r in zip(months[-ordered.height :], ordered.iter_rows(named=True),
+                            strict=True):  # fmt: skip
+            rows.append(_scheduled_row(r, month, days, applicant))
     return pl.DataFrame(rows, schema=_ROTATION_SCHEMA).sort("start")
+
+
+def _scheduled_row(
+    r: dict[str, Any], month: dt.date, days: int, applicant: ApplicantProfile
+) -> dict[str, Any]:
+    letters_for = ", ".join(
+        s for s in applicant.target_specialties if r["specialty"] in letter_specialties(s)
+    )
+    counts = f" (counts for {letters_for})" if letters_for else ""
+    reason = (
+        f"{_role_reason(r, applicant)}; its share of the rotations' gain: "
+        f"{r['gain'] * 100:.1f} points of P(match anywhere); a US letter in "
+        f"{specialty_name(r['specialty'])}{counts}"
+    )
+    return {
+        "program_id": r["program_id"],
+        "program_name": r["program_name"],
+        "specialty": r["specialty"],
+        "state": r["state"],
+        "city": r["city"],
+        "role": r["role"],
+        "kind": r["kind"],
+        "hands_on": HANDS_ON[r["kind"]],
+        "start": month,
+        "end": month + dt.timedelta(days=days - 1),
+        "cost_usd": float(r["cost_usd"]),
+        "gain": float(r["gain"]),
+        "img_friendliness": float(r["img_friendliness"]),
+        "reason": reason,
+    }
+
+
+def _add_generic(ctx: _Context, rows: pl.DataFrame) -> pl.DataFrame:
+    """Observerships and research positions in the graduate months left (greedy)."""
+    used = set(rows["start"].to_list())
+    free = [m for m in ctx.graduate if m not in used]
+    ids = rows["program_id"].drop_nulls().to_list()
+    spent = float(rows["cost_usd"].sum()) if rows.height else 0.0
+    base = match_chances(ctx.applicant, ctx.model, rotations=ids, curve=False).p_match_any
+    generic = plan_generic(
+        ctx.applicant,
+        ctx.model,
+        program_ids=ids,
+        free_months=free,
+        budget_left=None if ctx.budget is None else ctx.budget - spent,
+        base_value=base,
+        min_gain=float(params()["min_gain_per_rotation"]),
+        rotation_days=int(params()["window"]["rotation_days"]),
+        slots=max(ctx.cap - rows.height, 0),
+    )
+    ctx.applicant_after = generic.applicant_after
+    ctx.notes.extend(generic.notes)
+    if not generic.choices:
+        return rows
+    extra = pl.DataFrame([c.row() for c in generic.choices], schema=_ROTATION_SCHEMA)
+    return pl.concat([rows, extra]).sort("start")
