@@ -17,10 +17,10 @@
 # %% [markdown]
 # # 02 · IMG-friendliness: the score, explained
 #
-# **Purpose.** Explain the 0-100 IMG-friendliness score component by component (weights,
-# transforms, priors for unknown facts, confidence), show where friendly programs are and
-# how the score is spread within and across specialties, and measure how much the ranking
-# depends on the weights, which are judgement, not fitted.
+# **Purpose.** Explain the 0-100 IMG-friendliness score component by component (weights and
+# where they come from, transforms, what an unknown fact stands for, confidence), show where
+# friendly programs are and how the score is spread within and across specialties, and
+# measure how the ranking changes when a component is dropped or a weight moves.
 #
 # **Inputs** (the next cell): a program table (`programs_file`), the visa the score is
 # relative to (`visa_needed`), the specialty to look at closely (`specialty`) and the plan
@@ -65,45 +65,91 @@ present.method(friendliness, end="Known limits")
 # %% [markdown]
 # ## Components and weights
 #
-# The seven components with the weights and transforms in use (read from
-# `params/friendliness.yaml`). Each weight is the most the component can add to the score:
-# a program that sponsors the visa gets 25 points from it, one with a third of its residents
-# IMGs gets about 13 of the 20 "IMG residents" points. The visa component is also a gate:
-# a program *known* not to sponsor the visa scores 0 ("closed"); an *unknown* visa is
-# imputed, never treated as a no.
+# The eight components with the weights and transforms in use (read from
+# `params/friendliness.yaml`). Each weight is the most the component can add to the score
+# (times 100). Most components are percentiles: an "IMG residents" value of 0.5 means half of
+# Internal Medicine's programs have fewer IMG residents. The visa component is also a gate:
+# a program *known* not to sponsor the visa scores 0 ("closed"); an *unknown* visa is never
+# treated as a no.
 
 # %%
 present.weights_table()
 
 # %% [markdown]
-# ## Priors: what an unknown fact is replaced with
+# ## Where the weights come from
 #
-# When a program does not publish a fact, the component takes its specialty's typical value
-# (the prior) and the program's confidence drops by that component's weight. Priors come
-# from the reference figures (IMG shares of residents per specialty, sponsorship by program
-# type, the reference distribution of non-US IMG interview rates). The table shows them for
-# the main specialties, as component values from 0 to 1.
+# The weights are derived, not set by hand. A one-factor model says how strongly each fact
+# follows a program's openness to IMGs (its *loading*: program type's comes from FREIDA's
+# medians by type, the others are stated judgement); the regression weight of openness on
+# the facts, divided by how much the component varies across programs, gives each weight.
+# The visa weight is set so that a known sponsor outranks an unknown one by as much as a
+# non-US IMG's expected interview rate differs between them. The last column is the
+# rounded weight in use.
 
 # %%
-priors = friendliness.specialty_priors().filter(pl.col("specialty").is_in(scored["specialty"].unique().to_list()))
 markup.table(
-    priors.sort("specialty"),
-    {"specialty": "Specialty", "pct_img_mean": "Typical % IMG residents",
-     "prior_img_share": "IMG residents", "prior_non_us_img_share": "Non-US IMG residents",
-     "prior_interview_rate": "Interview rate", "prior_program_type": "Program type",
-     "prior_visiting": "Visiting access", "prior_screening": "Screening"},
-    formats={"pct_img_mean": "num1", "prior_img_share": "num2", "prior_non_us_img_share": "num2",
-             "prior_interview_rate": "num2", "prior_program_type": "num2",
-             "prior_visiting": "num2", "prior_screening": "num2"},
+    friendliness.weight_derivation(),
+    {"label": "Component", "loading": "Loading", "regression_weight": "Regression weight",
+     "component_sd": "Spread (sd)", "derived_weight": "Derived weight", "weight": "Weight in use"},
+    formats={"loading": "num2", "regression_weight": "num3", "component_sd": "num3",
+             "derived_weight": "pct1", "weight": "pct1"},
+)
+
+# %% [markdown]
+# ## Unknown facts are rank-neutral
+#
+# A fact a program does not publish takes the value of its specialty's *median* program:
+# the program then scores exactly as if it were typical in that respect, so a missing fact
+# never moves it up or down the ranking, and its confidence drops by the component's
+# weight. Nothing is guessed from another column (no non-US share from the IMG share, no
+# visa from the program type). A yes/no fact has no neutral median (the median program says
+# yes or no), so an unknown visa or visiting policy takes the specialty's share of "yes".
+# The table shows these values for the specialties in the table, first as facts, then as
+# the score of a program about which nothing is known (for this visa need).
+
+# %%
+medians = friendliness.specialty_priors().join(
+    friendliness.neutral_components(visa_needed).select("specialty", "img_friendliness"), on="specialty"
+).filter(pl.col("specialty").is_in(scored["specialty"].unique().to_list()))
+markup.table(
+    medians.sort("specialty"),
+    {"specialty": "Specialty", "median_pct_img": "Median % IMG residents",
+     "median_pct_non_us_img": "Median % non-US IMG", "median_interview_rate": "Median interview rate",
+     "median_type": "Median type", "share_j1": "Share J-1", "share_h1b": "Share H-1B",
+     "img_friendliness": "Score if nothing is known"},
+    formats={"median_pct_img": "num1", "median_pct_non_us_img": "num1", "median_interview_rate": "pct1",
+             "share_j1": "pct", "share_h1b": "pct", "img_friendliness": "num1"},
+)
+
+# %% [markdown]
+# The same in one program: the specialty's top program as published, with its IMG share
+# unknown (and the US MD and DO shares it could be worked out from), and with its IMG share
+# set to the specialty's median. The last two score the same; only the confidence tells
+# them apart.
+
+# %%
+top_row = specialty_programs.filter(pl.col("program_id") == in_specialty["program_id"][0])
+median_img = medians.filter(pl.col("specialty") == specialty)["median_pct_img"][0]
+variants = pl.concat([
+    top_row.with_columns(program_id=pl.lit("as published")),
+    top_row.with_columns(program_id=pl.lit("IMG share unknown"), pct_img_residents=None,
+                         pct_us_md_residents=None, pct_do_residents=None),
+    top_row.with_columns(program_id=pl.lit("IMG share at the median"), pct_img_residents=median_img),
+])
+markup.table(
+    friendliness.score_programs(variants, visa_needed, as_of=plan_date).sort("program_id", descending=True),
+    {"program_id": "Version", "pct_img_residents": "% IMG residents",
+     "component_img_share": "IMG residents component", "img_friendliness": "Score", "confidence": "Confidence"},
+    formats={"pct_img_residents": "num1", "component_img_share": "num3", "img_friendliness": "num2",
+             "confidence": "pct"},
 )
 
 # %% [markdown]
 # ## How much is known: confidence
 #
 # Confidence is the weight of the facts that are known (0-1). The table is the share of
-# programs in the table for which each fact is unknown: the less is known, the more the
-# score leans on priors and the more it pulls every program toward its specialty's
-# typical value.
+# programs in the table for which each fact is unknown: the less is known about a program,
+# the more its score rests on its specialty's median program, and the lower its confidence.
 
 # %%
 markup.table(
@@ -117,11 +163,13 @@ markup.table(
 # ## Across specialties
 #
 # The distribution of the score per specialty for this visa need: quartiles, the share of
-# programs rated friendly or better (45+), the share closed (known not to sponsor the visa),
-# and the median confidence. Specialties are sorted by their median score. Open specialties
-# (internal medicine, neurology, pathology, family medicine) have more friendly programs
-# than the surgical and radiological ones, which is what the reference shares of IMG
-# residents show.
+# programs rated friendly or better (the tiers start at the score of an Internal Medicine
+# program that sponsors the visa and sits at IM's median), the share closed (known not to
+# sponsor the visa), and the median confidence. Specialties are sorted by their median
+# score. The IMG-residents component is on one scale for every specialty, and visa shares
+# follow each specialty's sponsorship level, so open specialties (internal medicine,
+# neurology, pathology, family medicine) score above the surgical and radiological ones,
+# as the reference shares of IMG residents say they should.
 
 # %%
 markup.table(
@@ -168,9 +216,8 @@ viz.friendliness_distribution(scored, specialty)
 #
 # Each bar is a program's score, split into its weighted components (a segment is
 # 100 x weight x component value, so the segments add up to the score). Faded segments
-# are imputed: the fact was unknown and the specialty prior stands in for it. A top
-# program with many faded segments is top partly because little is known about it;
-# check its facts before relying on it.
+# are facts the program does not publish: the specialty's median program stands in for
+# them. They neither lift nor sink the program; check them before relying on its rank.
 
 # %%
 components = friendliness.component_frame(specialty_programs, visa_needed, as_of=plan_date)
@@ -191,6 +238,46 @@ markup.table(
              "non_us_img_interview_rate": "pct1"},
     caption=f"Top 15 {specialty_name(specialty)} programs for visa need {visa_needed!r}",
 )
+
+# %% [markdown]
+# ## What each component changes: dropping one at a time
+#
+# Each component in turn is dropped (its weight set to 0, the others renormalized) and the
+# programs re-scored. Two measures of how much the ranking moves: the Spearman rank
+# correlation of the scores without it with the full scores (1 = same order), and the share
+# of the full top 20 still in the top 20. "Known in" is the share of programs that publish
+# the fact: a fact nobody publishes is the same median value for every program of the
+# specialty, so dropping it moves nothing within the specialty. First within the specialty:
+
+# %%
+ablation = friendliness.component_ablation(specialty_programs, visa_needed, top=20, as_of=plan_date)
+markup.table(
+    ablation,
+    {"label": "Dropped component", "weight": "Its weight", "known_share": "Known in",
+     "spearman": "Rank correlation with the full score", "top20_overlap": "Top 20 kept"},
+    formats={"weight": "pct1", "known_share": "pct", "spearman": "num3", "top20_overlap": "pct"},
+    caption=f"{specialty_name(specialty)}: {in_specialty.height} programs",
+)
+
+# %% [markdown]
+# Then over the whole table, where the differences between specialties also count:
+
+# %%
+markup.table(
+    friendliness.component_ablation(programs, visa_needed, top=20, as_of=plan_date),
+    {"label": "Dropped component", "weight": "Its weight", "known_share": "Known in",
+     "spearman": "Rank correlation with the full score", "top20_overlap": "Top 20 kept"},
+    formats={"weight": "pct1", "known_share": "pct", "spearman": "num3", "top20_overlap": "pct"},
+    caption=f"All {programs.height:,} programs",
+)
+
+# %% [markdown]
+# **Reading it.** A component moves the order only as far as its weight and the share of
+# programs that publish its fact allow. On the demo data, the observed interview rate and the
+# visa fit move it most (the rate also reshuffles the top 20, since rates separate the most
+# open programs), the resident shares come next, and the light components (visiting access,
+# screening rules, interviews per position) barely move it. No single component decides the
+# ranking on its own.
 
 # %% [markdown]
 # ## How much the ranking depends on the weights
@@ -234,12 +321,16 @@ markup.table(
 #
 # ## Known limits
 #
-# - The weights are judgement, documented in `params/friendliness.yaml`; the sensitivity
-#   above shows what that judgement changes.
+# - The weights follow from loadings that are judgement where the reference has no figure
+#   (documented in `params/friendliness.yaml`); the tables above show what each component
+#   and each weight changes.
 # - Program facts are self-reported (FREIDA) or collected by applicants, and go stale; a
 #   stale row keeps its score but loses a fifth of its confidence.
-# - Program type is a coarse proxy, and unknown facts pull scores toward the specialty's
-#   typical value.
+# - A program about which little is known sits near its specialty's median program: its
+#   score says "typical", its confidence says "unverified".
+# - Specialty medians outside Internal Medicine are derived from NRMP shares with IM's
+#   spread; `imgmatch evaluate` checks the score against observed interview rates on your
+#   own data.
 # - A high score means "IMGs get in here", not "I will": notebook 03 turns programs into
 #   one applicant's chances.
 # - The demo table is synthetic (`data/demo/README.md`): its programs are fictional.

@@ -306,63 +306,26 @@ def method(module: Any, *, start: str | None = None, end: str | None = None) -> 
 
 
 def weights_table() -> Html:
-    """The friendliness components: weight, how the fact becomes a 0-1 value, if unknown."""
+    """The friendliness components: weight, the value from the fact, if unknown, weight source."""
     from analysis.model import friendliness
 
     p = friendliness.params()
-    tr = p["transforms"]
-    s = tr["screening"]
-    types = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in tr["program_type"].items())
-    how = {
-        "visa": "1 sponsors the visa needed, 0 does not (the program is then closed); "
-        "unknown: type prior x specialty level x "
-        f"{p['priors']['unknown_visa_discount']:g}",
-        "img_share": f"1 - exp(-% IMG residents / {tr['img_share_scale_pct']:g})",
-        "non_us_img_share": f"1 - exp(-% non-US IMG residents / "
-        f"{tr['non_us_img_share_scale_pct']:g}); half credit when "
-        "inferred from the IMG share",
-        "interview_rate": f"1 - exp(-observed non-US IMG interview rate / "
-        f"{tr['interview_rate_scale']:g})",
-        "visiting": "1 takes IMG visiting students, 0 does not",
-        "screening": f"mean of the published screens: Step 2 CK minimum (open at "
-        f"{s['step2_open_at']}, closed at {s['step2_closed_at']}), graduation "
-        f"cutoff ({s['yog_strict_years']}-{s['yog_open_years']} years), USCE "
-        f"required (0-{s['usce_closed_months']} months), attempts allowed",
-        "program_type": types,
-    }
-    unknown = {
-        "visa": "prior by program type (never a no)",
-        "img_share": "specialty prior",
-        "non_us_img_share": "specialty prior",
-        "interview_rate": "mean under the specialty's reference rates",
-        "visiting": f"{p['priors']['visiting_access']:g}",
-        "screening": f"{p['priors']['screening']:g}",
-        "program_type": "the specialty's type mix",
-    }
-    rows = [
-        {
-            "label": p["labels"][c],
-            "weight": float(p["weights"][c]),
-            "how": how[c],
-            "unknown": unknown[c],
-        }
-        for c in friendliness.COMPONENTS
-    ]
     return table(
-        pl.DataFrame(rows),
+        friendliness.component_table(),
         {
             "label": "Component",
             "weight": "Weight",
-            "how": "Value (0-1) from the fact",
+            "value": "Value (0-1) from the fact",
             "unknown": "If the fact is unknown",
+            "source": "Where the weight comes from",
         },
-        formats={"weight": "pct"},
+        formats={"weight": "pct1"},
         note=(
             "Tiers: "
             + ", ".join(f"{name} from {low}" for name, low in p["tiers"].items())
-            + f". Confidence = the weight of the known facts (inferred facts count "
-            f"{p['confidence']['partial_credit']:g}), x {p['confidence']['stale_factor']:g} "
-            "when the row was verified more than a year ago."
+            + ". Confidence = the weight of the known facts, x "
+            f"{p['confidence']['stale_factor']:g} when the row was verified more than a year "
+            "ago."
         ),
     )
 
@@ -429,8 +392,8 @@ def welcome_table(scored: Any, applicant: Any) -> Html:
 def unknown_facts(programs: Any) -> pl.DataFrame:
     """Share of programs whose fact is unknown, per fact the friendliness score uses.
 
-    Columns: fact, column, unknown_share. Unknown facts are imputed from specialty priors and
-    lower `confidence`; they never count as a "no".
+    Columns: fact, column, unknown_share. An unknown fact stands for the specialty's median
+    program (a yes/no fact: its share of "yes") and lowers `confidence`; it is never a "no".
     """
     df = as_polars(programs)
     facts = (
@@ -438,6 +401,8 @@ def unknown_facts(programs: Any) -> pl.DataFrame:
         ("H-1B sponsorship", "sponsors_h1b"),
         ("% IMG residents", "pct_img_residents"),
         ("% non-US IMG residents", "pct_non_us_img_residents"),
+        ("% US MD residents", "pct_us_md_residents"),
+        ("% DO residents", "pct_do_residents"),
         ("Non-US IMG interview rate", "non_us_img_interview_rate"),
         ("Takes IMG visiting students", "accepts_img_visiting_students"),
         ("Step 2 CK minimum", "min_step2_score"),
@@ -445,6 +410,8 @@ def unknown_facts(programs: Any) -> pl.DataFrame:
         ("USCE required", "usce_required_months"),
         ("Attempts allowed", "max_attempts"),
         ("Program type", "program_type"),
+        ("First-year positions", "pgy1_positions"),
+        ("Interviews conducted", "interviews_last_year"),
         ("Last verified", "last_verified"),
     )
     rows = [
