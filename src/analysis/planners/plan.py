@@ -1,11 +1,15 @@
-"""One applicant's whole plan: chances, away rotations, backup specialties, timeline.
+"""One applicant's whole plan: chances, rotations, backup specialties, levers, timeline.
 
-`make_plan` runs the planners in order (rotations first, since they change the chances;
-then the backup plan on the same applicant; then the calendar with the chosen rotations)
-and computes the plan's P(match anywhere): the rank list of the backup plan followed by any
-specialty the applicant already listed, the programs it recommends per specialty (never
-fewer than the applicant already plans), and the planned rotations. So the plan never
-lowers the applicant's chances: it only adds rotations, backups and applications.
+`make_plan` refuses a season that is over (`SeasonOverError`) and plans a season under way as
+it is. It runs the planners in order: rotations first (they change the chances), then the
+backup plan on the applicant with those rotations (so every number of the backup table already
+includes them), then the levers still open and the calendar with the chosen rotations.
+
+One number per fact: the plan's P(match anywhere) is `backup.chances` (the final rank list
+with its programs and the planned rotations), computed once; the steps on the way are the
+chances now (`chances_now`) and with the rotations alone (`rotations.p_match_any_after`). The
+headline, the notes, the command line and the report all read these fields. The plan only
+adds rotations, backups and applications, so it never lowers the applicant's chances.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ import polars as pl
 from analysis.data.schemas import ApplicantProfile
 from analysis.model.probability import MatchChances, match_chances, model_for
 from analysis.planners.backup import BackupPlan, plan_backup
+from analysis.planners.levers import levers as levers_for
 from analysis.planners.rotations import RotationPlan, plan_rotations
+from analysis.planners.season import check_season, phase_note
 from analysis.planners.timeline import build_timeline
+from analysis.planners.wording import percent
 
 
 @dataclass
@@ -34,6 +41,27 @@ class Plan:
     backup: BackupPlan
     timeline: pl.DataFrame
     as_of: dt.date
+    levers: pl.DataFrame | None = None
+    season_phase: str = "preparing"
+    season_note: str | None = None
+
+    @property
+    def p_match_any_with_rotations(self) -> float:
+        """P(match anywhere) with the planned rotations and the applicant's own rank list."""
+        return self.rotations.p_match_any_after
+
+    def headline(self) -> str:
+        """The plan in one sentence: P(match anywhere) now, with the rotations, with the plan."""
+        now, after = self.chances_now, self.chances_with_plan
+        steps = [f"{percent(now.p_match_any)} now"]
+        if self.rotations.rotations.height:
+            steps.append(f"{percent(self.p_match_any_with_rotations)} with the rotations")
+        steps.append(f"{percent(after.p_match_any)} with the whole plan")
+        interval = f"{percent(after.p_match_any_low)}-{percent(after.p_match_any_high)}"
+        return (
+            f"P(match anywhere): {' -> '.join(steps)} (80% interval {interval}); rank list "
+            f"{' -> '.join(self.backup.rank_list)}."
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `imgmatch plan --json` (more keys than required)."""
@@ -42,29 +70,57 @@ class Plan:
         return {
             "applicant_id": self.applicant.applicant_id,
             "as_of": self.as_of.isoformat(),
+            "season_phase": self.season_phase,
+            "season_note": self.season_note,
+            "headline": self.headline(),
             "p_match_any": round(self.chances_with_plan.p_match_any, 3),
             "p_match_any_low": round(self.chances_with_plan.p_match_any_low, 3),
             "p_match_any_high": round(self.chances_with_plan.p_match_any_high, 3),
             "p_match_any_now": round(self.chances_now.p_match_any, 3),
-            "rank_list": self.chances_with_plan.specialties["specialty"].to_list(),
+            "p_match_any_with_rotations": round(self.p_match_any_with_rotations, 3),
+            "rank_list": self.backup.rank_list,
             "rotations": rotations["rotations"],
             "rotation_total_cost_usd": rotations["rotation_total_cost_usd"],
             "rotation_budget_usd": rotations["budget_usd"],
+            "worthwhile_rotations": rotations["worthwhile_rotations"],
             "rotation_notes": rotations["notes"],
             "backup": backup["backup"],
+            "backup_left_out": backup["left_out"],
+            "max_specialties": backup["max_specialties"],
             "backup_notes": backup["notes"],
             "application_cost_usd": round(self.chances_with_plan.total_cost_usd),
+            "levers": [] if self.levers is None else lever_records(self.levers),
             "timeline": [
                 {
                     "date": r["start"].isoformat(),
                     "end": r["end"].isoformat() if r["end"] else None,
                     "event": r["event"],
                     "category": r["category"],
+                    "kind": r["kind"],
+                    "status": r["status"],
                     "approximate": r["approximate"],
+                    "source": r["source"],
                 }
                 for r in self.timeline.iter_rows(named=True)
             ],
         }
+
+
+def lever_records(levers: pl.DataFrame) -> list[dict[str, Any]]:
+    """The levers as JSON records (`chances --json` and `plan --json`)."""
+    return [
+        {
+            "lever": r["lever"],
+            "label": r["label"],
+            "p_match_any_after": None
+            if r["p_match_any_after"] is None
+            else round(r["p_match_any_after"], 3),
+            "delta": None if r["delta"] is None else round(r["delta"], 3),
+            "available": r["available"],
+            "reason": r["reason"],
+        }
+        for r in levers.iter_rows(named=True)
+    ]
 
 
 def make_plan(
@@ -75,39 +131,35 @@ def make_plan(
     budget_usd: float | None = None,
     as_of: dt.date | None = None,
 ) -> Plan:
-    """Rotations, backups and calendar for one applicant, and the plan's chances."""
+    """Rotations, backups, levers and calendar for one applicant, and the plan's chances.
+
+    Raises:
+        SeasonOverError: the applicant's Match season is over at `as_of` (a
+            `DataValidationError`: the command line reports it as bad input).
+    """
     as_of = as_of or dt.date.today()
+    phase = check_season(applicant.match_year, as_of)
     model = model_for(programs, as_of=as_of)
     now = match_chances(applicant, model)
     rotations = plan_rotations(applicant, model, budget_usd, as_of=as_of)
-    backup = plan_backup(applicant, model, target, as_of=as_of)
-    # The plan keeps what the applicant already intends: their own specialties stay on the
-    # rank list (after the recommended ones), with at least as many programs as now.
-    included = backup.table.filter(pl.col("included"))
-    applications = dict(zip(included["specialty"], included["applications"], strict=True))
-    planned_now = dict(
-        zip(now.specialties["specialty"], now.specialties["applications"], strict=True)
-    )
-    for s, n in planned_now.items():
-        applications[s] = max(applications.get(s, 0), n)
-    rank_list = [
-        *backup.rank_list,
-        *(s for s in applicant.target_specialties if s not in backup.rank_list),
-    ]
-    with_plan = match_chances(
+    backup = plan_backup(
         rotations.applicant_after or applicant,
         model,
-        specialties=rank_list,
-        applications=applications,
+        target,
+        as_of=as_of,
         rotations=rotations.program_ids,
     )
+    assert backup.chances is not None
     timeline = build_timeline(applicant, rotations.rotations, as_of=as_of)
     return Plan(
         applicant=applicant,
         chances_now=now,
-        chances_with_plan=with_plan,
+        chances_with_plan=backup.chances,
         rotations=rotations,
         backup=backup,
         timeline=timeline,
         as_of=as_of,
+        levers=levers_for(applicant, model, as_of=as_of),
+        season_phase=phase,
+        season_note=phase_note(applicant.match_year, as_of),
     )

@@ -517,6 +517,38 @@ def plan_rotations(
     return _result(ctx, rows, worth, _candidate_view(frame))
 
 
+def best_single_rotation(
+    applicant: ApplicantProfile,
+    programs: Any,
+    *,
+    specialty: str | None = None,
+    as_of: dt.date | None = None,
+) -> tuple[str, str] | None:
+    """(program id, kind) of the one rotation at a program of `specialty` (default the first
+    choice) that adds most to P(match anywhere), among those the planner could plan now:
+    visiting electives in months before graduation, externships for graduates after it.
+    None when no month or no candidate is left."""
+    as_of = as_of or dt.date.today()
+    model = model_for(programs, as_of=as_of)
+    specialty = specialty or applicant.target_specialties[0]
+    window = rotation_window(applicant.match_year, as_of)
+    visiting, graduate = split_months(applicant, window, int(params()["window"]["rotation_days"]))
+    frames = [
+        _role_frame(applicant, model, kind)
+        for kind, months in (("visiting_elective", visiting), ("graduate_externship", graduate))
+        if months
+    ]
+    frames = [f.filter(pl.col("specialty") == specialty) for f in frames]
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return None
+    frame = pl.concat(frames, how="diagonal_relaxed").sort(["program_id", "kind"])
+    evaluator = PortfolioEvaluator(applicant, model, frame)
+    gains = evaluator.evaluate(np.eye(frame.height, dtype=bool))
+    best = int(np.argmax(gains))
+    return str(frame["program_id"][best]), str(frame["kind"][best])
+
+
 def _no_window_note(applicant: ApplicantProfile, as_of: dt.date) -> str:
     season = phase_note(applicant.match_year, as_of)
     due = letters_ready_by(applicant.match_year)
@@ -630,10 +662,15 @@ def _choose_programs(ctx: _Context, frame: pl.DataFrame) -> tuple[pl.DataFrame, 
     limit = ctx.budget if ctx.budget is not None else np.inf
     feasible = (sizes <= worth) & (costs <= limit + 1e-9)
     if not feasible.any():
-        cheapest = float(pool["cost_usd"].min())
+        cheapest = int(np.argmin(np.where(sizes <= worth, costs, np.inf)))
+        picks = pool.filter(pl.Series(matrix[cheapest]))
+        where = ", ".join(
+            f"{r['program_name']} ({r['specialty']})" for r in picks.iter_rows(named=True)
+        )
         ctx.notes.append(
-            f"The budget (${ctx.budget:,.0f}) is below the cheapest candidate rotation "
-            f"(${cheapest:,.0f}); no rotation is planned."
+            f"The budget ({dollars(ctx.budget)}) is below the cheapest rotation plan that "
+            f"follows the guides' structure ({dollars(costs[cheapest])}: {where}); no rotation "
+            "at a program is planned."
         )
         return empty, worth
     # best feasible: highest P, then cheaper, then fewer, then first in program-id order
