@@ -63,8 +63,8 @@ def _check_plan(plan, person, model, budget):
         ids = rot.filter(pl.col("kind") == kind)["program_id"].to_list()
         chosen = table.filter(pl.col("program_id").is_in(ids))
         assert chosen[column].fill_null(False).all()
-        if person.visa_needed == "j1":
-            assert chosen["sponsors_j1"].fill_null(False).all()
+        if person.visa_needed == "j1":  # never a program known not to sponsor the J-1
+            assert chosen["sponsors_j1"].fill_null(True).all()
         assert not chosen["closed"].any()
     # enrollment: electives end by graduation, everything else starts after it
     electives = rot.filter(pl.col("kind") == "visiting_elective")
