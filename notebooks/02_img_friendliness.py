@@ -329,8 +329,8 @@ markup.table(
 # - A program about which little is known sits near its specialty's median program: its
 #   score says "typical", its confidence says "unverified".
 # - Specialty medians outside Internal Medicine are derived from NRMP shares with IM's
-#   spread; `imgmatch evaluate` checks the score against observed interview rates on your
-#   own data.
+#   spread, and the score is not fitted to outcomes: where observed interview rates are
+#   available, compare its order with them before relying on it.
 # - A high score means "IMGs get in here", not "I will": notebook 03 turns programs into
 #   one applicant's chances.
 # - The demo table is synthetic (`data/demo/README.md`): its programs are fictional.

@@ -566,8 +566,8 @@ def test_score_ranks_a_latent_openness_at_least_as_well_as_its_best_input(loadin
     that the visa gate does not enter. The one case where the score may lose: every fact
     known and loadings unlike the model's, where the weight given to the weak facts costs up
     to about 0.013 (measured on seeds 0-3), hence the 0.02 slack there; with even 10% of the
-    facts unknown the score wins. Real programs may not follow a one-factor model at all;
-    `imgmatch evaluate` measures the score against observed interview rates on real data.
+    facts unknown the score wins. Real programs may not follow a one-factor model at all:
+    only observed interview rates of real programs can say how well it ranks them.
     """
     t, eta = synthetic_programs(3000, seed=11, loadings=loadings, missing=missing)
     score = score_programs(t, "none", as_of=AS_OF).sort("program_id")["img_friendliness"]
