@@ -382,12 +382,21 @@ def chances(
     from analysis.data.applicants import load_applicant
     from analysis.data.programs import load_programs
     from analysis.model.probability import match_chances
+    from analysis.planners.levers import levers as levers_for
+    from analysis.planners.plan import lever_records
 
     profile = load_applicant(applicant)
     table = load_programs(programs)
-    result = match_chances(profile, table, as_of=_parse_as_of(as_of))
+    plan_date = _parse_as_of(as_of)
+    result = match_chances(profile, table, as_of=plan_date)
+    levers = levers_for(profile, table, as_of=plan_date, on_past="explain")
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        doc = result.to_dict()
+        doc["levers"] = [
+            {k: r[k] for k in ("lever", "p_match_any_after", "available", "reason")}
+            for r in lever_records(levers)
+        ]
+        typer.echo(json.dumps(doc, indent=2))
         return
     from rich.table import Table
 
@@ -427,6 +436,8 @@ def chances(
         console.print(
             "* no reference interview rates for this specialty: a stand-in is used.", style="dim"
         )
+    console.print("Levers still open at the plan date", style="bold")
+    _print_levers(levers)
 
 
 # --------------------------------------------------------------------------- report
@@ -468,34 +479,50 @@ def plan(
 
 
 def _print_plan(result: Any) -> None:
-    from rich.table import Table
-
     a = result.applicant
-    now, after = result.chances_now, result.chances_with_plan
     console.print(f"Plan for {a.name} ({a.applicant_id}), {a.match_year} Match",
                   style="bold", markup=False, highlight=False)  # fmt: skip
+    console.print(result.headline(), markup=False, highlight=False)
+    if result.season_note:
+        console.print(result.season_note, markup=False, highlight=False)
+    _print_rotations(result.rotations)
+    _print_backup(result.backup)
+    if result.levers is not None:
+        console.print("\nLevers still open at the plan date", style="bold")
+        _print_levers(result.levers)
+    _print_timeline(result.timeline)
     console.print(
-        f"P(match anywhere): {now.p_match_any:.0%} now -> {after.p_match_any:.0%} "
-        f"[{after.p_match_any_low:.0%}-{after.p_match_any_high:.0%}] with this plan; rank list "
-        f"{' -> '.join(after.specialties['specialty'])}.",
-        markup=False,
-        highlight=False,
+        "\nProbabilities are model estimates calibrated to public NRMP figures, for an "
+        "applicant who ranks every interview; see the README, 'What the numbers mean'.",
+        style="dim",
     )
-    rot = result.rotations
-    console.print("\nAway rotations", style="bold")
+
+
+def _print_rotations(rot: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from analysis.planners.enrollment import KIND_LABELS
+    from analysis.planners.wording import signed_points
+
+    console.print("\nAway rotations and options for graduates", style="bold")
     if rot.rotations.height:
         grid = Table(show_header=True, box=None, pad_edge=False)
-        for column in ("#", "Month", "Program", "Spec.", "Role", "Cost", "Gain"):
+        for column in ("#", "Month", "Kind", "Hands-on", "Where", "Spec.", "Role", "Cost",
+                       "Gain"):  # fmt: skip
             grid.add_column(column, overflow="fold")
         for i, r in enumerate(rot.rotations.iter_rows(named=True), start=1):
+            where = f"{r['program_name']}, {r['state']}" if r["state"] else r["program_name"]
             grid.add_row(
                 str(i),
                 r["start"].strftime("%b %Y"),
-                f"{r['program_name']}, {r['state']}",
+                KIND_LABELS[r["kind"]].split(" for ")[0],
+                "yes" if r["hands_on"] else "no",
+                escape(where),
                 r["specialty"],
-                r["role"],
+                r["role"] or "",
                 f"${r['cost_usd']:,.0f}",
-                f"+{r['gain'] * 100:.1f} pts",
+                signed_points(r["gain"]),
             )
         console.print(grid)
         for i, r in enumerate(rot.rotations.iter_rows(named=True), start=1):
@@ -506,39 +533,60 @@ def _print_plan(result: Any) -> None:
         console.print("  None planned.")
     for note in rot.notes:
         console.print(f"  - {note}", highlight=False, markup=False)
-    console.print("\nBackup specialties, in rank-list order", style="bold")
+
+
+def _print_backup(plan: Any) -> None:
+    from rich.table import Table
+
+    from analysis.planners.wording import signed_points
+
+    console.print("\nRank list: your specialties and backups, in order", style="bold")
     backup = Table(show_header=True, box=None, pad_edge=False)
-    for column in ("#", "Spec.", "In plan", "P alone", "P anywhere", "Programs", "ERAS",
+    for column in ("#", "Spec.", "In plan", "P alone", "Adds", "P anywhere", "Programs", "ERAS",
                    "Visa sponsors"):  # fmt: skip
         backup.add_column(column)
-    for r in result.backup.table.iter_rows(named=True):
+    for r in plan.table.iter_rows(named=True):
         backup.add_row(
             str(r["order"]),
             r["specialty"],
             "yes" if r["included"] else "no",
             f"{r['p_match']:.0%}",
+            signed_points(r["adds"]),
             f"{r['p_match_any_cumulative']:.0%}" if r["included"] else "",
             str(r["applications"]),
             f"${r['eras_cost_usd']:,.0f}",
             f"{r['share_sponsoring_visa']:.0%}",
         )
     console.print(backup)
-    for r in result.backup.table.iter_rows(named=True):
+    for r in plan.table.iter_rows(named=True):
         path = "" if r["order"] == 1 else f" Path back: {r['path_back']}."
         console.print(f"  {r['specialty']}: {r['note']}{path}", markup=False, highlight=False)
-    for note in result.backup.notes:
+    for note in plan.notes:
         console.print(f"  - {note}", highlight=False, markup=False)
+
+
+def _print_levers(levers: Any) -> None:
+    from analysis.planners.wording import signed_points
+
+    for r in levers.iter_rows(named=True):
+        if r["available"]:
+            text = f"  {r['label']}: {signed_points(r['delta'])} ({r['reason']})"
+        else:
+            text = f"  {r['label']}: left out ({r['reason']})"
+        console.print(text, markup=False, highlight=False)
+
+
+def _print_timeline(timeline: Any) -> None:
     console.print("\nTimeline (approximate dates; check the AAMC and NRMP calendars)", style="bold")
-    upcoming = result.timeline.filter(~result.timeline["past"])
-    for r in upcoming.iter_rows(named=True):
+    shown = timeline.filter(timeline["status"] != "done")
+    done = timeline.height - shown.height
+    if done:
+        console.print(f"  ({done} earlier step{'s' if done > 1 else ''} done)", markup=False)
+    for r in shown.iter_rows(named=True):
         until = f" to {r['end'].isoformat()}" if r["end"] else ""
-        console.print(f"  {r['start'].isoformat()}{until}: {r['event']}", markup=False,
+        status = "" if r["status"] == "upcoming" else f" [{r['status']}]"
+        console.print(f"  {r['start'].isoformat()}{until}: {r['event']}{status}", markup=False,
                       highlight=False)  # fmt: skip
-    console.print(
-        "\nProbabilities are model estimates calibrated to public NRMP figures, for an "
-        "applicant who ranks every interview; see the README, 'What the numbers mean'.",
-        style="dim",
-    )
 
 
 @app.command()

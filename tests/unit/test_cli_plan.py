@@ -27,6 +27,36 @@ def test_chances_json_has_the_documented_shape():
         assert key in first
 
 
+def test_chances_json_lists_the_levers_with_availability_and_reason():
+    result = RUNNER.invoke(app, ["chances", "--applicant", AMIRA, "--programs", PROGRAMS, "--json",
+                                 "--as-of", "2026-12-01"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    levers = json.loads(result.output)["levers"]
+    assert levers and all(set(lever) == {"lever", "p_match_any_after", "available", "reason"}
+                          for lever in levers)  # fmt: skip
+    step2 = next(lever for lever in levers if lever["lever"] == "step2_plus_10")
+    assert step2["available"] is False and "taken" in step2["reason"]  # Amira took Step 2 CK
+    assert step2["p_match_any_after"] is None
+    assert any(lever["available"] and lever["p_match_any_after"] for lever in levers)
+
+
+def test_past_season_plan_exits_2_with_a_reason_and_chances_still_show(tmp_path):
+    profile = tmp_path / "past.yaml"
+    text = (demo_applicants_dir() / "amira_ir.yaml").read_text(encoding="utf-8")
+    profile.write_text(text.replace("match_year: 2028", "match_year: 2026"), encoding="utf-8")
+    result = RUNNER.invoke(app, ["plan", "--applicant", str(profile), "--programs", PROGRAMS,
+                                 "--as-of", "2026-12-01"])  # fmt: skip
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    shown = " ".join(result.output.split())
+    assert "Match is over" in shown and "match_year" in shown
+    chances = RUNNER.invoke(app, ["chances", "--applicant", str(profile), "--programs",
+                                  PROGRAMS, "--json", "--as-of", "2026-12-01"])  # fmt: skip
+    assert chances.exit_code == 0, chances.output
+    levers = json.loads(chances.output)["levers"]
+    assert not any(lever["available"] for lever in levers)
+    assert all("Match is over" in lever["reason"] for lever in levers)
+
+
 def test_chances_table_is_readable():
     result = RUNNER.invoke(app, ["chances", "--applicant", AMIRA, "--programs", PROGRAMS])
     assert result.exit_code == 0, result.output
@@ -47,15 +77,22 @@ def test_plan_json_has_the_documented_shape():
     for b in doc["backup"]:
         assert set(b) >= {"specialty", "p_match", "applications", "eras_cost_usd"}
     assert any(t["event"].startswith("ERAS opens to programs") for t in doc["timeline"])
-    assert all(set(t) >= {"date", "event"} for t in doc["timeline"])
+    assert all(set(t) >= {"date", "event", "status"} for t in doc["timeline"])
+    assert {t["status"] for t in doc["timeline"]} <= {"done", "overdue", "due", "upcoming"}
+    kinds = {"visiting_elective", "graduate_externship", "observership", "research"}
+    for r in doc["rotations"]:
+        assert r["kind"] in kinds and isinstance(r["hands_on"], bool)
+        assert r["kind"] != "visiting_elective"  # Amira graduated in 2025
+    assert doc["headline"].startswith("P(match anywhere)")
 
 
 def test_plan_readable_output_explains_the_plan():
     args = ["plan", "--applicant", AMIRA, "--programs", PROGRAMS, "--as-of", "2026-11-23"]
     result = RUNNER.invoke(app, args)
     assert result.exit_code == 0, result.output
-    for needle in ("Away rotations", "Backup specialties", "Timeline", "Match Day"):
-        assert needle in result.output
+    for needle in ("Away rotations", "Rank list", "Timeline", "Match Day", "Kind",
+                   "Hands-on", "Levers still open", "need current enrollment"):  # fmt: skip
+        assert needle in " ".join(result.output.split()), needle  # whatever the line width
 
 
 def test_score_writes_csv_and_parquet(tmp_path):

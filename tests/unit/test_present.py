@@ -253,7 +253,10 @@ def test_planner_tables_escape_program_names_and_notes() -> None:
     )  # fmt: skip
     block = present.rotations_table(rotations)
     _no_raw(block.html)
-    assert "+6 points" in block.html and "$2,900" in block.html and "01 Jul 2027" in block.html
+    assert "+6.1 points" in block.html and "$2,900" in block.html and "01 Jul 2027" in block.html
+    kinds = rotations.with_columns(kind=pl.lit("observership"), hands_on=pl.lit(False))
+    block = present.rotations_table(kinds)
+    assert "observership" in block.html and "Hands-on" in block.html and ">no<" in block.html
     assert "No away rotation" in present.rotations_table(rotations.clear()).html
 
     backup = pl.DataFrame(
@@ -280,6 +283,8 @@ def test_planner_tables_escape_program_names_and_notes() -> None:
     block = present.timeline_table(timeline)
     _no_raw(block.html)
     assert "~ 17 Mar 2028" in block.html and "past" in block.html
+    block = present.timeline_table(timeline.with_columns(status=pl.Series(["done", "upcoming"])))
+    assert "done" in block.html and "upcoming" in block.html
 
 
 def test_chances_and_what_if_tables() -> None:
@@ -305,8 +310,19 @@ def test_chances_and_what_if_tables() -> None:
     )  # fmt: skip
     block = present.what_if_table(levers)
     _no_raw(block.html)
-    assert "+12 points" in block.html and "no change" in block.html
-    assert block.html.index("+12 points") < block.html.index("no change")  # largest first
+    assert "+12 points" in block.html and "+0.1 points" in block.html
+    assert block.html.index("+12 points") < block.html.index("+0.1 points")  # largest first
+    levers = pl.DataFrame(
+        {
+            "lever": ["step2_plus_10", "letter"], "label": ["Step 2 CK +10", HOSTILE[0]],
+            "baseline": [0.5, 0.5], "p_match_any_after": [None, 0.55], "delta": [None, 0.05],
+            "available": [False, True], "reason": ["Step 2 CK is taken (score 244)", HOSTILE[1]],
+        }
+    )  # fmt: skip
+    block = present.what_if_table(levers)
+    _no_raw(block.html)
+    assert ">left out<" in block.html and "Step 2 CK is taken (score 244)" in block.html
+    assert block.html.index("+5 points") < block.html.index(">left out<")  # open levers first
 
 
 def test_welcome_table_follows_targets_and_visa_need() -> None:

@@ -26,6 +26,13 @@ KINDS = ("visiting_elective", "graduate_externship", "observership", "research")
 HANDS_ON = {"visiting_elective": True, "graduate_externship": True, "observership": False,
             "research": False}  # fmt: skip
 """Whether each kind of rotation is hands-on clinical experience (observerships never are)."""
+KIND_LABELS = {
+    "visiting_elective": "visiting elective",
+    "graduate_externship": "externship for graduates",
+    "observership": "observership",
+    "research": "research position",
+}
+"""How each kind of rotation is named wherever a plan is shown (command line, report)."""
 
 
 def status_for(applicant: ApplicantProfile, start: dt.date, end: dt.date) -> str | None:

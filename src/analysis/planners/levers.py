@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -40,7 +40,7 @@ from analysis.model.probability import MatchChances, MatchModel, match_chances, 
 from analysis.planners.backup import adjacent_specialties, max_specialties
 from analysis.planners.enrollment import split_months
 from analysis.planners.rotations import best_single_rotation, params, rotation_window
-from analysis.planners.season import check_season, season_calendar
+from analysis.planners.season import SeasonOverError, check_season, season_calendar
 from analysis.planners.timeline import letters_ready_by, score_report_days, step2_score_by, step3_by
 from analysis.planners.wording import dollars
 
@@ -237,6 +237,18 @@ def _backup(ctx: _Context) -> _Lever:
                   {"specialties": [*a.target_specialties, backup]})  # fmt: skip
 
 
+LEVER_NAMES = (
+    ("step2_plus_5", "Step 2 CK +5"),
+    ("step2_plus_10", "Step 2 CK +10"),
+    ("step3", "Pass Step 3"),
+    ("letter", "One more US letter"),
+    ("usce", "One more month of hands-on US clinical experience"),
+    ("rotation", "One more away rotation"),
+    ("applications", f"{MORE_APPLICATIONS} more applications per specialty"),
+    ("backup", "Add a backup specialty"),
+)
+"""Every lever, in the order shown (labels name the specialty once an applicant is known)."""
+
 LEVERS: tuple[Callable[[_Context], _Lever], ...] = (
     lambda ctx: _step2(ctx, 5),
     lambda ctx: _step2(ctx, 10),
@@ -250,17 +262,41 @@ LEVERS: tuple[Callable[[_Context], _Lever], ...] = (
 
 
 def levers(
-    applicant: ApplicantProfile, programs: Any, *, as_of: dt.date | None = None
+    applicant: ApplicantProfile,
+    programs: Any,
+    *,
+    as_of: dt.date | None = None,
+    on_past: Literal["raise", "explain"] = "raise",
 ) -> pl.DataFrame:
     """Every lever with its effect on P(match anywhere) when available, else why not.
 
+    Args:
+        applicant: the profile.
+        programs: a program table or a prepared `MatchModel`.
+        as_of: the plan date (default today).
+        on_past: for a season that is over, "raise" `SeasonOverError` (plans refuse it) or
+            "explain": every lever left out, with the season's end as the reason (the
+            chances of a past season can still be shown).
+
     Raises:
-        SeasonOverError: the applicant's Match season is over at `as_of`.
+        SeasonOverError: the season is over at `as_of` and `on_past` is "raise".
     """
     as_of = as_of or dt.date.today()
-    phase = check_season(applicant.match_year, as_of)
     model = model_for(programs, as_of=as_of)
     base = match_chances(applicant, model, curve=False)
+    try:
+        phase = check_season(applicant.match_year, as_of)
+    except SeasonOverError as error:
+        if on_past == "raise":
+            raise
+        reason = error.problems[0].expected.split(":")[0]
+        return pl.DataFrame(
+            [{"lever": lever, "label": label, "baseline": base.p_match_any,
+              "p_match_any_after": None, "delta": None, "p_match_first_after": None,
+              "delta_first": None, "available": False, "reason": reason}
+             for lever, label in LEVER_NAMES],
+            schema=_SCHEMA,
+        )  # fmt: skip
     ctx = _Context(applicant, model, as_of, phase, base)
     first = applicant.target_specialties[0]
     base_first = float(base.specialties["p_match"][0])

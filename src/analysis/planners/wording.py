@@ -17,6 +17,16 @@ def points(share: float) -> str:
     return f"{text} point" + ("" if text == "1" else "s")
 
 
+def signed_points(share: float | None) -> str:
+    """A change in percentage points with its sign: '+6.1 points', '-1 point'; 'no change'
+    under 0.05 points; '' for a missing value."""
+    if share is None or share != share:  # None or NaN
+        return ""
+    if abs(share) < 0.0005:
+        return "no change"
+    return ("+" if share > 0 else "-") + points(abs(share))
+
+
 def percent(p: float) -> str:
     """A probability as a whole percent: 0.806 -> '81%'."""
     return f"{p:.0%}"

@@ -26,13 +26,14 @@ from typing import Any
 
 import polars as pl
 
+from analysis.planners.enrollment import KIND_LABELS
+from analysis.planners.wording import signed_points
 from analysis.report.html import SUMMARY_MIMETYPE
 from analysis.viz.markup import (
     NA,
     Html,
     as_polars,
     esc,
-    is_missing,
     iso_date,
     pct,
     pct_interval,
@@ -486,72 +487,66 @@ def chances_table(chances: Any) -> Html:
 
 
 def what_if_table(levers: Any) -> Html:
-    """The what-if levers: action, P(match anywhere) after, change, change in the first
-    choice, note (the lever's detail)."""
-    df = as_polars(levers).sort(["delta", "lever"], descending=[True, False])
+    """The levers (`analysis.planners.levers.levers`): the ones still open first, largest
+    change first, with P(match anywhere) after; then the ones left out, with the reason."""
+    df = as_polars(levers)
+    if "available" not in df.columns:  # a frame of levers that are all open
+        df = df.with_columns(available=pl.lit(True))
+    after = "p_match_any_after" if "p_match_any_after" in df.columns else "p_match_any"
+    why = "reason" if "reason" in df.columns else "note"
+    df = df.sort(["available", "delta", "lever"], descending=[True, True, False], nulls_last=True)
     df = df.with_columns(
-        change=pl.col("delta").map_elements(_points, return_dtype=pl.String),
-        change_first=pl.col("delta_first").map_elements(_points, return_dtype=pl.String),
+        change=pl.when(pl.col("available"))
+        .then(pl.col("delta").map_elements(signed_points, return_dtype=pl.String))
+        .otherwise(pl.lit("left out")),
     )
+    columns = {"label": "Action", "baseline": "P(match anywhere) now", after: "After",
+               "change": "Change", why: "Why, or why it is left out"}  # fmt: skip
     return table(
         df,
-        {
-            "label": "Action",
-            "baseline": "P(match anywhere) now",
-            "p_match_any": "After",
-            "change": "Change",
-            "change_first": "Change in the first choice",
-            "note": "Detail",
-        },
-        formats={"baseline": "prob", "p_match_any": "prob"},
+        columns,
+        formats={"baseline": "prob", after: "prob"},
+        note="Each lever is measured from your chances now, without the plan; levers left out "
+        "cannot be pulled any more at the plan date (a taken exam, no month left before letters "
+        "are due, applications closed).",
     )
-
-
-def _points(delta: float | None) -> str:
-    if is_missing(delta):
-        return NA
-    points = 100 * float(delta)
-    if abs(points) < 0.5:
-        return "no change"
-    return f"{points:+.0f} points"
 
 
 # --------------------------------------------------------------------------- planners
 
 
 def rotations_table(plan: Any) -> Html:
-    """The planned away rotations (`rotations.RotationPlan`): where, when, role, cost, gain."""
+    """The planned rotations (`rotations.RotationPlan`): when, kind (visiting elective,
+    externship for graduates, observership, research position), hands-on or not, where, role,
+    cost and gain."""
     df = as_polars(plan.rotations if hasattr(plan, "rotations") else plan)
     if df.is_empty():
         return Html("<p><em>No away rotation is planned.</em></p>", "No away rotation is planned.")
-    has_city = "city" in df.columns
+    place = [pl.col(c).fill_null("") for c in ("city", "state") if c in df.columns]
     df = df.with_columns(
-        place=(
-            pl.concat_str(
-                [pl.col("city").fill_null(""), pl.col("state")], separator=", "
-            ).str.strip_prefix(", ")
-            if has_city
-            else pl.col("state")
-        ),
+        place=pl.concat_str(place, separator=", ").str.strip_chars(", ").replace("", None),
         when=pl.struct("start", "end").map_elements(
             lambda r: f"{r['start']:%d %b %Y} \u2013 {r['end']:%d %b %Y}", return_dtype=pl.String
         ),
-        gain_points=pl.col("gain").map_elements(_points, return_dtype=pl.String),
+        gain_points=pl.col("gain").map_elements(signed_points, return_dtype=pl.String),
     )
-    return table(
-        df,
-        {
-            "when": "When",
-            "program_name": "Program",
-            "place": "Location",
-            "specialty": "Specialty",
-            "role": "Role",
-            "cost_usd": "Cost",
-            "gain_points": "Gain in P(match anywhere)",
-            "reason": "Why",
-        },
-        formats={"cost_usd": "usd"},
-    )
+    columns = {"when": "When"}
+    if "kind" in df.columns:
+        df = df.with_columns(
+            kind_label=pl.col("kind").replace_strict(KIND_LABELS, default=pl.col("kind")),
+            hands_on_text=pl.when(pl.col("hands_on")).then(pl.lit("yes")).otherwise(pl.lit("no")),
+        )
+        columns |= {"kind_label": "Kind", "hands_on_text": "Hands-on"}
+    columns |= {
+        "program_name": "Program",
+        "place": "Location",
+        "specialty": "Specialty",
+        "role": "Role",
+        "cost_usd": "Cost",
+        "gain_points": "Gain in P(match anywhere)",
+        "reason": "Why",
+    }
+    return table(df, columns, formats={"cost_usd": "usd"})
 
 
 def backup_table(plan: Any) -> Html:
@@ -573,21 +568,29 @@ def backup_table(plan: Any) -> Html:
             return_dtype=pl.String,
         ),
     )
+    if "adds" in df.columns:
+        df = df.with_columns(
+            adds_points=pl.col("adds").map_elements(signed_points, return_dtype=pl.String)
+        )
+    labels = {
+        "order": "#",
+        "name": "Specialty",
+        "in_plan": "In the plan",
+        "chance": "P(match) alone (80% interval)",
+        "p_match_any_cumulative": "P(match anywhere) with it",
+        "adds_points": "Adds to P(match anywhere)",
+        "applications": "Programs",
+        "eras_cost_usd": "ERAS fees",
+        "why_not": "Why not in the plan",
+        "visa": "Sponsor your visa",
+        "path_back": "Path back to the first choice",
+        "note": "Note",
+    }
     return table(
         df,
-        {
-            "order": "#",
-            "name": "Specialty",
-            "in_plan": "In the plan",
-            "chance": "P(match) alone (80% interval)",
-            "p_match_any_cumulative": "P(match anywhere) with it",
-            "applications": "Programs",
-            "eras_cost_usd": "ERAS fees",
-            "visa": "Sponsor your visa",
-            "path_back": "Path back to the first choice",
-            "note": "Note",
-        },
+        {c: label for c, label in labels.items() if c in df.columns},
         formats={"order": "int", "p_match_any_cumulative": "prob", "eras_cost_usd": "usd"},
+        note="A specialty not in the plan shows what it would add on top of the plan's rank list.",
     )
 
 
@@ -602,11 +605,19 @@ def timeline_table(timeline: Any) -> Html:
             ),
             return_dtype=pl.String,
         ),
-        status=pl.when(pl.col("past")).then(pl.lit("past")).otherwise(pl.lit("")),
+        status=pl.col("status")
+        if "status" in as_polars(timeline).columns
+        else pl.when(pl.col("past")).then(pl.lit("past")).otherwise(pl.lit("")),
     )
     return table(
         df,
-        {"when": "When", "event": "What", "category": "Kind", "status": "", "source": "Source"},
+        {
+            "when": "When",
+            "event": "What",
+            "category": "Kind",
+            "status": "Status",
+            "source": "Source",
+        },
         note="~ approximate: cycle dates follow recent years' rules; check the current AAMC "
         "and NRMP calendars.",
     )
