@@ -176,7 +176,8 @@ def reference_sources(names: Sequence[str] | None = None) -> pl.DataFrame:
     of a `year` column, the values of a `season` column, else the years named in the source
     text (e.g. "2013, 2024"); "undated" when a season is given without a year. Grades: A
     official source seen directly; B secondary page quoting official data; C third-party,
-    rounded or derived; project: a project-authored mapping; seed: an advising guide.
+    rounded or derived; guide: an advising guide's rule of thumb; project: a project-authored
+    mapping.
     """
     from analysis.config import reference_table
 
