@@ -169,11 +169,11 @@ def _type_values() -> dict[str, float]:
     return {t: values.get(t, 0.0) for t in PROGRAM_TYPES}  # military (no median): 0
 
 
-def _img_share_value(pct: float, median_pct: float | None = None) -> float:
+def _img_share_value(pct: float) -> float:
     """The IMG-residents transform of one percentage (scalar twin of the expression)."""
     tr = params()["transforms"]["img_share"]
     lo, hi = tr["clip_pct"]
-    centre = _logit((median_pct or tr["median_pct"]) / 100.0)
+    centre = _logit(tr["median_pct"] / 100.0)
     x = _logit(min(max(pct, lo), hi) / 100.0)
     return 1.0 / (1.0 + math.exp(-(x - centre) / tr["logit_scale"]))
 
