@@ -49,7 +49,7 @@ _EXPORTS: dict[str, str] = {
     "write_demo_data": "analysis.data.demo",
     "calibration_table": "analysis.data.demo",
     "MatchModel": "analysis.model.probability",
-    "chances_batch": "analysis.model.probability",
+    "chances_batch": "analysis.model.engine",
     "component_contributions": "analysis.model.friendliness",
     # planners
     "plan_rotations": "analysis.planners.rotations",

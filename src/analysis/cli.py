@@ -598,7 +598,7 @@ def calibrate(
     cohort: int = typer.Option(3000, "--cohort", help="Size of the synthetic calibration cohort."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
-    """The model against NRMP: interview rates, overall match rate, difficulty order."""
+    """The model against NRMP: interview rates, match rates of both IMG groups, difficulty order."""
     import json
 
     from rich.table import Table
@@ -608,63 +608,59 @@ def calibrate(
     from analysis.model import calibration
 
     table = load_programs(programs or demo_programs_path())
-    rates = calibration.interview_rate_calibration(table)
-    by_specialty, summary = calibration.match_rate_calibration(table, size=cohort)
-    order = calibration.difficulty_order(table)
+    result = calibration.calibration_summary(table, size=cohort)
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "interview_rates": rates.to_dicts(),
-                    "match_rate": summary,
-                    "match_rate_by_first_choice": by_specialty.to_dicts(),
-                    "difficulty_order": order.to_dicts(),
-                    "difficulty_consistent_with_reference": calibration.difficulty_consistent(
-                        order
-                    ),
-                },
-                indent=2,
-            )
-        )
+        typer.echo(json.dumps(result, indent=2))
         return
-    grid = Table(title="Typical applicant's interview rate per program vs the reference",
-                 title_justify="left")  # fmt: skip
-    for column in ("Specialty", "Model mean", "Ref mean", "Model median", "Ref median",
-                   "Model share <0.5%", "Ref share at 0"):  # fmt: skip
-        grid.add_column(column, justify="left" if column == "Specialty" else "right")
-    for r in rates.iter_rows(named=True):
-        grid.add_row(
-            r["specialty"] + ("" if r["calibrated"] else " *"),
-            f"{r['model_mean']:.3f}",
-            f"{r['ref_mean']:.3f}",
-            f"{r['model_median']:.3f}",
-            f"{r['ref_median']:.3f}",
-            f"{r['model_share_below_0_5pct']:.0%}",
-            f"{r['ref_share_zero']:.0%}",
+    for group, label in (("non_us_img", "non-US IMGs"), ("us_img", "US IMGs")):
+        grid = Table(
+            title=f"Population-average interview rate per program vs the reference ({label})",
+            title_justify="left",
         )
-    console.print(grid)
-    console.print(
-        f"Overall match rate of {summary['applicants']:.0f} synthetic non-US IMGs: "
-        f"{summary['match_rate_certified']:.1%} of those with at least one interview "
-        f"(NRMP's denominator: applicants who certified a rank list; NRMP 2025: "
-        f"{summary['nrmp_2025']:.1%}); {summary['p_match_all_applicants']:.1%} of everyone "
-        "who applied.",
-        highlight=False,
-    )
+        for column in ("Specialty", "Model mean", "Ref mean", "Ratio", "Facts only ratio",
+                       "Model closed", "Ref at 0"):  # fmt: skip
+            grid.add_column(column, justify="left" if column == "Specialty" else "right")
+        for r in result["interview_rates"][group]:
+            grid.add_row(
+                r["specialty"] + ("" if r["calibrated"] else " *"),
+                f"{r['model_mean']:.3f}",
+                f"{r['ref_mean']:.3f}",
+                f"{r['ratio']:.2f}",
+                f"{r['facts_only_ratio']:.2f}",
+                f"{r['model_share_closed']:.0%}",
+                f"{r['ref_share_zero']:.0%}",
+            )
+        console.print(grid)
+    for group, label in (("non_us_img", "non-US IMGs"), ("us_img", "US IMGs")):
+        m = result["match_rate"][group]
+        console.print(
+            f"Match rate of {m['applicants']:.0f} synthetic {label}: "
+            f"{m['match_rate_certified']:.1%} of those with at least one interview (NRMP's "
+            f"denominator: applicants who certified a rank list; NRMP {m['nrmp_2025']:.1%} in "
+            f"2025, {m['nrmp_2026']:.1%} in 2026); {m['p_match_all_applicants']:.1%} of "
+            "everyone who applied.",
+            highlight=False,
+            markup=False,
+        )
     ranked = ", ".join(
         f"{r['specialty']} {r['match_rate_certified']:.0%}"
         + (f" [{r['reference_group']}]" if r["reference_group"] else "")
-        for r in order.iter_rows(named=True)
+        for r in result["difficulty_order"]
         if r["calibrated"]
     )
-    consistent = calibration.difficulty_consistent(order)
+    consistent = result["difficulty_consistent_with_reference"]
     console.print(
         f"Difficulty, hardest first: {ranked}. "
         f"{'Consistent' if consistent else 'Not consistent'} with the reference groups.",
         highlight=False,
         markup=False,
     )
-    console.print("* no reference interview rates: a stand-in specialty's are used.", style="dim")
+    console.print(
+        "* no reference interview rates: a stand-in specialty's are used. "
+        "Facts only: the table's observed interview rates hidden.",
+        style="dim",
+        markup=False,
+    )
 
 
 @app.command(

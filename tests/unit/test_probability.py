@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.data.reference import match_curve
+from analysis.model.engine import chances_batch
 from analysis.model.probability import (
     MatchModel,
-    chances_batch,
     interview_chances,
     match_chances,
     poisson_binomial_pmf,

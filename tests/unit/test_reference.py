@@ -15,8 +15,8 @@ from analysis.data.reference import (
     interview_fits,
     match_curve,
     rotation_cost_ranges,
-    typical_step2,
 )
+from analysis.model.population import step2_level
 
 REFERENCE_ROWS = {
     r["specialty"]: r for r in reference_table("interview_rates_by_specialty").iter_rows(named=True)
@@ -67,19 +67,29 @@ def test_expected_sigmoid_matches_monte_carlo():
     assert float(expected_sigmoid(-3.0, 0.8)) == pytest.approx(mc, rel=0.01)
 
 
-def test_typical_step2_uses_2013_imgs_plus_drift_then_md_seniors():
-    # IM: matched non-US IMGs 2013 mean 236, +12 drift, -5 applicants vs matched.
-    assert typical_step2("IM", "non_us_img") == 243
-    assert typical_step2("IM", "us_img") == 228 + 12 - 5
-    # IR has no 2013 IMG figure: MD seniors 2024 matched 253 - 8.
-    assert typical_step2("IR", "non_us_img") == 245
+def test_step2_levels_come_from_2024_md_seniors_minus_the_group_offset():
+    # IM: 2024 US MD senior applicants (3,024 matched at 251, 64 unmatched at 234), minus 10.
+    md_im = (3024 * 251 + 64 * 234) / 3088
+    assert step2_level("IM", "non_us_img") == pytest.approx(md_im - 10)
+    assert step2_level("IM", "us_img") == pytest.approx(md_im - 15)
+    assert step2_level("IM", "non_us_img", offset=5) == pytest.approx(md_im - 5)
+    # Pathology has no 2024 row: IM's level moved by its 2013 non-US IMG gap to IM (228 - 236).
+    assert step2_level("PATH", "non_us_img") == pytest.approx(md_im - 8 - 10)
     # No figure at all: the stand-in specialty's level.
-    assert typical_step2("IM-PRELIM", "non_us_img") == typical_step2("IM", "non_us_img")
+    assert step2_level("IM-PRELIM", "non_us_img") == step2_level("IM", "non_us_img")
+    # harder specialties sit higher
+    assert (
+        step2_level("DR", "non_us_img")
+        > step2_level("IM", "non_us_img")
+        > step2_level("FM", "non_us_img")
+    )
 
 
 def test_match_curve_is_anchored_on_nrmp_im_figure_and_saturates():
     im = match_curve("IM")
-    assert float(im.p_match_given(13)) == pytest.approx(0.85, abs=1e-9)
+    # the fitted scale keeps the curve near NRMP's "about 85% at 11-15 ranks" for IMGs in IM
+    assert 0.78 <= float(im.p_match_given(13)) <= 0.88
+    assert float(match_curve("IM", q_scale=1.0).p_match_given(13)) == pytest.approx(0.85, abs=1e-9)
     ks = np.arange(0, 80)
     values = im.p_match_given(ks)
     assert values[0] == 0

@@ -1,4 +1,4 @@
-"""Reference figures turned into model inputs: interview-rate distributions, Step 2 levels, fees.
+"""Reference figures turned into model inputs: interview-rate distributions, match curves, fees.
 
 Everything here is derived from `data/reference/` (public NRMP/AAMC figures, each row with its
 source and grade) plus the documented parameters in `params/probability.yaml`, never from a
@@ -17,9 +17,8 @@ reference rounds them to 0.01, so at least two usable points are needed; otherwi
 `default_tau`). `mu` is then solved so that (1 - z0) * E[sigmoid(mu + tau Z)] equals the
 reference mean, which is given to four decimals and is the most precise figure.
 
-These are *observed* rates, averaged over a program's applicants. The typical applicant's
-log-odds scale is wider by c = sqrt(1 + pi s^2 / 8), s the spread of applicants' standing
-(`applicant_spread_sd`): `applicant_mu` and `applicant_tau` (probit approximation).
+These are *observed* rates, averaged over a program's applicants; the model anchors its
+applicant population on them (`analysis.model.population`).
 
 Known limits: the reference is one ERAS cycle (2024) from a third-party repository (grade C);
 quantiles are rounded; specialties without a row borrow another's (flagged uncalibrated).
@@ -74,22 +73,6 @@ class InterviewFit:
     ref_median: float
     source_specialty: str  # the reference row used (itself, or a stand-in)
     calibrated: bool  # False when a stand-in's distribution is borrowed
-
-    @property
-    def applicant_scale(self) -> float:
-        """c = sqrt(1 + pi s^2 / 8): observed (applicant-averaged) to applicant log-odds."""
-        spread = float(load_params("probability")["applicant_spread_sd"])
-        return math.sqrt(1.0 + math.pi * spread**2 / 8.0)
-
-    @property
-    def applicant_mu(self) -> float:
-        """Log-odds intercept of the typical applicant (observed mu scaled by c)."""
-        return self.mu * self.applicant_scale
-
-    @property
-    def applicant_tau(self) -> float:
-        """Between-program sd on the typical applicant's log-odds scale (tau scaled by c)."""
-        return self.tau * self.applicant_scale
 
     @property
     def open_share(self) -> float:
@@ -175,31 +158,6 @@ def nrmp_specialties() -> dict[str, dict]:
     }
 
 
-@functools.cache
-def typical_step2(specialty: str, group: str) -> float:
-    """Step 2 CK of a typical applicant of the group to the specialty (see probability.yaml)."""
-    p = load_params("probability")["step2"]
-    rows = {
-        r["specialty"]: r for r in reference_table("step2ck_by_specialty").iter_rows(named=True)
-    }
-    spec = specialties().get(specialty)
-    ref = rows.get(spec.step2_ref if spec and spec.step2_ref else specialty)
-    if ref is None:  # no Step 2 figure: use the specialty whose interview rates stand in
-        stand_in = load_params("probability")["interview_stand_ins"].get(specialty)
-        if stand_in and stand_in != specialty:
-            return typical_step2(stand_in, group)
-    column = (
-        "non_us_img_matched_2013_mean_step2ck"
-        if group == "non_us_img"
-        else "us_img_matched_2013_mean_step2ck"
-    )
-    if ref and ref.get(column) is not None:
-        return float(ref[column]) + p["drift_since_2013"] - p["applicant_vs_matched_gap"]
-    if ref and ref.get("md_senior_2024_matched_mean_step2ck") is not None:
-        return float(ref["md_senior_2024_matched_mean_step2ck"]) - p["md_to_img_offset"]
-    return float(p["default_level"])
-
-
 @dataclass(frozen=True)
 class MatchCurve:
     """P(match | k interviews) = p_max * (1 - (1 - q)^k), truncated at k_max."""
@@ -216,9 +174,13 @@ class MatchCurve:
 
 
 @functools.cache
-def match_curve(specialty: str) -> MatchCurve:
-    """The saturating match curve of a specialty (calibration in probability.yaml)."""
+def match_curve(specialty: str, q_scale: float | None = None) -> MatchCurve:
+    """The saturating match curve of a specialty (calibration in probability.yaml).
+
+    `q_scale` overrides the fitted scale (`match_curve.q_scale`), for refitting it.
+    """
     p = load_params("probability")["match_curve"]
+    scale = float(p["q_scale"]) if q_scale is None else float(q_scale)
     anchor = p["anchor"]
     p_max = float(p["p_max"])
     q_anchor = 1.0 - (1.0 - anchor["p_match"] / p_max) ** (1.0 / anchor["interviews"])
@@ -232,7 +194,7 @@ def match_curve(specialty: str) -> MatchCurve:
     q = q_anchor * (competition(anchor["specialty"]) / competition(specialty)) ** float(
         p["competition_exponent"]
     )
-    q = min(max(q, 0.01), 0.9)
+    q = min(max(scale * q, 0.01), 0.9)
     k_max = math.ceil(math.log(1.0 - float(p["saturation"])) / math.log(1.0 - q))
     return MatchCurve(specialty=specialty, p_max=p_max, q=q, k_max=int(k_max))
 

@@ -1,76 +1,69 @@
-"""Interview and match probability, dual applying, how many to apply to, what-if levers.
+"""Interview and match probability, dual applying, how many to apply to.
 
-A documented heuristic calibrated to public figures (data/reference), not a model fitted to
-outcomes; its parameters and their sources are in `params/probability.yaml`.
+A documented heuristic anchored on public figures (data/reference), not a model fitted to
+outcomes; its parameters and their sources are in `params/probability.yaml` and
+`params/population.yaml`.
 
-**Interview probability** for applicant a and program p of specialty s, applicant group g
-(non-US IMG when a visa is needed, US IMG otherwise)::
+**Interview probability** of applicant a (group g: non-US or US IMG, by citizenship) at
+program p of specialty s::
 
-    p_interview = eligible * P(open)
-                  * E[ sigmoid(mu_sg + tau_sg u_p + (1 + kappa sel_p) x_as + r_ap + e) ]
+    p_interview = screens(a, p) * E[pass unknown screens](a, p) * P(open_v(p))
+                  * E_e[ sigmoid(alpha_sg + tau_sg u_p + x_a - f v_a + r_ap + e) ]
 
-- *eligible* is 0 when a hard screen applies, with the reason: visa known not sponsored,
-  Step 2 CK under the program's minimum, graduation older than its cutoff, less hands-on USCE
-  than it requires, more attempts than it allows, a military program for a non-citizen.
-- (mu_sg, tau_sg) and the share of programs at zero come from the reference distribution of
-  per-program interview rates of group g in specialty s (`analysis.reference`): logit(rate)
-  ~ Normal(mu, tau) among programs that interview the group at all. Those rates average over
-  each program's applicants, so for one typical applicant both are scaled by
-  c = sqrt(1 + pi s^2/8), s = 0.95 the spread of applicants' standing (else the typical
-  applicant would inherit the strong minority's interviews).
-- *P(open)*: a program that interviews the group at all. For visa-needing applicants,
-  P(sponsors the visa) (1 if known, the discounted prior if unknown) times
-  min(1, open share / population sponsorship share); for US IMGs the open share. A known
-  observed rate settles it: > 0 means open, 0 leaves `zero_open_probability`.
-- *u_p*, the program's standardized openness: from its observed non-US IMG interview rate
-  when known, u = 0.9 (logit(rate) - mu)/tau; otherwise from its facts (IMG shares, screens,
-  program type; `friendliness.openness`), u = rho * z with rho = 0.8. The share of the
-  program spread not explained by known facts is integrated out (e ~ Normal(0, tau^2 (1 -
-  explained))) with the probit approximation E[sigmoid(m + e)] ~ sigmoid(m / sqrt(1 + pi v/8)).
-- *x_as*, the applicant's standing against a typical applicant of the group and specialty
-  (x = 0 reproduces the reference distribution): Step 2 CK against the specialty's typical
-  level (0.06 log-odds a point, half above +15), hands-on USCE (observerships at 0.3), US
-  letters in the specialty, research, attempts, years since graduation, Step 3; an H-1B need
-  without Step 3 costs 1.5 at H-1B-only programs. Strength counts more at selective programs:
-  sel_p = 1 - friendliness/100, kappa = 0.5.
-- *r_ap* = 1.5 at a program where the applicant did (or plans) an away rotation.
+- *screens* are hard zeros with a reason: visa known not sponsored, military program for a
+  non-citizen, published Step 2 CK minimum, graduation cutoff, required USCE, most attempts.
+  Unknown rules are applied in expectation (`analysis.model.population`).
+- *x_a* is the applicant's standing against the mean of their population (group and
+  specialty; `analysis.model.population`): Step 2 CK against the population's level, hands-on
+  USCE (observerships at a fraction), US letters, research, attempts, years since
+  graduation, Step 3, each effect with a central value and a range.
+- *alpha_sg, tau_sg* anchor the population: its average chance over the reference
+  distribution of programs equals the published mean interview rate of the group in the
+  specialty (`data/reference/interview_rates_by_specialty.csv`).
+- *u_p, P(open)*: the program's openness and the chance it interviews such applicants at
+  all, from its observed rate when known (placed so the population reproduces it) or its
+  facts (`analysis.model.program_side`); the unexplained spread e is integrated out with the
+  probit approximation E[sigmoid(m + e)] ~ sigmoid(m / sqrt(1 + pi v / 8)).
+- *f v_a*: needing a visa costs `visa_friction` log-odds at programs that sponsor it, and
+  unknown sponsorship lowers P(open); needing no visa never lowers a chance. An H-1B need
+  without Step 3 costs more at H-1B programs.
+- *r_ap*: an away rotation at the program (and it adds a US letter in its specialty).
 
 **Match probability** per specialty: the number of interviews K is Poisson-binomial over the
-programs applied to (the n best-fit eligible programs, highest p_interview first). Its pmf is
-computed exactly (a vectorized product tree of the per-program polynomials, truncated at k_max
-where the match curve has saturated, the tail in one bin). The chance of matching with k
-interviews is the saturating curve g_s(k) = p_max (1 - (1 - q_s)^k), anchored on NRMP's IMG
-figure (~85% with 13 ranks in IM) and scaled by applicants per position. P(match) = sum_k
-P(K = k) g_s(k). Because g_s is geometric, the same sum equals p_max (1 - prod_i (1 - q_s
-p_i)) (the generating function of K): the application curves use that closed form, and a
-test checks the identity.
+programs applied to (the n best-fit eligible programs, highest p_interview first), computed
+exactly (a vectorized product tree, truncated where the match curve has saturated). The
+chance of matching with k interviews is g_s(k) = p_max (1 - (1 - q_s)^k), shaped by NRMP's
+curves and applicants per position, its scale fitted so that the population's cohort
+reproduces NRMP's non-US IMG match rate (`analysis.model.calibration`). P(match) =
+sum_k P(K = k) g_s(k) = p_max (1 - prod_i (1 - q_s p_i)) (the generating function of K; a test
+checks the identity).
 
-**Interval**: P(match) at the applicant's log-odds standing shifted by -/+ 1.28 sd (sd 0.5),
-the same shift at every program: an 80% interval for model uncertainty. P(match) is
-monotone in the shift, so p_match_low <= p_match <= p_match_high.
+**Interval** (80%): P(match) with the standing shifted by -/+ 1.28 sd_a at every program,
+sd_a from the ranges of the effects weighted by how far the applicant sits from the
+population's mean on each (plus the Step 2 CK level and the anchor's own uncertainty), so a
+profile far from the centre gets a wider interval. P(match) is monotone in the shift.
 
 **Dual applying**: specialties in preference order on one rank list; with independence given
 the applicant, P(match in s_i) = P_i prod_{j<i} (1 - P_j) and P(match anywhere) = 1 - prod
 (1 - P_i). ERAS fee tiers reset for each specialty (fees.csv).
 
-**Denominators**: NRMP's match rates (58% for non-US IMGs in 2025) count only applicants who
-certified a rank list, so P(match) here is for an applicant who ranks every interview.
+**Denominators**: NRMP's match rates count only applicants who certified a rank list, so the
+comparable figure for a cohort is sum P(match) / sum P(at least one interview).
 
-Known limits: effect sizes are rules of thumb from the advising guides; the reference
-interview rates are one ERAS cycle from a third-party repository (grade C); programs are
-treated as deciding independently given the applicant; signals, geography, letters' quality,
-interview performance and couples matching are not modelled.
+Known limits: effect sizes are rules of thumb from the advising guides with judgement ranges;
+the reference interview rates are one ERAS cycle from a third-party repository (grade C);
+programs are treated as deciding independently given the applicant; geography, letters'
+quality, interview performance and couples matching are not modelled.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
-import os
 import weakref
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
@@ -78,10 +71,47 @@ import numpy as np
 import polars as pl
 
 from analysis.config import load_params
-from analysis.data.reference import fee_schedule, interview_fit, match_curve, typical_step2
+from analysis.data.reference import fee_schedule, match_curve
 from analysis.data.schemas import ApplicantProfile, canonical_programs
 from analysis.data.vocabulary import VISA_NEEDS
-from analysis.model.friendliness import component_frame, openness, specialty_priors
+from analysis.model.population import (
+    ApplicantArrays,
+    anchor,
+    friction,
+    letter_specialties,
+    letter_weight,
+    standing,
+    standing_sd,
+)
+from analysis.model.population import effect_params as population_effects
+from analysis.model.population import group_of as population_group_of
+from analysis.model.program_side import (
+    ProgramFeatures,
+    ProgramSide,
+    build_side,
+    features_for,
+    screen_pass,
+)
+
+__all__ = [
+    "SCREENS",
+    "ApplicantArrays",
+    "MatchChances",
+    "MatchModel",
+    "SpecialtyScores",
+    "application_curve",
+    "best_rotation",
+    "default_applications",
+    "first_backup",
+    "interview_chances",
+    "letter_specialties",
+    "letter_weight",
+    "match_chances",
+    "model_for",
+    "poisson_binomial_pmf",
+    "specialty_scores",
+    "what_if",
+]
 
 # Screen reasons, as bit flags (vectorized), in the order they are reported.
 SCREENS = (
@@ -99,136 +129,44 @@ def params() -> dict[str, Any]:
     return load_params("probability")
 
 
-def group_of(visa_needed: str) -> str:
-    """Reference group: 'us_img' when no visa is needed, else 'non_us_img'."""
-    return "us_img" if visa_needed == "none" else "non_us_img"
+def group_of(visa_needed: str, citizenship: str | None = None) -> str:
+    """Reference group by citizenship ('us_img' or 'non_us_img'; see `population.group_of`)."""
+    return population_group_of(citizenship, visa_needed)
 
 
 # --------------------------------------------------------------------------- program side
 
 
-@dataclass
-class ProgramFeatures:
-    """Per-program arrays for one visa need, aligned with `table` rows (sorted by id)."""
-
-    visa_needed: str
-    table: pl.DataFrame
-    ids: np.ndarray
-    specialty_rows: dict[str, np.ndarray]
-    u: np.ndarray
-    explained: np.ndarray
-    p_open_nonus: np.ndarray
-    p_open_us: np.ndarray
-    selectivity: np.ndarray
-    visa_closed: np.ndarray
-    military: np.ndarray
-    min_step2: np.ndarray
-    yog_cutoff: np.ndarray
-    usce_required: np.ndarray
-    max_attempts: np.ndarray
-    h1b_only: np.ndarray
-    accepts_visitors: np.ndarray  # 1 yes, 0 no, nan unknown
-    row_of: dict[str, int] = field(default_factory=dict)
-
-
-def _program_features(table: pl.DataFrame, visa_needed: str, as_of: dt.date) -> ProgramFeatures:
-    p = params()
-    obs = p["observed_rate"]
-    frame = openness(component_frame(table, visa_needed, as_of=as_of)).sort("program_id")
-    spec = frame["specialty"].to_numpy()
-    rate = frame["non_us_img_interview_rate"].to_numpy().astype(float)
-    rate_known = ~np.isnan(rate)
-    mu = np.array([interview_fit(s, "non_us_img").mu for s in spec])
-    tau = np.array([interview_fit(s, "non_us_img").tau for s in spec])
-    lo, hi = obs["clip"]
-    observed_u = (
-        obs["reliability"]
-        * (np.log(np.clip(rate, lo, hi) / (1 - np.clip(rate, lo, hi))) - mu)
-        / tau
-    )
-    rho = float(p["program_reliability"])
-    facts_u = rho * frame["openness_z"].to_numpy()
-    facts_explained = rho**2 * frame["facts_known_share"].to_numpy()
-    positive = rate_known & (rate > 0)
-    u = np.where(positive, observed_u, facts_u)
-    explained = np.where(positive, obs["reliability"] ** 2, facts_explained)
-
-    # Population share of programs sponsoring J-1 in each specialty (prior, undiscounted).
-    priors = specialty_priors()
-    pri = load_params("friendliness")["priors"]
-    mix_family = pri["program_type_family"]
-    by_type = pri["im_sponsorship_by_type"]
-    pop_sponsor = {}
-    for row in priors.iter_rows(named=True):
-        code = row["specialty"]
-        family = mix_family.get(code, mix_family["default"])
-        mix = pri["program_type_mix"].get(code, pri["program_type_mix"][family])
-        share = sum(float(w) * by_type[t]["j1"] for t, w in mix.items())
-        pop_sponsor[code] = min(1.0, share * row["sponsorship_level"])
-    open_nonus = np.array([interview_fit(s, "non_us_img").open_share for s in spec])
-    open_us = np.array([interview_fit(s, "us_img").open_share for s in spec])
-    pop = np.array([max(pop_sponsor[s], 1e-6) for s in spec])
-    closure = np.minimum(1.0, open_nonus / pop)
-    p_sponsor = frame["p_sponsors_needed"].to_numpy()
-    zero = rate_known & (rate <= 0)
-    p_open_nonus = np.where(
-        positive,
-        p_sponsor,
-        np.where(zero, obs["zero_open_probability"] * p_sponsor, closure * p_sponsor),
-    )
-    p_open_us = np.where(
-        positive, 1.0, np.where(zero, obs["zero_us_img_factor"] * open_us, open_us)
-    )
-    j1_false = frame["sponsors_j1"].eq(False).fill_null(False).to_numpy()
-
-    def arr(column: str) -> np.ndarray:
-        return frame[column].cast(pl.Float64).to_numpy()
-
-    ids = frame["program_id"].to_numpy()
-    return ProgramFeatures(
-        visa_needed=visa_needed,
-        table=frame,
-        ids=ids,
-        specialty_rows={s: np.flatnonzero(spec == s) for s in np.unique(spec)},
-        u=u,
-        explained=np.clip(explained, 0.0, 1.0),
-        p_open_nonus=np.clip(p_open_nonus, 0.0, 1.0),
-        p_open_us=np.clip(p_open_us, 0.0, 1.0),
-        selectivity=np.clip(1.0 - frame["img_friendliness"].to_numpy() / 100.0, 0.0, 1.0),
-        visa_closed=(
-            frame["closed"].to_numpy()
-            & ~(frame["program_type"] == "military").fill_null(False).to_numpy()
-        ),
-        military=(frame["program_type"] == "military").fill_null(False).to_numpy(),
-        min_step2=arr("min_step2_score"),
-        yog_cutoff=arr("yog_cutoff_years"),
-        usce_required=arr("usce_required_months"),
-        max_attempts=arr("max_attempts"),
-        h1b_only=j1_false,
-        accepts_visitors=arr("accepts_img_visiting_students"),
-        row_of={pid: i for i, pid in enumerate(ids.tolist())},
-    )
-
-
 class MatchModel:
     """A program table prepared for fast interview and match probabilities.
 
-    Build once per table (scoring and feature arrays are cached per visa need), then ask for
-    chances of any number of applicants. The module-level functions (`match_chances`...)
-    keep a small cache of models keyed by table, so repeated calls are fast too.
+    Build once per table (openness is placed once; P(open) and the scored table are cached
+    per visa need), then ask for chances of any number of applicants. The module-level
+    functions (`match_chances`...) keep a small cache of models keyed by table, so repeated
+    calls are fast too.
     """
 
     def __init__(self, programs: Any, *, as_of: dt.date | None = None) -> None:
         self.programs = canonical_programs(programs)
         self.as_of = as_of or dt.date.today()
+        self._side: ProgramSide | None = None
         self._features: dict[str, ProgramFeatures] = {}
+
+    @property
+    def side(self) -> ProgramSide:
+        """The visa-independent program arrays (openness placed once per table)."""
+        if self._side is None:
+            self._side = build_side(self.programs, self.as_of)
+        return self._side
 
     def features(self, visa_needed: str) -> ProgramFeatures:
         """Program arrays for a visa need (cached)."""
         if visa_needed not in VISA_NEEDS:
             raise ValueError(f"visa_needed must be one of {VISA_NEEDS}")
         if visa_needed not in self._features:
-            self._features[visa_needed] = _program_features(self.programs, visa_needed, self.as_of)
+            self._features[visa_needed] = features_for(
+                self.side, self.programs, visa_needed, self.as_of
+            )
         return self._features[visa_needed]
 
     def specialties(self) -> list[str]:
@@ -257,113 +195,6 @@ def model_for(programs: Any, *, as_of: dt.date | None = None) -> MatchModel:
     return model
 
 
-# --------------------------------------------------------------------------- applicant side
-
-
-@dataclass
-class ApplicantArrays:
-    """Applicant facts as numpy arrays (one entry per applicant), for vectorized scoring."""
-
-    ids: list[str]
-    visa_needed: np.ndarray
-    step2: np.ndarray
-    usce: np.ndarray
-    observership: np.ndarray
-    publications: np.ndarray
-    first_author: np.ndarray
-    posters: np.ndarray
-    attempts: np.ndarray
-    years_since_graduation: np.ndarray
-    step3: np.ndarray
-    letters: dict[str, np.ndarray]
-
-    @classmethod
-    def from_profiles(cls, profiles: Sequence[ApplicantProfile]) -> ApplicantArrays:
-        """Stack profiles (the per-applicant loop here is over applicants, outside hot paths)."""
-        letters: dict[str, np.ndarray] = {}
-        for i, a in enumerate(profiles):
-            for s, n in a.us_letters.items():
-                letters.setdefault(s, np.zeros(len(profiles)))[i] = n
-        return cls(
-            ids=[a.applicant_id for a in profiles],
-            visa_needed=np.array([a.visa_needed for a in profiles]),
-            step2=np.array([a.step2_for_model for a in profiles], dtype=float),
-            usce=np.array([a.usce_months for a in profiles], dtype=float),
-            observership=np.array([a.observership_months for a in profiles], dtype=float),
-            publications=np.array([a.research.publications for a in profiles], dtype=float),
-            first_author=np.array([a.research.first_author for a in profiles], dtype=float),
-            posters=np.array([a.research.posters for a in profiles], dtype=float),
-            attempts=np.array([a.max_attempts for a in profiles], dtype=float),
-            years_since_graduation=np.array(
-                [a.years_since_graduation() for a in profiles], dtype=float
-            ),
-            step3=np.array([a.step3_passed for a in profiles], dtype=bool),
-            letters=letters,
-        )
-
-    def letters_in(self, specialty: str) -> np.ndarray:
-        """US letters that count for a specialty per applicant (related ones at their weight)."""
-        total = np.zeros(len(self.ids))
-        for s in letter_specialties(specialty):
-            total = total + letter_weight(specialty, s) * self.letters.get(s, 0.0)
-        return total
-
-
-def letter_specialties(specialty: str) -> tuple[str, ...]:
-    """The specialty and those whose letters count for it (probability.yaml `letters.related`)."""
-    related = params()["letters"].get("related", {}).get(specialty, [])
-    return (specialty, *related)
-
-
-def letter_weight(for_specialty: str, letter_specialty: str) -> float:
-    """How much a letter in `letter_specialty` counts for `for_specialty` (1, related, or 0)."""
-    if letter_specialty == for_specialty:
-        return 1.0
-    if letter_specialty in letter_specialties(for_specialty):
-        return float(params()["letters"].get("related_weight", 1.0))
-    return 0.0
-
-
-def _letters_value(n: np.ndarray) -> np.ndarray:
-    """Cumulative log-odds of n letters (piecewise linear in n, flat past the last marginal)."""
-    cumulative = np.cumsum([0.0, *params()["letters"]["marginal"]])
-    return np.interp(np.asarray(n, dtype=float), np.arange(cumulative.size), cumulative)
-
-
-def applicant_standing(arrays: ApplicantArrays, specialty: str, group: str) -> np.ndarray:
-    """x_as: log-odds of the applicants' standing against a typical applicant (vector)."""
-    p = params()
-    typ = p["typical_applicant"]
-    s2 = p["step2"]
-    d = arrays.step2 - typical_step2(specialty, group)
-    knee = s2["knee_points"]
-    step2 = s2["per_point"] * np.where(d <= knee, d, knee + (d - knee) * s2["above_knee_factor"])
-    u = p["usce"]
-    months = arrays.usce + u["observership_weight"] * arrays.observership
-    usce = u["coef"] * (
-        np.exp(-typ["usce_months"] / u["scale_months"]) - np.exp(-months / u["scale_months"])
-    )
-    letters = _letters_value(arrays.letters_in(specialty)) - _letters_value(
-        np.array(typ["us_letters"])
-    )
-    r = p["research"]
-    coef = r["coef_competitive"] if specialty in r["competitive"] else r["coef"]
-    research = coef * (
-        np.log1p(arrays.publications + arrays.first_author + 0.5 * arrays.posters)
-        - math.log1p(typ["publications"])
-    )
-    a = p["attempts"]
-    extra = np.maximum(arrays.attempts - typ["attempts"], 0)
-    attempts = -np.where(extra > 0, a["first_extra"] + a["each_more"] * (extra - 1), 0.0)
-    g = p["graduation"]
-    graduation = -g["per_year"] * (
-        np.maximum(arrays.years_since_graduation - g["free_years"], 0)
-        - max(typ["years_since_graduation"] - g["free_years"], 0)
-    )
-    step3 = np.where(arrays.step3, p["step3"]["bonus"], 0.0)
-    return step2 + usce + letters + research + attempts + graduation + step3
-
-
 # --------------------------------------------------------------------------- core arrays
 
 
@@ -380,32 +211,34 @@ class SpecialtyScores:
     calibrated: bool
 
 
-def _screens(
-    feat: ProgramFeatures, rows: np.ndarray, arrays: ApplicantArrays, idx: np.ndarray, visa: str
-) -> np.ndarray:
-    """Screen bit flags (applicants x programs; 0 = eligible), computed sparsely.
+def _with_letters(arrays: ApplicantArrays, specialty: str, extra: np.ndarray) -> ApplicantArrays:
+    """A copy of `arrays` with `extra` US letters in `specialty` per applicant."""
+    letters = dict(arrays.letters)
+    letters[specialty] = letters.get(specialty, np.zeros(len(arrays))) + extra
+    return dataclasses.replace(arrays, letters=letters)
 
-    Visa and military screens depend only on the program (the applicants share one visa
-    need); the others are compared only at programs that publish the rule.
+
+def _screen_bits(
+    feat: ProgramFeatures, rows: np.ndarray, arrays: ApplicantArrays, visa: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(screen bit flags, expected pass of unknown rules): applicants x programs; 0 = eligible.
+
+    Visa depends only on the program (the applicants share one visa need); a military
+    program closes to non-citizens; the published rules are compared where known.
     """
-    needs_visa = visa != "none"
-    column_bits = (feat.visa_closed[rows] & needs_visa).astype(np.uint8) | (
-        (feat.military[rows] & needs_visa).astype(np.uint8) << 1
+    side = feat.side
+    bits, expected = screen_pass(
+        arrays, {k: v[rows] for k, v in side.thresholds.items()}, feat_specialty(side, rows)
     )
-    bits = np.broadcast_to(column_bits, (len(idx), len(rows))).copy()
-    rules = (
-        (2, arrays.step2, feat.min_step2, np.less),
-        (3, arrays.years_since_graduation, feat.yog_cutoff, np.greater),
-        (4, arrays.usce, feat.usce_required, np.less),
-        (5, arrays.attempts, feat.max_attempts, np.greater),
-    )
-    for bit, applicant_value, threshold, compare in rules:
-        limits = threshold[rows]
-        cols = np.flatnonzero(~np.isnan(limits))
-        if cols.size:
-            hit = compare(applicant_value[idx][:, None], limits[cols][None, :])
-            bits[:, cols] |= hit.astype(np.uint8) << bit
-    return bits
+    bits |= (feat.visa_closed[rows] & (visa != "none")).astype(np.uint8)[None, :]
+    non_citizen = (arrays.group == "non_us_img") | (visa != "none")
+    bits |= (np.multiply.outer(non_citizen, side.military[rows])).astype(np.uint8) << 1
+    return bits, expected
+
+
+def feat_specialty(side: ProgramSide, rows: np.ndarray) -> str:
+    """The specialty of a block of rows (blocks are always one specialty)."""
+    return str(side.specialty[rows[0]]) if rows.size else "IM"
 
 
 def specialty_scores(
@@ -426,45 +259,20 @@ def specialty_scores(
     `extra_letters` adds US letters in this specialty per applicant (planned rotations);
     `intervals=False` skips the interval ends (they are then the central estimate).
     """
-    p = params()
     feat = model.features(visa_needed)
     rows = feat.specialty_rows.get(specialty, np.array([], dtype=int))
-    idx = np.arange(len(arrays.ids)) if idx is None else idx
-    group = group_of(visa_needed)
-    fit = interview_fit(specialty, group)
-    x = applicant_standing(arrays, specialty, group)[idx]
+    sub = arrays.subset(np.arange(len(arrays)) if idx is None else idx)
     if extra_letters is not None:
-        base_letters = arrays.letters_in(specialty)[idx]
-        x = x + _letters_value(base_letters + extra_letters) - _letters_value(base_letters)
-    kappa = float(p["selectivity_interaction"])
-    scale = 1.0 + kappa * feat.selectivity[rows]
-    residual = (fit.applicant_tau**2) * (1.0 - feat.explained[rows])
-    inv_denom = 1.0 / np.sqrt(1.0 + math.pi * residual / 8.0)
-    # z = (mu + tau u + scale x) / denom, built in place (one A x N array)
-    z = np.multiply.outer(x.astype(dtype), (scale * inv_denom).astype(dtype))
-    z += ((fit.applicant_mu + fit.applicant_tau * feat.u[rows]) * inv_denom).astype(dtype)[None, :]
-    if visa_needed in ("h1b", "either"):
-        no_step3 = ~arrays.step3[idx]
-        penalty = float(p["step3"]["h1b_without_step3"])
-        at = np.ones(len(rows), dtype=bool) if visa_needed == "h1b" else feat.h1b_only[rows]
-        z -= np.multiply.outer(no_step3, at * penalty * inv_denom)
-    if rotations:
-        bonus = float(p["rotation_at_program"])
-        local = {pid: j for j, pid in enumerate(feat.ids[rows].tolist())}
-        for i, pids in rotations.items():
-            cols = [local[pid] for pid in pids if pid in local]
-            if cols:
-                z[i, cols] += bonus * inv_denom[cols]
-    bits = _screens(feat, rows, arrays, idx, visa_needed)
-    p_open = (feat.p_open_us if group == "us_img" else feat.p_open_nonus)[rows]
-    weight = np.where(bits == 0, (0.5 * p_open).astype(dtype)[None, :], dtype(0.0))
-    shift = (
-        NormalDist().inv_cdf(0.5 + p["uncertainty"]["level"] / 2) * p["uncertainty"]["logodds_sd"]
-    )
-    step = (scale * inv_denom * shift).astype(dtype)
+        sub = _with_letters(sub, specialty, extra_letters)
+    z, step = _logits(feat, rows, sub, specialty, visa_needed, rotations, intervals, dtype)
+    bits, expected = _screen_bits(feat, rows, sub, visa_needed)
+    weight = np.where(bits == 0, (expected * feat.p_open[rows][None, :]).astype(dtype), dtype(0))
+    weight *= 0.5
+    level = float(params()["uncertainty"]["level"])
+    zq = NormalDist().inv_cdf(0.5 + level / 2)
 
     def prob(offset: float) -> np.ndarray:
-        t = z + (offset * step)[None, :] if offset else z.copy()
+        t = z + (offset * zq) * step if offset else z.copy()
         t *= 0.5
         np.tanh(t, out=t)
         t += 1.0
@@ -479,8 +287,56 @@ def specialty_scores(
         p_low=prob(-1.0) if intervals else central,
         p_high=prob(1.0) if intervals else central,
         screen_bits=bits,
-        calibrated=fit.calibrated,
+        calibrated=bool(anchor(specialty, "non_us_img").calibrated),
     )
+
+
+def _logits(
+    feat: ProgramFeatures,
+    rows: np.ndarray,
+    sub: ApplicantArrays,
+    specialty: str,
+    visa: str,
+    rotations: dict[int, set[str]] | None,
+    intervals: bool,
+    dtype: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(z, step): integrated log-odds and the interval's shift per unit (applicants x programs)."""
+    e = population_effects()
+    side = feat.side
+    x = standing(sub, specialty)
+    sd = standing_sd(sub, specialty) if intervals else np.zeros(len(sub))
+    cost, _ = friction()
+    x = x - cost * (visa != "none")
+    z = np.empty((len(sub), rows.size), dtype=dtype)
+    step = np.empty_like(z)
+    inv = np.empty_like(z)
+    for g in np.unique(sub.group):
+        mine = sub.group == g
+        a = anchor(specialty, str(g))
+        explained = side.explained[str(g)][rows]
+        inv_den = 1.0 / np.sqrt(1.0 + math.pi * a.tau**2 * (1.0 - explained) / 8.0)
+        base = (a.intercept + a.tau * side.u[str(g)][rows]) * inv_den
+        z[mine] = base[None, :] + np.multiply.outer(x[mine], inv_den)
+        step[mine] = np.multiply.outer(sd[mine], inv_den)
+        inv[mine] = inv_den[None, :]
+    if visa in ("h1b", "either"):
+        penalty = float(e["step3"]["h1b_without_step3"])
+        at = np.ones(rows.size, dtype=bool) if visa == "h1b" else feat.h1b_only[rows]
+        z -= np.multiply.outer(~sub.step3, at) * penalty * inv
+    if rotations:
+        bonus = float(e["rotation_at_program"]["logodds"])
+        lo, hi = e["rotation_at_program"]["range"]
+        spread = (hi - lo) / (2 * NormalDist().inv_cdf(0.5 + params()["uncertainty"]["level"] / 2))
+        local = {pid: j for j, pid in enumerate(side.ids[rows].tolist())}
+        sd_full = np.broadcast_to(sd[:, None], z.shape)
+        for i, pids in rotations.items():
+            cols = [local[pid] for pid in pids if pid in local]
+            if cols:
+                z[i, cols] += bonus * inv[i, cols]
+                if intervals:
+                    step[i, cols] = np.sqrt(sd_full[i, cols] ** 2 + spread**2) * inv[i, cols]
+    return z, step
 
 
 def poisson_binomial_pmf(p: np.ndarray, k_max: int) -> np.ndarray:
@@ -819,10 +675,22 @@ def interview_chances(
         if sc.rows.size == 0:
             continue
         base = feat.table[sc.rows.tolist()].select(
-            "program_id", "program_name", "specialty", "city", "state", "program_type",
-            "img_friendliness", "tier", "confidence", "stale", "closed_reason",
-            "min_step2_score", "yog_cutoff_years", "usce_required_months", "max_attempts",
-        )  # fmt: skip
+            "program_id",
+            "program_name",
+            "specialty",
+            "city",
+            "state",
+            "program_type",
+            "img_friendliness",
+            "tier",
+            "confidence",
+            "stale",
+            "closed_reason",
+            "min_step2_score",
+            "yog_cutoff_years",
+            "usce_required_months",
+            "max_attempts",
+        )
         frames.append(
             base.with_columns(
                 preference=pl.lit(rank),
@@ -1050,7 +918,7 @@ def best_rotation(
         rotations={0: set(feat.ids[sc.rows].tolist())},
         extra_letters=np.array([1.0]),
     )
-    ok = (sc.screen_bits[0] == 0) & (feat.accepts_visitors[sc.rows] != 0)
+    ok = (sc.screen_bits[0] == 0) & (feat.side.accepts_visitors[sc.rows] != 0)
     if not ok.any():
         return None
     mc = match_curve(specialty)
@@ -1071,152 +939,3 @@ def best_rotation(
     totals = np.where(ok, totals, np.inf)
     best = int(np.argmin(totals))
     return str(feat.ids[sc.rows][best])
-
-
-# --------------------------------------------------------------------------- batch
-
-
-def chances_batch(
-    applicants: Sequence[ApplicantProfile],
-    programs: Any,
-    *,
-    as_of: dt.date | None = None,
-) -> pl.DataFrame:
-    """Chances of many applicants at once (vectorized by specialty and visa need).
-
-    Same model and method as `match_chances`, in float32 (results agree to about 1e-6) and
-    with one thread per core over the (specialty, visa need) groups.
-
-    One row per (applicant, target specialty): applicant_id, specialty, preference,
-    applications, eligible_programs, expected_interviews, p_match, p_match_low, p_match_high,
-    p_match_in, eras_cost_usd, recommended_applications, and p_match_any (repeated per row).
-    Completed rotations with a program id count; planned rotations are not modelled here.
-    """
-    model = model_for(programs, as_of=as_of)
-    arrays = ApplicantArrays.from_profiles(applicants)
-    tparams = params()["applications"]
-    fees = fee_schedule()
-    prefs: dict[tuple[int, str], int] = {}
-    wanted: dict[tuple[int, str], int] = {}
-    for i, a in enumerate(applicants):
-        for rank, s in enumerate(a.target_specialties, start=1):
-            prefs[(i, s)] = rank
-            wanted[(i, s)] = int(a.applications.get(s, default_applications(s)))
-    rotated = {
-        i: {r.program_id for r in a.completed_rotations if r.program_id}
-        for i, a in enumerate(applicants)
-    }
-    groups: dict[tuple[str, str], list[int]] = {}
-    for i, s in prefs:
-        groups.setdefault((s, str(arrays.visa_needed[i])), []).append(i)
-
-    def score_group(key: tuple[str, str]) -> pl.DataFrame:
-        s, visa = key
-        idx = np.array(groups[key], dtype=int)
-        mc = match_curve(s)
-        g = mc.p_match_given(np.arange(mc.k_max + 1))
-        rot = {k: rotated[i] for k, i in enumerate(idx) if rotated[i]}
-        sc = specialty_scores(model, arrays, s, visa, idx, rotations=rot or None, dtype=np.float32)
-        eligible = (sc.screen_bits == 0).sum(axis=1)
-        n = np.minimum(np.array([wanted[(i, s)] for i in idx]), eligible)
-        # best-fit first: programs by p_interview, highest first (ties give equal results)
-        order = np.argsort(-sc.p, axis=1)
-        ordered = np.take_along_axis(sc.p, order, axis=1)
-        n_cols = max(int(n.max()), 1)
-        applied = np.arange(n_cols)[None, :] < n[:, None]
-        stacks = [
-            np.where(applied, np.take_along_axis(mat, order[:, :n_cols], axis=1), np.float32(0))
-            for mat in (sc.p, sc.p_low, sc.p_high)
-        ]
-        pmf = poisson_binomial_pmf(np.stack(stacks), mc.k_max)
-        pm = (pmf * g).sum(axis=-1)
-        curve_len = min(int(tparams["max_curve"]), sc.p.shape[1])
-        curve = _curve_from_sorted(ordered[:, :curve_len], mc.q, mc.p_max)
-        reach = curve >= tparams["target"]
-        rec = np.where(reach.any(axis=1), reach.argmax(axis=1) + 1, -1)
-        return pl.DataFrame(
-            {
-                "row": idx,
-                "specialty": s,
-                "applications": n,
-                "eligible_programs": eligible,
-                "expected_interviews": stacks[0].sum(axis=1),
-                "p_any_interview": 1.0 - pmf[0, :, 0],
-                "p_match": pm[0],
-                "p_match_low": np.minimum(pm[1], pm[0]),
-                "p_match_high": np.maximum(pm[2], pm[0]),
-                "eras_cost_usd": fees.eras_cost(n),
-                "recommended_applications": rec,
-                "calibrated": sc.calibrated,
-            }
-        )
-
-    # numpy releases the GIL in its array work: one thread per core over the groups
-    with ThreadPoolExecutor(max_workers=_threads()) as pool:
-        frames = list(pool.map(score_group, sorted(groups, key=lambda k: -len(groups[k]))))
-    if not frames:
-        return pl.DataFrame()
-    out = pl.concat(frames, how="vertical_relaxed")
-    out = out.with_columns(
-        applicant_id=pl.Series([arrays.ids[i] for i in out["row"].to_list()]),
-        preference=pl.Series(
-            [
-                prefs[(i, s)]
-                for i, s in zip(out["row"].to_list(), out["specialty"].to_list(), strict=True)
-            ]
-        ),
-        recommended_applications=pl.when(pl.col("recommended_applications") > 0)
-        .then(pl.col("recommended_applications"))
-        .otherwise(None),
-    ).sort(["row", "preference"])
-    out = out.with_columns(
-        p_match_in=pl.col("p_match")
-        * (1.0 - pl.col("p_match")).cum_prod().shift(1, fill_value=1.0).over("row"),
-        p_match_any=1.0 - (1.0 - pl.col("p_match")).product().over("row"),
-    )
-    return out.drop("row").select(
-        "applicant_id", "specialty", "preference", "applications", "eligible_programs",
-        "expected_interviews", "p_any_interview", "p_match", "p_match_low", "p_match_high",
-        "p_match_in",
-        "eras_cost_usd", "recommended_applications", "p_match_any", "calibrated",
-    )  # fmt: skip
-
-
-def interview_probability_matrix(
-    applicants: Sequence[ApplicantProfile] | ApplicantArrays,
-    programs: Any,
-    *,
-    as_of: dt.date | None = None,
-    dtype: Any = np.float32,
-) -> tuple[np.ndarray, np.ndarray]:
-    """p_interview for every (applicant, program) pair: (matrix, program ids).
-
-    Vectorized by specialty and visa need; memory is applicants x programs x 4 bytes.
-    """
-    model = model_for(programs, as_of=as_of)
-    arrays = (
-        applicants
-        if isinstance(applicants, ApplicantArrays)
-        else ApplicantArrays.from_profiles(applicants)
-    )
-    ids = model.features("j1").ids
-    out = np.zeros((len(arrays.ids), ids.size), dtype=dtype)
-    tasks = []
-    for visa in VISA_NEEDS:
-        idx = np.flatnonzero(arrays.visa_needed == visa)
-        if idx.size:
-            tasks += [(visa, s, idx) for s in model.features(visa).specialty_rows]
-
-    def fill(task: tuple[str, str, np.ndarray]) -> None:
-        visa, s, idx = task
-        sc = specialty_scores(model, arrays, s, visa, idx, intervals=False, dtype=dtype)
-        out[np.ix_(idx, sc.rows)] = sc.p  # disjoint blocks: safe across threads
-
-    with ThreadPoolExecutor(max_workers=_threads()) as pool:
-        list(pool.map(fill, tasks))
-    return out, ids
-
-
-def _threads() -> int:
-    """Worker threads for batch scoring: the machine's cores."""
-    return max(1, os.cpu_count() or 1)
