@@ -55,9 +55,9 @@ Method (`generate_programs`, one seeded `numpy.random.default_rng`, no loop over
     "(synthetic)", `notes` says so, `source` names the generator and seed.
 
 11. **More facts** (`_more_facts`, a random stream of its own, so steps 1-10 do not move):
-    US MD / DO residents from NRMP's DO share, the US IMG interview rate from the non-US
-    one and the reference ratio, and hands-on rotations for graduates (uncommon, mostly at
-    community programs; `GRADUATE_ROTATIONS_YES`). The `signal` column stays empty.
+    US MD / DO residents from NRMP's DO share, the US IMG interview rate (the reference's US
+    IMG distribution, by rank of the non-US one), and hands-on rotations for graduates
+    (uncommon, mostly at community programs; `GRADUATE_ROTATIONS_YES`). The `signal` column stays empty.
 
 `calibration_table` compares a generated table with the reference, metric by metric, with
 the tolerance each must meet; `write_demo_data` writes `programs.csv` and the applicant YAML
@@ -89,6 +89,7 @@ import polars as pl
 
 from analysis.config import reference_table
 from analysis.data.files import atomic_outputs, write_programs_csv
+from analysis.data.reference import interview_fit
 from analysis.data.schemas import polars_schema, program_columns, program_table_schema
 from analysis.data.vocabulary import PROGRAM_TYPES, specialties
 
@@ -712,9 +713,8 @@ def _more_facts(
       the specialty's DO share of MD + DO seniors' PGY-1 positions (NRMP 2025;
       `DO_SHARE_ASSUMED` where NRMP does not give it), fewer DOs at university programs;
       known where the IMG share is (FREIDA shows the three together).
-    - `us_img_interview_rate`: the non-US IMG rate times the reference ratio of US to non-US
-      IMG mean interview rates of the specialty (log-normal noise); where the non-US rate is
-      zero (often a visa reason), half are zero and half near the US IMG median.
+    - `us_img_interview_rate`: the reference's US IMG distribution of the specialty, assigned
+      by rank of the non-US IMG rate with noise (`_us_img_rates`).
     - `accepts_graduates_for_rotations`: known for `GRADUATE_ROTATIONS_KNOWN` of programs;
       among them, `GRADUATE_ROTATIONS_YES` by type, to the most open programs.
     """
@@ -736,11 +736,7 @@ def _more_facts(
     us_grads = 100.0 - pct_img.fill_null(0.0).to_numpy()
     pct_do = np.round(us_grads * frac_do)
     known = pct_img.is_not_null().to_numpy()
-    ratio, us_median = _us_img_interview_reference(plan.codes)
-    rate = non_us_rate.fill_null(0.0).to_numpy()
-    scaled = rate * ratio[spec_idx] * np.exp(0.3 * rng.standard_normal(n))
-    near_median = us_median[spec_idx] * np.exp(0.5 * rng.standard_normal(n))
-    us_rate = np.where(rate > 0, scaled, np.where(rng.random(n) < 0.5, 0.0, near_median))
+    us_rate = _us_img_rates(rng, plan, spec_idx, non_us_rate.fill_null(np.nan).to_numpy())
     graduates_known = rng.random(n) < GRADUATE_ROTATIONS_KNOWN
     graduates = _top_share(
         openness + 0.8 * rng.standard_normal(n),
@@ -760,17 +756,32 @@ def _more_facts(
     }
 
 
-def _us_img_interview_reference(codes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Per specialty: the US / non-US IMG ratio of mean interview rates, and the US median."""
-    ref = reference_table("interview_rates_by_specialty")
-    spec = specialties()
-    ratio, median = [], []
-    for code in codes:
-        label = spec[INTERVIEW_STAND_IN.get(code, code)].interview_ref
-        r = ref.filter(pl.col("specialty") == label).row(0, named=True)
-        ratio.append(r["us_img_mean"] / max(r["non_us_img_mean"], 1e-6))
-        median.append(r["us_img_median"])
-    return np.array(ratio), np.array(median)
+def _us_img_rates(
+    rng: np.random.Generator, plan: _Plan, spec_idx: np.ndarray, non_us_rate: np.ndarray
+) -> np.ndarray:
+    """US IMG interview rates that reproduce the reference's US IMG distribution per specialty.
+
+    Programs are ranked by their non-US IMG rate (log scale, with noise: the two groups'
+    rates are related, not identical; an unknown one ranks at random around the middle); the
+    lowest share at zero of the reference gets 0 and the rest the quantiles of the reference's fitted logit-normal (`data.reference`), in
+    rank order, so the specialty's share at zero and mean match the reference.
+    """
+    noise = rng.standard_normal(spec_idx.size)
+    key = np.log(non_us_rate + 0.002) + 0.5 * noise
+    out = np.zeros(spec_idx.size)
+    for k, code in enumerate(plan.codes):
+        idx = np.flatnonzero(spec_idx == k)
+        if not idx.size:
+            continue
+        known = np.isfinite(key[idx])  # an unknown non-US rate: anywhere in the ranking
+        centre = np.median(key[idx][known]) if known.any() else 0.0
+        key[idx[~known]] = centre + 1.5 * noise[idx[~known]]
+        fit = interview_fit(INTERVIEW_STAND_IN.get(code, code), "us_img")
+        order = idx[np.argsort(key[idx], kind="stable")]
+        opened = order[round(fit.share_zero * idx.size) :]
+        quantiles = (np.arange(opened.size) + 0.5) / max(opened.size, 1)
+        out[opened] = _expit(fit.mu + fit.tau * _norm_ppf(quantiles))
+    return out
 
 
 def _interviews(

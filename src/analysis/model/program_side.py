@@ -13,9 +13,11 @@ For every program of a canonical table, once per table (`ProgramSide`) and per v
   and the share of the spread those facts do not explain is integrated out. The US IMG group
   uses the program's US IMG rate when the table has one, else the non-US IMG placement.
 - **P(open)**, the chance the program interviews applicants like this at all. A positive
-  observed rate: 1. An observed zero: `zero_open_probability` for an applicant who needs a
-  visa; for one who does not, the share of such programs the reference shows open to US
-  IMGs ((1 - z0 US) - (1 - z0 non-US)) / z0 non-US.
+  observed rate of the applicant's kind (non-US IMG rate for a visa need, US IMG rate for
+  none): 1; an observed zero: `zero_open_probability`. With only the non-US IMG rate known,
+  an applicant who needs no visa gets 1 where it is positive and, where it is zero, the
+  share of such programs the reference shows open to US IMGs
+  ((1 - z0 US) - (1 - z0 non-US)) / z0 non-US.
   Otherwise the reference share of programs open to US IMGs (1 - z0), times, for a visa need,
   P(sponsors it): 1 when known, the reference's implied share when unknown
   ((1 - z0 non-US) / (1 - z0 US); for the H-1B, that share x `h1b_share_of_sponsors`).
@@ -281,15 +283,18 @@ def p_open(side: ProgramSide, visa_needed: str) -> np.ndarray:
         share = _sponsor_share(s)
         visa_open = _p_sponsor(side, rows, "j1" if visa_needed == "none" else visa_needed, share)
         visa_open = visa_open * min(1.0, open_nonus / share)
+        nonus_rate = side.observed["non_us_img"][rows]
         if visa_needed == "none":
             base = np.maximum(open_us, visa_open)
             # programs that interviewed no non-US IMG: the US IMG open share left over
-            zero = min(1.0, max(0.0, (open_us - open_nonus) / max(1.0 - open_nonus, 1e-6)))
-        else:
-            base = visa_open
+            left = min(1.0, max(0.0, (open_us - open_nonus) / max(1.0 - open_nonus, 1e-6)))
+            value = np.where(nonus_rate > 0, 1.0, np.where(nonus_rate == 0, left, base))
+            us_rate = side.observed["us_img"][rows]  # the no-visa group's own rate settles it
             zero = float(p["zero_open_probability"])
-        rate = side.observed["non_us_img"][rows]
-        value = np.where(rate > 0, 1.0, np.where(rate == 0, zero, base))
+            value = np.where(us_rate > 0, 1.0, np.where(us_rate == 0, zero, value))
+        else:
+            zero = float(p["zero_open_probability"])
+            value = np.where(nonus_rate > 0, 1.0, np.where(nonus_rate == 0, zero, visa_open))
         out[rows] = np.minimum(value, 1.0)
     return out
 
