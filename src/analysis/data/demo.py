@@ -57,7 +57,8 @@ Method (`generate_programs`, one seeded `numpy.random.default_rng`, no loop over
 11. **More facts** (`_more_facts`, a random stream of its own, so steps 1-10 do not move):
     US MD / DO residents from NRMP's DO share, the US IMG interview rate (the reference's US
     IMG distribution, by rank of the non-US one), and hands-on rotations for graduates
-    (uncommon, mostly at community programs; `GRADUATE_ROTATIONS_YES`). The `signal` column stays empty.
+    (uncommon, mostly at community programs; `GRADUATE_ROTATIONS_YES`). The `signal`
+    column stays empty.
 
 `calibration_table` compares a generated table with the reference, metric by metric, with
 the tolerance each must meet; `write_demo_data` writes `programs.csv` and the applicant YAML
@@ -763,8 +764,9 @@ def _us_img_rates(
 
     Programs are ranked by their non-US IMG rate (log scale, with noise: the two groups'
     rates are related, not identical; an unknown one ranks at random around the middle); the
-    lowest share at zero of the reference gets 0 and the rest the quantiles of the reference's fitted logit-normal (`data.reference`), in
-    rank order, so the specialty's share at zero and mean match the reference.
+    lowest share at zero of the reference gets 0 and the rest the quantiles of the
+    reference's fitted logit-normal (`data.reference`), in rank order, so the specialty's
+    share at zero and mean match the reference.
     """
     noise = rng.standard_normal(spec_idx.size)
     key = np.log(non_us_rate + 0.002) + 0.5 * noise

@@ -64,7 +64,7 @@ def letter_share(kind: str) -> float:
     """The share of a US letter an option's letter counts for (see the module docstring)."""
     weight = option_params()[kind]["effect"].get("letter_weight", 0)
     if weight == "observership_weight":
-        return float(load_params("probability")["usce"]["observership_weight"])
+        return float(load_params("probability")["effects"]["usce"]["observership_weight"])
     return float(weight)
 
 

@@ -158,7 +158,8 @@ def rotation_costs(frame: pl.DataFrame) -> pl.Series:
 
 
 def _eligible_programs(applicant: ApplicantProfile, model: MatchModel, kind: str) -> pl.DataFrame:
-    """Open programs of the relevant specialties that take this kind of rotation."""
+    """Programs of the relevant specialties that take this kind of rotation and are known to
+    sponsor the visa the applicant needs (a rotation aims at a match there)."""
     table = model.features(applicant.visa_needed).table
     column, unknown_rule = PROGRAM_KINDS[kind]
     targets = list(applicant.target_specialties)
@@ -170,9 +171,11 @@ def _eligible_programs(applicant: ApplicantProfile, model: MatchModel, kind: str
     else:
         takes = pl.col(column).fill_null(True) if include_unknown else pl.col(column).eq(True)
     done = {c.program_id for c in applicant.completed_rotations if c.program_id}
+    known_sponsor, _ = visa_sponsorship(applicant.visa_needed)
     frame = table.filter(
         pl.col("specialty").is_in(sorted(specialties))
         & takes
+        & known_sponsor
         & ~pl.col("closed")
         & ~pl.col("program_id").is_in(sorted(done))
     )
