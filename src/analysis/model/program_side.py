@@ -18,10 +18,10 @@ For every program of a canonical table, once per table (`ProgramSide`) and per v
   an applicant who needs no visa gets 1 where it is positive and, where it is zero, the
   share of such programs the reference shows open to US IMGs
   ((1 - z0 US) - (1 - z0 non-US)) / z0 non-US.
-  Otherwise the reference share of programs open to US IMGs (1 - z0), times, for a visa need,
-  P(sponsors it): 1 when known, the reference's implied share when unknown
-  ((1 - z0 non-US) / (1 - z0 US); for the H-1B, that share x `h1b_share_of_sponsors`).
-  A visa need never raises P(open).
+  Otherwise one latent openness drives both whether and how often a program interviews a
+  group: P(open | facts) = Phi((E[openness | facts] - threshold) / sd left), the threshold at
+  the group's reference open share (1 - z0); for a visa need, times P(sponsors it): 1 or 0
+  when known, `unknown_sponsor_probability` when unknown. A visa need never raises P(open).
 - **Screens** (hard zeros with a reason): a visa known not to be sponsored, a military
   program for a non-citizen, and the published minimum Step 2 CK, graduation cutoff,
   required USCE and most attempts. Unknown rules are not zeros: the applicant's chance of
@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -81,6 +83,8 @@ class ProgramSide:
     accepts_visitors: np.ndarray  # 1 yes, 0 no, nan unknown
     sponsors_j1: np.ndarray  # 1 yes, 0 no, nan unknown
     sponsors_h1b: np.ndarray
+    facts_mean: np.ndarray  # E[openness | known facts] on the standard-normal scale
+    facts_sd: np.ndarray  # sd of openness left once the known facts are used
 
 
 @dataclass
@@ -149,6 +153,11 @@ def build_side(table: pl.DataFrame, as_of: dt.date) -> ProgramSide:
                 explained[g][r] = np.where(
                     known, float(p["observed_reliability"]) ** 2, explained[g][r]
                 )
+    # an observed zero that may still be open sits at the bottom of the open programs
+    bottom = float(p["zero_rate_openness"])
+    for g in GROUPS:
+        zero = observed[g] == 0
+        u[g] = np.where(zero, np.minimum(u[g], bottom), u[g])
     # where only the non-US IMG rate is known, the US IMG group is placed on the rate at the
     # same quantile of the US IMG reference distribution
     for s, r in rows.items():
@@ -175,6 +184,8 @@ def build_side(table: pl.DataFrame, as_of: dt.date) -> ProgramSide:
         accepts_visitors=_float(frame, "accepts_img_visiting_students"),
         sponsors_j1=_float(frame, "sponsors_j1"),
         sponsors_h1b=_float(frame, "sponsors_h1b"),
+        facts_mean=facts_u,
+        facts_sd=np.sqrt(np.clip(1.0 - facts_explained, 1e-6, 1.0)),
     )
 
 
@@ -249,15 +260,11 @@ def _place_by_rate(
     return np.where(np.isfinite(rate) & (rate > 0), placed, np.nan)
 
 
-def _sponsor_share(specialty: str) -> float:
-    shares = program_params()["j1_sponsor_share"]
-    return float(shares.get(specialty, shares["default"]))
-
-
-def _p_sponsor(side: ProgramSide, rows: np.ndarray, visa_needed: str, share: float) -> np.ndarray:
-    """P(sponsors the visa needed): 1 known yes, 0 known no, the discounted share if unknown."""
+def _p_sponsor(side: ProgramSide, rows: np.ndarray, visa_needed: str) -> np.ndarray:
+    """P(sponsors the visa needed): 1 known yes, 0 known no, `unknown_sponsor_probability` if
+    unknown (times `h1b_share_of_sponsors` for the H-1B)."""
     p = program_params()
-    unknown = share * float(p["unknown_sponsor_discount"])
+    unknown = float(p["unknown_sponsor_probability"])
     j1, h1b = side.sponsors_j1[rows], side.sponsors_h1b[rows]
     p_j1 = np.where(np.isnan(j1), unknown, j1)
     p_h1b = np.where(np.isnan(h1b), unknown * float(p["h1b_share_of_sponsors"]), h1b)
@@ -268,32 +275,45 @@ def _p_sponsor(side: ProgramSide, rows: np.ndarray, visa_needed: str, share: flo
     return np.maximum(p_j1, p_h1b)  # "either": an H-1B sponsor almost always sponsors the J-1
 
 
+def _phi(x: np.ndarray) -> np.ndarray:
+    """Standard normal CDF (vectorized)."""
+    return 0.5 * (1.0 + np.vectorize(math.erf)(np.asarray(x, dtype=float) / math.sqrt(2.0)))
+
+
+def _open_given_facts(side: ProgramSide, rows: np.ndarray, open_share: float) -> np.ndarray:
+    """P(open | facts) = Phi((E[openness | facts] - threshold) / sd left), threshold at the
+    reference's open share (so it averages to that share over programs like the reference's)."""
+    threshold = NormalDist().inv_cdf(1.0 - min(max(open_share, 1e-3), 0.999))
+    return _phi((side.facts_mean[rows] - threshold) / side.facts_sd[rows])
+
+
 def p_open(side: ProgramSide, visa_needed: str) -> np.ndarray:
     """P(the program interviews applicants of this visa need at all), per program.
 
-    A visa need: P(sponsors it) x min(1, reference non-US open share / sponsor share). No visa
-    need: the reference US IMG open share, and never less than a visa-needing applicant's.
-    A known observed rate settles it (positive: 1; zero: a small chance).
+    One latent openness drives both whether a program interviews a group at all and how
+    often: the group's reference share of programs at zero is the share of the latent below a
+    threshold. A visa need: the non-US IMG open share, times P(the program sponsors the visa)
+    (known: 1 or 0; unknown: `unknown_sponsor_probability`). No visa need: the US IMG open
+    share, never less than with a visa need. A known observed rate of the applicant's kind
+    settles it (positive: 1; zero: `zero_open_probability`).
     """
     p = program_params()
+    zero = float(p["zero_open_probability"])
     out = np.zeros(side.ids.size)
     for s, rows in side.specialty_rows.items():
         open_us = interview_fit(s, "us_img").open_share
         open_nonus = interview_fit(s, "non_us_img").open_share
-        share = _sponsor_share(s)
-        visa_open = _p_sponsor(side, rows, "j1" if visa_needed == "none" else visa_needed, share)
-        visa_open = visa_open * min(1.0, open_nonus / share)
+        visa_kind = "j1" if visa_needed == "none" else visa_needed
+        visa_open = _p_sponsor(side, rows, visa_kind) * _open_given_facts(side, rows, open_nonus)
         nonus_rate = side.observed["non_us_img"][rows]
         if visa_needed == "none":
-            base = np.maximum(open_us, visa_open)
+            base = np.maximum(_open_given_facts(side, rows, open_us), visa_open)
             # programs that interviewed no non-US IMG: the US IMG open share left over
             left = min(1.0, max(0.0, (open_us - open_nonus) / max(1.0 - open_nonus, 1e-6)))
             value = np.where(nonus_rate > 0, 1.0, np.where(nonus_rate == 0, left, base))
             us_rate = side.observed["us_img"][rows]  # the no-visa group's own rate settles it
-            zero = float(p["zero_open_probability"])
             value = np.where(us_rate > 0, 1.0, np.where(us_rate == 0, zero, value))
         else:
-            zero = float(p["zero_open_probability"])
             value = np.where(nonus_rate > 0, 1.0, np.where(nonus_rate == 0, zero, visa_open))
         out[rows] = np.minimum(value, 1.0)
     return out
