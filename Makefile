@@ -48,9 +48,10 @@ test: $(VENV)/.dev-installed ## Run every test: unit, properties, notebooks (nbv
 test-fast: $(VENV)/.dev-installed ## Run the fast tests only (no kernels, browser or cluster)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-lint: $(VENV)/.dev-installed ## Check style with ruff (lint and format)
+lint: $(VENV)/.dev-installed ## Check style (ruff lint and format) and the import layers (import-linter)
 	$(BIN)/ruff check src tests benchmarks notebooks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 format: $(VENV)/.dev-installed ## Reformat the code with ruff
 	$(BIN)/ruff check --fix src tests benchmarks

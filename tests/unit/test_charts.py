@@ -24,9 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import viz
-from analysis.viz import base, theme
 from analysis.data.vocabulary import US_STATE_FIPS
 from analysis.errors import DataValidationError
+from analysis.viz import base, theme
 from tests.unit import chart_frames as cf
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "charts"

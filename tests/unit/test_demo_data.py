@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from analysis.data import demo as demo_data
-from analysis.data import schemas
 from analysis.cli import app
 from analysis.config import demo_applicants_dir, demo_programs_path, reference_table
+from analysis.data import demo as demo_data
+from analysis.data import schemas
 from analysis.data.schemas import ApplicantProfile, polars_schema, program_columns
 
 SEED = demo_data.DEFAULT_SEED

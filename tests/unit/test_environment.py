@@ -20,7 +20,7 @@ def _pip_section() -> list[str]:
 def test_environment_yml_lists_exactly_the_pyproject_dependencies():
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     wanted = set(project["dependencies"])
-    for extra, deps in project["optional-dependencies"].items():
+    for deps in project["optional-dependencies"].values():
         wanted |= {d for d in deps if not d.startswith("imgmatch")}
     listed = set(_pip_section()) - {"-e ."}
     assert listed == wanted, (

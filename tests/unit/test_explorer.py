@@ -9,10 +9,10 @@ import json
 import polars as pl
 import pytest
 
-from analysis.data import applicants, programs
-from analysis.viz import explorer
 from analysis.config import demo_applicants_dir, demo_programs_path
+from analysis.data import applicants, programs
 from analysis.model.probability import model_for
+from analysis.viz import explorer
 from analysis.viz.explorer import Filters
 
 AS_OF = dt.date(2026, 11, 1)

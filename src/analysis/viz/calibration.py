@@ -59,13 +59,42 @@ def calibration_chart(
     df = df.filter(pl.col("model").is_not_null(), pl.col("reference").is_not_null())
     if df.is_empty():
         return empty_chart("No calibration figures to show", "The calibration frame is empty.")
+    df, rates = _gaps(df, tolerance)
+    fmt = ".0%" if rates else ",.3~r"
+    text, subtitle = _calibration_title(df, tolerance, rates)
+    long = df.unpivot(
+        index=["specialty", "metric", "gap", "model", "reference", "low", "high"],
+        on=["model", "reference"],
+        variable_name="source",
+        value_name="figure",
+    )
+    metrics = list(dict.fromkeys(df["metric"].to_list()))
+    layered = _paired_dots(list(dict.fromkeys(df["specialty"].to_list())), fmt)
+    return (
+        layered.properties(width=width, height=alt.Step(22))
+        .facet(
+            facet=alt.Facet(
+                "metric:N", title=None, sort=metrics, header=alt.Header(labelFontWeight=600)
+            ),
+            columns=min(columns, len(metrics)),
+            data=inline_data(long),
+        )
+        .resolve_scale(x="independent", y="independent")  # a panel lists its own rows
+        .properties(title=chart_title(text, subtitle))
+    )
+
+
+def _gaps(df: pl.DataFrame, tolerance: float) -> tuple[pl.DataFrame, bool]:
+    """Add each figure's gap, whether it is close, and its miss; and whether all are shares.
+
+    Figures that are all shares (0-1) compare in percentage points (anything within 2 is
+    close); mixed figures (counts, percents, shares) only relative to their reference.
+    """
     df = df.with_columns(
         (pl.col("model") - pl.col("reference")).alias("gap"),
         pl.min_horizontal("model", "reference").alias("low"),
         pl.max_horizontal("model", "reference").alias("high"),
     )
-    # figures that are all shares (0-1) compare in percentage points; mixed figures (counts,
-    # percents, shares) only relative to their reference
     rates = bool(df.select((pl.col("low") >= 0) & (pl.col("high") <= 1)).to_series().all())
     floor = 0.02 if rates else 0.0
     df = df.with_columns(
@@ -79,7 +108,11 @@ def calibration_chart(
             else pl.col("gap").abs() / pl.max_horizontal(pl.col("reference").abs(), pl.lit(1e-9))
         ).alias("miss"),
     )
-    fmt = ".0%" if rates else ",.3~r"
+    return df, rates
+
+
+def _calibration_title(df: pl.DataFrame, tolerance: float, rates: bool) -> tuple[str, str]:
+    """How many figures are close, and the largest gap."""
     n, close = df.height, int(df["close"].sum())
     worst = df.sort("miss", descending=True).row(0, named=True)
 
@@ -94,14 +127,11 @@ def calibration_chart(
         f"Blue circle: model; orange diamond: reference. Largest gap: model "
         f"{shown(worst['model'])} vs reference {shown(worst['reference'])}."
     )
-    long = df.unpivot(
-        index=["specialty", "metric", "gap", "model", "reference", "low", "high"],
-        on=["model", "reference"],
-        variable_name="source",
-        value_name="figure",
-    )
-    metrics = list(dict.fromkeys(df["metric"].to_list()))
-    codes = list(dict.fromkeys(df["specialty"].to_list()))
+    return text, subtitle
+
+
+def _paired_dots(codes: list[str], fmt: str) -> alt.LayerChart:
+    """Per specialty, a grey rule from model to reference, with a dot at each end."""
     pair_tooltip = [
         alt.Tooltip("specialty:N", title="Specialty"),
         alt.Tooltip("metric:N", title="Figure"),
@@ -137,15 +167,4 @@ def calibration_chart(
             *pair_tooltip,
         ],
     )
-    layered = alt.layer(rule, dots).properties(width=width, height=alt.Step(22))
-    return (
-        layered.facet(
-            facet=alt.Facet(
-                "metric:N", title=None, sort=metrics, header=alt.Header(labelFontWeight=600)
-            ),
-            columns=min(columns, len(metrics)),
-            data=inline_data(long),
-        )
-        .resolve_scale(x="independent", y="independent")  # a panel lists its own rows
-        .properties(title=chart_title(text, subtitle))
-    )
+    return alt.layer(rule, dots)

@@ -23,6 +23,7 @@ import math
 import altair as alt
 import polars as pl
 
+from analysis.config import load_params
 from analysis.viz.base import (
     FrameLike,
     capitalized,
@@ -91,9 +92,19 @@ def _curve_display_limit(df: pl.DataFrame, max_applications: int | None) -> int:
     return max(60, int(math.ceil(furthest * 1.5 / 10.0) * 10))
 
 
+_CURVE_COLUMNS = (
+    "specialty",
+    "applications",
+    "p_match",
+    "p_match_low",
+    "p_match_high",
+    "eras_cost_usd",
+)
+
+
 def match_curve(
     curves: FrameLike,
-    target: float = 0.80,
+    target: float | None = None,
     *,
     interval: str = "80% interval",
     width: int = 600,
@@ -109,7 +120,8 @@ def match_curve(
 
     Args:
         curves: frame from `probability.application_curve`.
-        target: target probability, drawn as a rule and used in the title.
+        target: target probability, drawn as a rule and used in the title (default: the
+            model's `applications.target`, params/probability.yaml).
         interval: what the band is (legend text), e.g. "80% interval".
         width: chart width in pixels.
         height: chart height in pixels.
@@ -117,14 +129,7 @@ def match_curve(
             the furthest marked point (recommended or diminishing returns), at least 60, so
             one long curve does not squeeze the others into a corner.
     """
-    required = [
-        "specialty",
-        "applications",
-        "p_match",
-        "p_match_low",
-        "p_match_high",
-        "eras_cost_usd",
-    ]
+    required = list(_CURVE_COLUMNS)
     df = input_frame(curves, "curves", required, "match_curve")
     if df.is_empty():
         return empty_chart("No match curve to show", "The curves frame is empty.", width)
@@ -132,11 +137,67 @@ def match_curve(
     df = df.with_columns(
         pl.col("specialty").replace_strict(codes, list(range(len(codes)))).alias("_rank")
     ).sort("_rank", "applications")
+    if target is None:
+        target = float(load_params("probability")["applications"]["target"])
     phrases = _curve_takeaway(df, codes, target)
     shown_up_to = _curve_display_limit(df, max_applications)  # takeaway: the whole curve
     clipped = df["applications"].max() > shown_up_to  # type: ignore[operator]
     df = df.filter(pl.col("applications") <= shown_up_to)
     text: str | list[str] = "; ".join(phrases) if len(phrases) <= 2 else phrases[:2]
+    subtitle = _curve_subtitle(df, phrases, target, interval, shown_up_to if clipped else None)
+    data = df.with_columns(
+        pl.format(
+            "{}-{}%",
+            (100 * pl.col("p_match_low")).round(0).cast(pl.Int64),
+            (100 * pl.col("p_match_high")).round(0).cast(pl.Int64),
+        ).alias("band_text")
+    )
+    markers = [c for c in ("recommended", "diminishing_returns") if c in df.columns]
+    color, x, y = _curve_encodings(codes)
+    point_tooltip = [
+        alt.Tooltip("specialty:N", title="Specialty"),
+        alt.Tooltip("applications:Q", title="Applications"),
+        alt.Tooltip("p_match:Q", title="P(match)", format=".1%"),
+        alt.Tooltip("band_text:N", title=interval),
+        alt.Tooltip("eras_cost_usd:Q", title="ERAS fees (USD)", format="$,.0f"),
+    ]
+    base = alt.Chart(inline_data(data, [*required, "band_text", *markers]))
+    band = base.mark_area(opacity=0.18).encode(
+        x=x, y=alt.Y("p_match_low:Q"), y2="p_match_high:Q", color=color, tooltip=point_tooltip
+    )
+    line = base.mark_line().encode(x=x, y=y, color=color, tooltip=point_tooltip)
+    left = [band, line, *_target_rule(target)]
+    left += _curve_markers(base, markers, x, y, color, point_tooltip)
+    cost = _cost_line(base, x, point_tooltip)
+    # built in one constructor: every .resolve_scale()/.properties() deep-copies the whole
+    # layered chart (about a third of the build time)
+    return alt.LayerChart(
+        layer=[alt.LayerChart(layer=left), cost],
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),
+        width=width,
+        height=height,
+        title=chart_title(text, subtitle),
+    )
+
+
+def _cost_line(base: alt.Chart, x: alt.X, tooltip: list[alt.Tooltip]) -> alt.Chart:
+    """ERAS fees for that many applications, on the right axis (dashed grey)."""
+    return base.mark_line(strokeDash=[3, 3], strokeWidth=1.6, color=GREY).encode(
+        x=x,
+        y=alt.Y(
+            "eras_cost_usd:Q",
+            title="ERAS fees per specialty (USD)",
+            axis=alt.Axis(format="$,.0f", orient="right", titleColor=GREY, labelColor=GREY),
+        ),
+        detail="specialty:N",
+        tooltip=tooltip,
+    )
+
+
+def _curve_subtitle(
+    df: pl.DataFrame, phrases: list[str], target: float, interval: str, clipped_at: int | None
+) -> list[str]:
+    """What the marks mean, where the x axis stops, and the title phrases beyond two."""
     subtitle = [
         f"P(match) by number of programs applied to; shaded: {interval}; dashed line: "
         f"{pct_text(target)} target.",
@@ -147,22 +208,18 @@ def match_curve(
     if "diminishing_returns" in df.columns and df["diminishing_returns"].any():
         marked.append("open dot: diminishing returns")
     subtitle.append(capitalized("; ".join([*marked, "grey dashes: ERAS fees (right axis)."])))
-    if clipped:
+    if clipped_at is not None:
         subtitle.append(
-            f"Shown up to {shown_up_to} programs: past the marked points, more applications "
+            f"Shown up to {clipped_at} programs: past the marked points, more applications "
             "add little."
         )
     if len(phrases) > 2:
         subtitle.append("; ".join(phrases[2:]) + ".")
+    return subtitle
 
-    data = df.with_columns(
-        pl.format(
-            "{}-{}%",
-            (100 * pl.col("p_match_low")).round(0).cast(pl.Int64),
-            (100 * pl.col("p_match_high")).round(0).cast(pl.Int64),
-        ).alias("band_text")
-    )
-    markers = [c for c in ("recommended", "diminishing_returns") if c in df.columns]
+
+def _curve_encodings(codes: list[str]) -> tuple[alt.Color, alt.X, alt.Y]:
+    """Colour by specialty in preference order; applications across; P(match) up (left)."""
     palette = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(codes))]
     color = alt.Color(
         "specialty:N",
@@ -183,22 +240,11 @@ def match_curve(
         scale=alt.Scale(domain=[0, 1]),
         axis=alt.Axis(format=".0%", orient="left"),
     )
-    point_tooltip = [
-        alt.Tooltip("specialty:N", title="Specialty"),
-        alt.Tooltip("applications:Q", title="Applications"),
-        alt.Tooltip("p_match:Q", title="P(match)", format=".1%"),
-        alt.Tooltip("band_text:N", title=interval),
-        alt.Tooltip("eras_cost_usd:Q", title="ERAS fees (USD)", format="$,.0f"),
-    ]
-    base = alt.Chart(inline_data(data, [*required, "band_text", *markers]))
-    band = base.mark_area(opacity=0.18).encode(
-        x=x,
-        y=alt.Y("p_match_low:Q"),
-        y2="p_match_high:Q",
-        color=color,
-        tooltip=point_tooltip,
-    )
-    line = base.mark_line().encode(x=x, y=y, color=color, tooltip=point_tooltip)
+    return color, x, y
+
+
+def _target_rule(target: float) -> list[alt.Chart]:
+    """The target as a dashed rule, labelled at the left."""
     target_frame = pl.DataFrame(
         {"target": [target], "label": [f"target {pct_text(target)}"], "applications": [0]}
     )
@@ -210,13 +256,25 @@ def match_curve(
     rule_label = rule_base.mark_text(align="left", dx=4, dy=-7, color=INK).encode(
         x="applications:Q", y="target:Q", text="label:N", tooltip=target_tooltip
     )
-    left = [band, line, rule, rule_label]
+    return [rule, rule_label]
+
+
+def _curve_markers(
+    base: alt.Chart,
+    markers: list[str],
+    x: alt.X,
+    y: alt.Y,
+    color: alt.Color,
+    point_tooltip: list[alt.Tooltip],
+) -> list[alt.Chart]:
+    """Open dots at diminishing returns; filled, labelled dots at the recommended number."""
+    layers = []
     if "diminishing_returns" in markers:
         dim_tooltip = [
             alt.Tooltip("specialty:N", title="Diminishing returns from"),
             *point_tooltip[1:],
         ]
-        left.append(
+        layers.append(
             base.transform_filter("datum.diminishing_returns")
             .mark_point(filled=False, size=90, strokeWidth=2)
             .encode(x=x, y=y, color=color, tooltip=dim_tooltip)
@@ -224,35 +282,17 @@ def match_curve(
     if "recommended" in markers:
         recommended = base.transform_filter("datum.recommended")
         rec_tooltip = [alt.Tooltip("specialty:N", title="Recommended for"), *point_tooltip[1:]]
-        left.append(
+        layers.append(
             recommended.mark_point(filled=True, size=110, stroke="white", strokeWidth=1).encode(
                 x=x, y=y, color=color, tooltip=rec_tooltip
             )
         )
-        left.append(
+        layers.append(
             recommended.transform_calculate(rec_label="'apply to ' + datum.applications")
             .mark_text(align="left", dx=7, dy=12, fontWeight=600)
             .encode(x=x, y=y, color=color, text="rec_label:N", tooltip=rec_tooltip)
         )
-    cost = base.mark_line(strokeDash=[3, 3], strokeWidth=1.6, color=GREY).encode(
-        x=x,
-        y=alt.Y(
-            "eras_cost_usd:Q",
-            title="ERAS fees per specialty (USD)",
-            axis=alt.Axis(format="$,.0f", orient="right", titleColor=GREY, labelColor=GREY),
-        ),
-        detail="specialty:N",
-        tooltip=point_tooltip,
-    )
-    # built in one constructor: every .resolve_scale()/.properties() deep-copies the whole
-    # layered chart (about a third of the build time)
-    return alt.LayerChart(
-        layer=[alt.LayerChart(layer=left), cost],
-        resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),
-        width=width,
-        height=height,
-        title=chart_title(text, subtitle),
-    )
+    return layers
 
 
 # --------------------------------------------------------------------------- interviews
@@ -287,69 +327,14 @@ def interview_distribution(
     if df.is_empty():
         return empty_chart("No interview distribution to show", "The pmf frame is empty.")
     codes = df["specialty"].unique(maintain_order=True).to_list()  # preference order
-    df = df.with_columns(
-        pl.col("specialty").replace_strict(codes, list(range(len(codes)))).alias("_rank")
-    ).sort("_rank", "interviews")
-    # fold the long, thin tail into one "k+" bar: the cut is the first k after which less
-    # than `tail` probability remains (a pmf computed to k = 40 would otherwise be unreadable)
-    beyond = pl.col("probability").reverse().cum_sum().reverse().over("specialty") - pl.col(
-        "probability"
-    )
-    cut = (
-        pl.when(beyond < tail if tail > 0 else pl.lit(False))
-        .then(pl.col("interviews"))
-        .otherwise(None)
-        .min()
-        .over("specialty")
-        .fill_null(pl.col("interviews").max().over("specialty"))
-        .clip(lower_bound=1)
-    )
-    df = (
-        df.with_columns(pl.min_horizontal("interviews", cut).alias("interviews"))
-        .group_by("specialty", "_rank", "interviews")
-        .agg(pl.col("probability").sum())
-        .sort("_rank", "interviews")
-        .with_columns(
-            pl.col("probability").reverse().cum_sum().reverse().over("specialty").alias("at_least"),
-            pl.col("probability").cum_sum().over("specialty").alias("cdf"),
-            (pl.col("interviews") == pl.col("interviews").max().over("specialty")).alias("last"),
-        )
-    )
-    df = df.with_columns(
-        pl.when(pl.col("last") & (pl.col("interviews") > 0))
-        .then(pl.format("{}+", pl.col("interviews")))
-        .otherwise(pl.col("interviews").cast(pl.String))
-        .alias("k"),
-        pl.when(pl.col("interviews") == 0)
-        .then(pl.lit("none"))
-        .otherwise(pl.lit("one or more"))
-        .alias("kind"),
-    )
+    df = _folded_pmf(df, codes, tail)
     names = specialty_labels(codes)
     df = df.with_columns(pl.col("specialty").replace_strict(names).alias("panel"))
-    medians, zeros = [], []
-    for code in codes:
-        group = df.filter(pl.col("specialty") == code)
-        median = group.filter(pl.col("cdf") >= 0.5 - 1e-12)["k"].first()
-        zero = group.filter(pl.col("interviews") == 0)["probability"].sum()
-        medians.append(f"{code} {median}")
-        zeros.append(f"{code} {pct_text(zero)}")
-    if len(codes) == 1:
-        median = medians[0].split(" ", 1)[1]
-        text = (
-            f"Expect about {median} {codes[0]} interviews; {zeros[0].split(' ', 1)[1]} "
-            "chance of none"
-        )
-    else:
-        text = f"Median interviews: {', '.join(medians)}; chance of none: {', '.join(zeros)}"
+    text = _interviews_takeaway(df, codes)
     subtitle = (
         "Probability of each number of interviews; last bar: that many or more; "
         "vermillion: no interview."
     )
-    bins = int(df.group_by("specialty").len()["len"].max())  # type: ignore[arg-type]
-    step = 1 if bins <= 16 else 2 if bins <= 30 else 5
-    order = [str(k) for k in range(int(df["interviews"].max()) + 1)]
-    order += [f"{k}+" for k in range(int(df["interviews"].max()) + 1)]
     chart = (
         alt.Chart(
             inline_data(
@@ -358,20 +343,7 @@ def interview_distribution(
         )
         .mark_bar()
         .encode(
-            x=alt.X(
-                "k:O",
-                title="Interviews",
-                sort=order,
-                # with many bins label 0, every `step`-th count and the open last bin
-                axis=alt.Axis(
-                    labelAngle=0,
-                    labelOverlap=False,
-                    labelExpr=(
-                        "datum.value == '0' || indexof(datum.value, '+') >= 0 || "
-                        f"toNumber(datum.value) % {step} == 0 ? datum.value : ''"
-                    ),
-                ),
-            ),
+            x=_interviews_x(df),
             y=alt.Y("probability:Q", title="Probability", axis=alt.Axis(format=".0%")),
             color=alt.Color(
                 "kind:N",
@@ -402,6 +374,91 @@ def interview_distribution(
     )
 
 
+def _folded_pmf(df: pl.DataFrame, codes: list[str], tail: float) -> pl.DataFrame:
+    """The pmf per specialty with its thin tail folded into one "k+" bar.
+
+    The cut is the first k after which less than `tail` probability remains (a pmf computed
+    to k = 40 would otherwise be unreadable). Adds `at_least`, `cdf`, the bar label `k`
+    ("3", "12+") and `kind` ("none" for zero interviews).
+    """
+    df = df.with_columns(
+        pl.col("specialty").replace_strict(codes, list(range(len(codes)))).alias("_rank")
+    ).sort("_rank", "interviews")
+    beyond = pl.col("probability").reverse().cum_sum().reverse().over("specialty") - pl.col(
+        "probability"
+    )
+    cut = (
+        pl.when(beyond < tail if tail > 0 else pl.lit(False))
+        .then(pl.col("interviews"))
+        .otherwise(None)
+        .min()
+        .over("specialty")
+        .fill_null(pl.col("interviews").max().over("specialty"))
+        .clip(lower_bound=1)
+    )
+    df = (
+        df.with_columns(pl.min_horizontal("interviews", cut).alias("interviews"))
+        .group_by("specialty", "_rank", "interviews")
+        .agg(pl.col("probability").sum())
+        .sort("_rank", "interviews")
+        .with_columns(
+            pl.col("probability").reverse().cum_sum().reverse().over("specialty").alias("at_least"),
+            pl.col("probability").cum_sum().over("specialty").alias("cdf"),
+            (pl.col("interviews") == pl.col("interviews").max().over("specialty")).alias("last"),
+        )
+    )
+    return df.with_columns(
+        pl.when(pl.col("last") & (pl.col("interviews") > 0))
+        .then(pl.format("{}+", pl.col("interviews")))
+        .otherwise(pl.col("interviews").cast(pl.String))
+        .alias("k"),
+        pl.when(pl.col("interviews") == 0)
+        .then(pl.lit("none"))
+        .otherwise(pl.lit("one or more"))
+        .alias("kind"),
+    )
+
+
+def _interviews_takeaway(df: pl.DataFrame, codes: list[str]) -> str:
+    """The median number of interviews and the chance of none, per specialty."""
+    medians, zeros = [], []
+    for code in codes:
+        group = df.filter(pl.col("specialty") == code)
+        median = group.filter(pl.col("cdf") >= 0.5 - 1e-12)["k"].first()
+        zero = group.filter(pl.col("interviews") == 0)["probability"].sum()
+        medians.append(f"{code} {median}")
+        zeros.append(f"{code} {pct_text(zero)}")
+    if len(codes) == 1:
+        median = medians[0].split(" ", 1)[1]
+        return (
+            f"Expect about {median} {codes[0]} interviews; {zeros[0].split(' ', 1)[1]} "
+            "chance of none"
+        )
+    return f"Median interviews: {', '.join(medians)}; chance of none: {', '.join(zeros)}"
+
+
+def _interviews_x(df: pl.DataFrame) -> alt.X:
+    """Interviews as ordered bins; with many bins, label 0, every n-th count and the k+ bin."""
+    bins = int(df.group_by("specialty").len()["len"].max())  # type: ignore[arg-type]
+    step = 1 if bins <= 16 else 2 if bins <= 30 else 5
+    order = [str(k) for k in range(int(df["interviews"].max()) + 1)]
+    order += [f"{k}+" for k in range(int(df["interviews"].max()) + 1)]
+    return alt.X(
+        "k:O",
+        title="Interviews",
+        sort=order,
+        # with many bins label 0, every `step`-th count and the open last bin
+        axis=alt.Axis(
+            labelAngle=0,
+            labelOverlap=False,
+            labelExpr=(
+                "datum.value == '0' || indexof(datum.value, '+') >= 0 || "
+                f"toNumber(datum.value) % {step} == 0 ? datum.value : ''"
+            ),
+        ),
+    )
+
+
 # --------------------------------------------------------------------------- what-if
 
 
@@ -422,81 +479,19 @@ def what_if_tornado(levers: FrameLike, *, width: int = 520) -> alt.LayerChart | 
     df = df.filter(pl.col("delta").is_not_null())
     if df.is_empty():
         return empty_chart("No what-if levers to show", "The levers frame is empty.", width)
-    df = (
-        df.with_columns(
-            (100 * pl.col("delta")).alias("delta_pts"),
-            pl.when(pl.col("delta") > 1e-9)
-            .then(pl.lit("raises"))
-            .when(pl.col("delta") < -1e-9)
-            .then(pl.lit("lowers"))
-            .otherwise(pl.lit("no change"))
-            .alias("effect"),
-        )
-        .with_columns(
-            pl.format(
-                "{}{} pts",
-                pl.when(pl.col("delta_pts") > 0.05)
-                .then(pl.lit("+"))
-                .when(pl.col("delta_pts") < -0.05)
-                .then(pl.lit("−"))
-                .otherwise(pl.lit("")),
-                pl.col("delta_pts").abs().round(1),
-            ).alias("delta_text"),
-        )
-        .sort(pl.col("delta").abs(), "label", descending=[True, False])
-    )
+    df = _lever_effects(df)
     order = df["label"].to_list()
     has = set(df.columns)
-    best = df.sort("delta", descending=True).row(0, named=True)
-    if best["delta"] > 1e-9:
-        text = f"Biggest lever: {best['label']} (+{best['delta_pts']:.1f} points"
-        if "p_match_any" in has and best["p_match_any"] is not None:
-            text += f", to {pct_text(best['p_match_any'])}"
-        text += ")"
-    else:
-        text = "None of these levers raises P(match anywhere)"
-    subtitle = "Change in P(match anywhere), percentage points, if you do this."
-    if "baseline" in has and df["baseline"].drop_nulls().len():
-        subtitle = (
-            f"Change in P(match anywhere) from today's {pct_text(df['baseline'].drop_nulls()[0])}, "
-            "in percentage points."
-        )
-    # symmetric around zero when levers go both ways; one-sided (with room for the labels)
-    # when they all go one way, so the bars are not squeezed into half the width
-    low, high = float(df["delta_pts"].min()), float(df["delta_pts"].max())  # type: ignore[arg-type]
-    reach = max(1.0, abs(low), abs(high)) * 1.3
-    if low < -1e-9 and high > 1e-9:
-        domain = [-reach, reach]
-    elif low < -1e-9:
-        domain = [-reach, reach * 0.15]
-    else:
-        domain = [-reach * 0.15, reach]
+    text, subtitle = _lever_title(df)
     effects = [e for e in ("raises", "lowers", "no change") if e in set(df["effect"])]
-    tooltip = [
-        alt.Tooltip("label:N", title="Lever"),
-        alt.Tooltip("delta_pts:Q", title="Change (points)", format="+.1f"),
-    ]
-    optional = (
-        ("baseline", "P(match anywhere) now", ".0%"),
-        ("p_match_any", "P(match anywhere) after", ".0%"),
-        ("p_match_first", "P(match in first choice) after", ".0%"),
-        ("note", "Note", None),
-    )
-    for column, title, fmt in optional:
-        if column in has:
-            kind = "Q" if fmt else "N"
-            tooltip.append(
-                alt.Tooltip(f"{column}:{kind}", title=title, **({"format": fmt} if fmt else {}))
-            )
-    columns = ["label", "delta_pts", "effect", "delta_text"] + [
-        c for c, _, _ in optional if c in has
-    ]
+    tooltip, optional = _lever_tooltip(has)
+    columns = ["label", "delta_pts", "effect", "delta_text", *optional]
     base = alt.Chart(inline_data(df, columns))
     y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
     x = alt.X(
         "delta_pts:Q",
         title="Change in P(match anywhere) (percentage points)",
-        scale=alt.Scale(domain=domain, nice=False),
+        scale=alt.Scale(domain=_lever_domain(df), nice=False),
     )
     bars = base.mark_bar(height={"band": 0.7}).encode(
         y=y,
@@ -529,3 +524,83 @@ def what_if_tornado(levers: FrameLike, *, width: int = 520) -> alt.LayerChart | 
     return alt.layer(bars, zero, right, left).properties(
         width=width, height=alt.Step(26), title=chart_title(text, subtitle)
     )
+
+
+def _lever_effects(df: pl.DataFrame) -> pl.DataFrame:
+    """Add the change in points, its direction and its label; largest change first."""
+    return (
+        df.with_columns(
+            (100 * pl.col("delta")).alias("delta_pts"),
+            pl.when(pl.col("delta") > 1e-9)
+            .then(pl.lit("raises"))
+            .when(pl.col("delta") < -1e-9)
+            .then(pl.lit("lowers"))
+            .otherwise(pl.lit("no change"))
+            .alias("effect"),
+        )
+        .with_columns(
+            pl.format(
+                "{}{} pts",
+                pl.when(pl.col("delta_pts") > 0.05)
+                .then(pl.lit("+"))
+                .when(pl.col("delta_pts") < -0.05)
+                .then(pl.lit("−"))
+                .otherwise(pl.lit("")),
+                pl.col("delta_pts").abs().round(1),
+            ).alias("delta_text"),
+        )
+        .sort(pl.col("delta").abs(), "label", descending=[True, False])
+    )
+
+
+def _lever_title(df: pl.DataFrame) -> tuple[str, str]:
+    """The biggest lever (and where it takes P(match anywhere)), and today's baseline."""
+    has = set(df.columns)
+    best = df.sort("delta", descending=True).row(0, named=True)
+    if best["delta"] > 1e-9:
+        text = f"Biggest lever: {best['label']} (+{best['delta_pts']:.1f} points"
+        if "p_match_any" in has and best["p_match_any"] is not None:
+            text += f", to {pct_text(best['p_match_any'])}"
+        text += ")"
+    else:
+        text = "None of these levers raises P(match anywhere)"
+    subtitle = "Change in P(match anywhere), percentage points, if you do this."
+    if "baseline" in has and df["baseline"].drop_nulls().len():
+        subtitle = (
+            f"Change in P(match anywhere) from today's {pct_text(df['baseline'].drop_nulls()[0])}, "
+            "in percentage points."
+        )
+    return text, subtitle
+
+
+def _lever_domain(df: pl.DataFrame) -> list[float]:
+    """Symmetric around zero when levers go both ways; one-sided (with room for the labels)
+    when they all go one way, so the bars are not squeezed into half the width."""
+    low, high = float(df["delta_pts"].min()), float(df["delta_pts"].max())  # type: ignore[arg-type]
+    reach = max(1.0, abs(low), abs(high)) * 1.3
+    if low < -1e-9 and high > 1e-9:
+        return [-reach, reach]
+    if low < -1e-9:
+        return [-reach, reach * 0.15]
+    return [-reach * 0.15, reach]
+
+
+def _lever_tooltip(has: set[str]) -> tuple[list[alt.Tooltip], list[str]]:
+    """The lever and its change, then the optional columns the frame has (and their names)."""
+    tooltip = [
+        alt.Tooltip("label:N", title="Lever"),
+        alt.Tooltip("delta_pts:Q", title="Change (points)", format="+.1f"),
+    ]
+    optional = (
+        ("baseline", "P(match anywhere) now", ".0%"),
+        ("p_match_any", "P(match anywhere) after", ".0%"),
+        ("p_match_first", "P(match in first choice) after", ".0%"),
+        ("note", "Note", None),
+    )
+    for column, title, fmt in optional:
+        if column in has:
+            kind = "Q" if fmt else "N"
+            tooltip.append(
+                alt.Tooltip(f"{column}:{kind}", title=title, **({"format": fmt} if fmt else {}))
+            )
+    return tooltip, [c for c, _, _ in optional if c in has]

@@ -317,8 +317,8 @@ def explorer_chart(
             .properties(width=width, height=60)
         )
     title = (
-        f"{name}: {summary['good_chance']} of {summary['programs']} programs give a 5%+ "
-        "interview chance"
+        f"{name}: {summary['good_chance']} of {summary['programs']} programs give a "
+        f"{_GOOD_CHANCE:.0%}+ interview chance"
     )
     subtitle = textwrap.wrap(
         f"For {who or 'this applicant'}. Applying to all {summary['eligible']} eligible "
@@ -328,7 +328,46 @@ def explorer_chart(
         width=max(60, width // 6),
         break_on_hyphens=False,
     )
-    data = frame.with_columns(
+    data = _chart_data(frame)
+    source = alt.InlineData(values=data.write_json(), format=alt.DataFormat(type="json"))
+    # closed programs (visa known not sponsored) are screened out, so "closed" never shows
+    domain = [*TIER_ORDER[1:], SCREENED]
+    colors = [*TIER_COLORS[1:], GREY]
+    top = max(0.05, float(frame["p_interview"].max() or 0.0))
+    return (
+        alt.Chart(source)
+        .mark_point(filled=True, size=60, opacity=0.8)
+        .encode(
+            x=alt.X(
+                "img_friendliness:Q",
+                title="IMG-friendliness (0-100, for this visa need)",
+                scale=alt.Scale(domain=[0, 100]),
+            ),
+            y=alt.Y(
+                "p_interview:Q",
+                title="P(interview) per application (sqrt scale)",
+                axis=alt.Axis(format=".0%", values=[t for t in _P_TICKS if t <= top * 1.05]),
+                scale=alt.Scale(type="sqrt", domain=[0, min(1.0, top * 1.05)], nice=False),
+            ),
+            color=alt.Color("status:N", title="Tier", scale=alt.Scale(domain=domain, range=colors)),
+            shape=alt.Shape(
+                "status:N",
+                title="Tier",
+                scale=alt.Scale(domain=domain, range=["circle"] * (len(domain) - 1) + ["cross"]),
+            ),
+            tooltip=_chart_tooltip(),
+        )
+        .properties(
+            width=width,
+            height=height,
+            title=alt.TitleParams(text=title, subtitle=subtitle),
+        )
+    )
+
+
+def _chart_data(frame: pl.DataFrame) -> pl.DataFrame:
+    """The explorer frame's columns the chart shows, as text where the tooltip needs it."""
+    return frame.with_columns(
         place=pl.concat_str(
             [pl.col("city").fill_null(""), pl.col("state")], separator=", "
         ).str.strip_prefix(", "),
@@ -360,12 +399,10 @@ def explorer_chart(
         "screen_reason",
         "stale",
     )
-    source = alt.InlineData(values=data.write_json(), format=alt.DataFormat(type="json"))
-    # closed programs (visa known not sponsored) are screened out, so "closed" never shows
-    domain = [*TIER_ORDER[1:], SCREENED]
-    colors = [*TIER_COLORS[1:], GREY]
-    top = max(0.05, float(frame["p_interview"].max() or 0.0))
-    tooltip = [
+
+
+def _chart_tooltip() -> list[alt.Tooltip]:
+    return [
         alt.Tooltip("program_name:N", title="Program"),
         alt.Tooltip("place:N", title="Location"),
         alt.Tooltip("status:N", title="Tier"),
@@ -376,35 +413,6 @@ def explorer_chart(
         alt.Tooltip("screen_reason:N", title="Screened out because"),
         alt.Tooltip("stale:N", title="Facts over a year old"),
     ]
-    return (
-        alt.Chart(source)
-        .mark_point(filled=True, size=60, opacity=0.8)
-        .encode(
-            x=alt.X(
-                "img_friendliness:Q",
-                title="IMG-friendliness (0-100, for this visa need)",
-                scale=alt.Scale(domain=[0, 100]),
-            ),
-            y=alt.Y(
-                "p_interview:Q",
-                title="P(interview) per application (sqrt scale)",
-                axis=alt.Axis(format=".0%", values=[t for t in _P_TICKS if t <= top * 1.05]),
-                scale=alt.Scale(type="sqrt", domain=[0, min(1.0, top * 1.05)], nice=False),
-            ),
-            color=alt.Color("status:N", title="Tier", scale=alt.Scale(domain=domain, range=colors)),
-            shape=alt.Shape(
-                "status:N",
-                title="Tier",
-                scale=alt.Scale(domain=domain, range=["circle"] * (len(domain) - 1) + ["cross"]),
-            ),
-            tooltip=tooltip,
-        )
-        .properties(
-            width=width,
-            height=height,
-            title=alt.TitleParams(text=title, subtitle=subtitle),
-        )
-    )
 
 
 def _tri(column: pl.Expr) -> pl.Expr:
@@ -486,7 +494,7 @@ def _summary_html(summary: dict[str, Any], filters: Filters, who: str) -> markup
             "applying to every eligible program shown",
         ),
         ("P(at least one interview)", markup.prob(summary["p_any_interview"]), None),
-        ("Programs with a 5%+ chance", f"{summary['good_chance']:,}", None),
+        (f"Programs with a {_GOOD_CHANCE:.0%}+ chance", f"{summary['good_chance']:,}", None),
     ]
     head = markup.format_html(
         "<p><strong>{name}</strong>, for {who}.</p>",
@@ -592,9 +600,43 @@ class ProgramExplorer:
         self.view: ExplorerView | None = None
         self._holding = False
         start = default_filters(self.model, applicant)
-        codes = self.model.specialties()
         step2 = _clip_step2(_step2_default(self.model, start, applicant))
-        self.controls: dict[str, Any] = {
+        self.controls: dict[str, Any] = self._make_controls(start, step2)
+        self.reset_button = w.Button(description="Reset filters", tooltip="Back to the start")
+        self.header = w.HTML()
+        self.chart = w.Output()
+        self.table = w.HTML()
+        self.status = w.HTML()
+        hint = w.HTML(
+            "<small>States: none selected keeps every state (Ctrl/Cmd-click to pick several)."
+            " Step 2 CK redraws the chances live.</small>"
+        )
+        left = w.VBox(
+            [self.controls[k] for k in ("specialty", "visa", "min_friendliness", "step2")]
+            + [self.reset_button]
+        )
+        self.widget = w.VBox(
+            [
+                w.HBox([left, self.controls["states"]]),
+                hint,
+                self.header,
+                self.chart,
+                self.table,
+                self.status,
+            ]
+        )
+        self.controls["specialty"].observe(self._on_specialty, names="value")
+        for key in ("visa", "states", "min_friendliness", "step2"):
+            self.controls[key].observe(self._on_change, names="value")
+        self.reset_button.on_click(lambda _button: self.reset())
+        self.refresh()
+
+    def _make_controls(self, start: Filters, step2: int) -> dict[str, Any]:
+        """The five controls, set to the starting filters."""
+        import ipywidgets as w
+
+        codes = self.model.specialties()
+        return {
             "specialty": w.Dropdown(
                 options=[
                     (f"{specialty_name(c)} ({c})", c) for c in sorted(codes, key=specialty_name)
@@ -631,34 +673,6 @@ class ProgramExplorer:
                 continuous_update=True,
             ),
         }
-        self.reset_button = w.Button(description="Reset filters", tooltip="Back to the start")
-        self.header = w.HTML()
-        self.chart = w.Output()
-        self.table = w.HTML()
-        self.status = w.HTML()
-        hint = w.HTML(
-            "<small>States: none selected keeps every state (Ctrl/Cmd-click to pick several)."
-            " Step 2 CK redraws the chances live.</small>"
-        )
-        left = w.VBox(
-            [self.controls[k] for k in ("specialty", "visa", "min_friendliness", "step2")]
-            + [self.reset_button]
-        )
-        self.widget = w.VBox(
-            [
-                w.HBox([left, self.controls["states"]]),
-                hint,
-                self.header,
-                self.chart,
-                self.table,
-                self.status,
-            ]
-        )
-        self.controls["specialty"].observe(self._on_specialty, names="value")
-        for key in ("visa", "states", "min_friendliness", "step2"):
-            self.controls[key].observe(self._on_change, names="value")
-        self.reset_button.on_click(lambda _button: self.reset())
-        self.refresh()
 
     # ---- state
 

@@ -38,8 +38,8 @@ from typing import Any
 import polars as pl
 
 __all__ = [
-    "Html",
     "NA",
+    "Html",
     "as_polars",
     "bullet_list",
     "esc",

@@ -20,6 +20,7 @@ every time zone.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import altair as alt
 import polars as pl
@@ -87,106 +88,17 @@ def backup_plan_chart(
         return empty_chart("No backup plan to show", "The plan frame is empty.", width)
     has = set(df.columns)
     first = df.row(0, named=True)
-    df = df.with_columns(
-        pl.when(pl.col("order") == first["order"])
-        .then(pl.format("{} (first choice)", pl.col("specialty")))
-        .otherwise(pl.format("+ {}", pl.col("specialty")))
-        .alias("step"),
-        (pl.col("included") if "included" in has else pl.lit(True)).alias("in_plan"),
-    ).with_columns(
-        pl.when(pl.col("in_plan"))
-        .then(pl.lit("in the plan"))
-        .otherwise(pl.lit("not in the plan"))
-        .alias("status"),
-    )
-    steps = df["step"].to_list()
-    planned = df.filter(pl.col("in_plan"))
-    last = planned.row(-1, named=True) if planned.height else first
-    backups = planned["specialty"].to_list()[1:]
-    if backups:
-        before, after = first["p_match_any_cumulative"], last["p_match_any_cumulative"]
-        extra_cost = last["cumulative_cost_usd"] - first["cumulative_cost_usd"]
-        text = (
-            f"Adding {join_words(backups)} raises P(match anywhere) from "
-            f"{pct_text(before)} to {pct_text(after)} for {usd_text(extra_cost)} more"
-        )
-    else:
-        chance = pct_text(first["p_match_any_cumulative"])
-        text = f"{first['specialty']} alone: {chance} chance to match"
-    if target is not None and last["p_match_any_cumulative"] < target:
-        text += f", short of the {pct_text(target)} target"
-    subtitle = [
-        "Solid: P(match anywhere) with the specialties so far; dashed: P(match in "
-        f"{first['specialty']}).",
-        "Grey bars: cumulative ERAS fees (right axis)."
-        + (" Faded: not in the recommended plan." if not df["in_plan"].all() else ""),
-    ]
-
-    series = (
-        df.select(
-            "order",
-            "step",
-            "specialty",
-            "status",
-            *[
-                c
-                for c in ("p_match", "applications", "eras_cost_usd", "cumulative_cost_usd")
-                if c in has
-            ],
-            pl.col("p_match_any_cumulative").alias("anywhere"),
-            pl.col("p_match_first").alias("first_choice"),
-        )
-        .unpivot(
-            index=[
-                c
-                for c in (
-                    "order",
-                    "step",
-                    "specialty",
-                    "status",
-                    "p_match",
-                    "applications",
-                    "eras_cost_usd",
-                    "cumulative_cost_usd",
-                )
-                if c in has or c in ("step", "status")
-            ],
-            on=["anywhere", "first_choice"],
-            variable_name="series",
-            value_name="probability",
-        )
-        .with_columns(
-            pl.col("series").replace_strict(
-                {
-                    "anywhere": "P(match anywhere)",
-                    "first_choice": f"P(match in {first['specialty']})",
-                }
-            )
-        )
-    )
+    df = _plan_steps(df, first["order"])
+    text, subtitle = _backup_title(df, first, target)
+    series = _probability_series(df, first["specialty"])
     names = ["P(match anywhere)", f"P(match in {first['specialty']})"]
     x = alt.X(
         "step:N",
-        sort=steps,
+        sort=df["step"].to_list(),
         title="Specialties applied to, in order",
         axis=alt.Axis(labelAngle=0, labelLimit=160),
     )
-    info = [
-        alt.Tooltip("step:N", title="Step"),
-        *(
-            [alt.Tooltip("p_match:Q", title="P(match) in this specialty alone", format=".0%")]
-            if "p_match" in has
-            else []
-        ),
-        *([alt.Tooltip("applications:Q", title="Applications")] if "applications" in has else []),
-        *(
-            [alt.Tooltip("eras_cost_usd:Q", title="ERAS fees, this specialty", format="$,.0f")]
-            if "eras_cost_usd" in has
-            else []
-        ),
-        alt.Tooltip("cumulative_cost_usd:Q", title="ERAS fees so far", format="$,.0f"),
-        alt.Tooltip("status:N", title="Status"),
-    ]
+    info = _backup_tooltip(has)
     opacity = alt.Opacity(
         "status:N",
         scale=alt.Scale(domain=["in the plan", "not in the plan"], range=[1.0, 0.35]),
@@ -208,6 +120,122 @@ def backup_plan_chart(
             tooltip=info,
         )
     )
+    left = _probability_layers(series, names, x, opacity, info)
+    if target is not None:
+        left += _backup_target(target)
+    return alt.LayerChart(  # one constructor: fewer deep copies than .resolve/.properties
+        layer=[cost, alt.LayerChart(layer=left)],
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),
+        width=width,
+        height=height,
+        title=chart_title(text, subtitle),
+    )
+
+
+def _plan_steps(df: pl.DataFrame, first_order: int) -> pl.DataFrame:
+    """Add the step label ("IR (first choice)", "+ DR"), `in_plan` and its status text."""
+    return df.with_columns(
+        pl.when(pl.col("order") == first_order)
+        .then(pl.format("{} (first choice)", pl.col("specialty")))
+        .otherwise(pl.format("+ {}", pl.col("specialty")))
+        .alias("step"),
+        (pl.col("included") if "included" in df.columns else pl.lit(True)).alias("in_plan"),
+    ).with_columns(
+        pl.when(pl.col("in_plan"))
+        .then(pl.lit("in the plan"))
+        .otherwise(pl.lit("not in the plan"))
+        .alias("status"),
+    )
+
+
+def _backup_title(
+    df: pl.DataFrame, first: dict[str, Any], target: float | None
+) -> tuple[str, list[str]]:
+    """What the planned backups add to P(match anywhere), and at what extra cost."""
+    planned = df.filter(pl.col("in_plan"))
+    last = planned.row(-1, named=True) if planned.height else first
+    backups = planned["specialty"].to_list()[1:]
+    if backups:
+        before, after = first["p_match_any_cumulative"], last["p_match_any_cumulative"]
+        extra_cost = last["cumulative_cost_usd"] - first["cumulative_cost_usd"]
+        text = (
+            f"Adding {join_words(backups)} raises P(match anywhere) from "
+            f"{pct_text(before)} to {pct_text(after)} for {usd_text(extra_cost)} more"
+        )
+    else:
+        chance = pct_text(first["p_match_any_cumulative"])
+        text = f"{first['specialty']} alone: {chance} chance to match"
+    if target is not None and last["p_match_any_cumulative"] < target:
+        text += f", short of the {pct_text(target)} target"
+    subtitle = [
+        "Solid: P(match anywhere) with the specialties so far; dashed: P(match in "
+        f"{first['specialty']}).",
+        "Grey bars: cumulative ERAS fees (right axis)."
+        + (" Faded: not in the recommended plan." if not df["in_plan"].all() else ""),
+    ]
+    return text, subtitle
+
+
+def _probability_series(df: pl.DataFrame, first_choice: str) -> pl.DataFrame:
+    """Long frame: per step, P(match anywhere) and P(match in the first choice)."""
+    has = set(df.columns)
+    extras = ("p_match", "applications", "eras_cost_usd", "cumulative_cost_usd")
+    index = ("order", "step", "specialty", "status", *extras)
+    return (
+        df.select(
+            "order",
+            "step",
+            "specialty",
+            "status",
+            *[c for c in extras if c in has],
+            pl.col("p_match_any_cumulative").alias("anywhere"),
+            pl.col("p_match_first").alias("first_choice"),
+        )
+        .unpivot(
+            index=[c for c in index if c in has or c in ("step", "status")],
+            on=["anywhere", "first_choice"],
+            variable_name="series",
+            value_name="probability",
+        )
+        .with_columns(
+            pl.col("series").replace_strict(
+                {
+                    "anywhere": "P(match anywhere)",
+                    "first_choice": f"P(match in {first_choice})",
+                }
+            )
+        )
+    )
+
+
+def _backup_tooltip(has: set[str]) -> list[alt.Tooltip]:
+    """The step, its specialty's own chance, applications and fees (when known), status."""
+    return [
+        alt.Tooltip("step:N", title="Step"),
+        *(
+            [alt.Tooltip("p_match:Q", title="P(match) in this specialty alone", format=".0%")]
+            if "p_match" in has
+            else []
+        ),
+        *([alt.Tooltip("applications:Q", title="Applications")] if "applications" in has else []),
+        *(
+            [alt.Tooltip("eras_cost_usd:Q", title="ERAS fees, this specialty", format="$,.0f")]
+            if "eras_cost_usd" in has
+            else []
+        ),
+        alt.Tooltip("cumulative_cost_usd:Q", title="ERAS fees so far", format="$,.0f"),
+        alt.Tooltip("status:N", title="Status"),
+    ]
+
+
+def _probability_layers(
+    series: pl.DataFrame,
+    names: list[str],
+    x: alt.X,
+    opacity: alt.Opacity,
+    info: list[alt.Tooltip],
+) -> list[alt.Chart]:
+    """The two probability lines with their points, and labels on P(match anywhere)."""
     lines_base = alt.Chart(inline_data(series))
     y = alt.Y(
         "probability:Q",
@@ -253,31 +281,25 @@ def backup_plan_chart(
             tooltip=line_tooltip,
         )
     )
-    left = [lines, points, labels]
-    if target is not None:
-        goal = alt.Chart(
-            inline_data(pl.DataFrame({"target": [target], "label": [f"target {pct_text(target)}"]}))
-        )
-        goal_tooltip = [alt.Tooltip("target:Q", title="Target P(match anywhere)", format=".0%")]
-        left.append(
-            goal.mark_rule(strokeDash=[6, 4], color=INK, strokeWidth=1.2).encode(
-                y=alt.Y("target:Q", scale=alt.Scale(domain=[0, 1])), tooltip=goal_tooltip
-            )
-        )
-        left.append(
-            goal.mark_text(align="left", baseline="bottom", dy=-3, x=4, color=INK).encode(
-                y=alt.Y("target:Q", scale=alt.Scale(domain=[0, 1])),
-                text="label:N",
-                tooltip=goal_tooltip,
-            )
-        )
-    return alt.LayerChart(  # one constructor: fewer deep copies than .resolve/.properties
-        layer=[cost, alt.LayerChart(layer=left)],
-        resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),
-        width=width,
-        height=height,
-        title=chart_title(text, subtitle),
+    return [lines, points, labels]
+
+
+def _backup_target(target: float) -> list[alt.Chart]:
+    """The planner's target as a dashed, labelled rule."""
+    goal = alt.Chart(
+        inline_data(pl.DataFrame({"target": [target], "label": [f"target {pct_text(target)}"]}))
     )
+    goal_tooltip = [alt.Tooltip("target:Q", title="Target P(match anywhere)", format=".0%")]
+    return [
+        goal.mark_rule(strokeDash=[6, 4], color=INK, strokeWidth=1.2).encode(
+            y=alt.Y("target:Q", scale=alt.Scale(domain=[0, 1])), tooltip=goal_tooltip
+        ),
+        goal.mark_text(align="left", baseline="bottom", dy=-3, x=4, color=INK).encode(
+            y=alt.Y("target:Q", scale=alt.Scale(domain=[0, 1])),
+            text="label:N",
+            tooltip=goal_tooltip,
+        ),
+    ]
 
 
 # --------------------------------------------------------------------------- gantt
@@ -320,82 +342,113 @@ def plan_gantt(
         rot = input_frame(
             rotations, "rotations", ["program_name", "role", "start", "end"], "plan_gantt"
         )
-        has = set(rot.columns)
-        where = pl.format(", {}", pl.col("state")) if "state" in has else pl.lit("")
-        rows.append(
-            rot.select(
-                pl.format(
-                    "Rotation ({}): {}{}",
-                    pl.col("role"),
-                    pl.col("program_name"),
-                    pl.coalesce(where, pl.lit("")),
-                ).alias("label"),
-                pl.col("start").cast(pl.Date),
-                pl.col("end").cast(pl.Date),
-                pl.lit("rotation").alias("category"),
-                pl.lit(False).alias("approximate"),
-                (
-                    pl.col("reason").cast(pl.String)
-                    if "reason" in has
-                    else pl.lit(None, dtype=pl.String)
-                ).alias("detail"),
-                (
-                    pl.col("cost_usd").cast(pl.Float64)
-                    if "cost_usd" in has
-                    else pl.lit(None, dtype=pl.Float64)
-                ).alias("cost_usd"),
-                (
-                    pl.col("gain").cast(pl.Float64)
-                    if "gain" in has
-                    else pl.lit(None, dtype=pl.Float64)
-                ).alias("gain"),
-            )
-        )
+        rows.append(_rotation_rows(rot))
     if timeline is not None:
         tl = input_frame(timeline, "timeline", ["start", "event", "category"], "plan_gantt")
-        has = set(tl.columns)
-        tl = tl.with_columns(
-            pl.col("start").cast(pl.Date),
-            (pl.col("end") if "end" in has else pl.lit(None, dtype=pl.Date))
-            .cast(pl.Date)
-            .alias("end"),
-            (
-                pl.col("approximate").fill_null(False) if "approximate" in has else pl.lit(False)
-            ).alias("approximate"),
-            (
-                pl.col("source").cast(pl.String)
-                if "source" in has
-                else pl.lit(None, dtype=pl.String)
-            ).alias("detail"),
-        )
-        is_season = (pl.col("category") == "interviews") & pl.col("end").is_not_null()
-        season = tl.filter(is_season).select("start", "end", "event")
-        # the timeline may list the planned rotations too: keep the richer rotation rows
-        if not rot.is_empty():
-            planned = rot.select(pl.col("start").cast(pl.Date), pl.col("end").cast(pl.Date))
-            tl = tl.join(
-                planned.with_columns(pl.lit(True).alias("_planned")),
-                on=["start", "end"],
-                how="left",
-            ).filter(~((pl.col("category") == "rotation") & pl.col("_planned").fill_null(False)))
-        rows.append(
-            tl.filter(~is_season).select(
-                pl.col("event").alias("label"),
-                pl.col("start").cast(pl.Date),
-                pl.col("end").cast(pl.Date),
-                pl.col("category").cast(pl.String),
-                "approximate",
-                "detail",
-                pl.lit(None, dtype=pl.Float64).alias("cost_usd"),
-                pl.lit(None, dtype=pl.Float64).alias("gain"),
-            )
-        )
+        events, season = _timeline_rows(tl, rot)
+        rows.append(events)
     items = pl.concat(rows) if rows else pl.DataFrame()
     if items.is_empty() and season.is_empty():
         return empty_chart("No plan to show", "No rotations or timeline events were given.", width)
+    items = _gantt_items(items)
+    approximate = items["approximate"] if not items.is_empty() else pl.Series([False])
+    mixed = bool(approximate.any()) and not bool(approximate.all())
+    text = _gantt_takeaway(rot, season, items)
+    subtitle = _gantt_subtitle(approximate, mixed, has_season=not season.is_empty())
+    layers: list[alt.Chart] = []
+    if not season.is_empty():
+        layers += _season_layers(season, items, width)
+    if not items.is_empty():
+        layers += _item_layers(items, mixed)
+    if today is not None:
+        today_data = inline_data(pl.DataFrame({"date": [today], "label": ["today"]}))
+        layers.append(
+            alt.Chart(today_data)
+            .mark_rule(color=INK, strokeDash=[2, 2])
+            .encode(
+                x="date:T",
+                tooltip=[
+                    alt.Tooltip("label:N", title="Line"),
+                    alt.Tooltip("date:T", title="Date", format="%-d %b %Y"),
+                ],
+            )
+        )
+    return alt.LayerChart(
+        layer=layers,
+        width=width,
+        height=alt.Step(24) if not items.is_empty() else 60,
+        title=chart_title(text, subtitle),
+    )
+
+
+def _optional(frame: pl.DataFrame, column: str, dtype: Any) -> pl.Expr:
+    """The column cast to `dtype`, or nulls of that type when the frame lacks it."""
+    if column in frame.columns:
+        return pl.col(column).cast(dtype)
+    return pl.lit(None, dtype=dtype)
+
+
+def _rotation_rows(rot: pl.DataFrame) -> pl.DataFrame:
+    """One row per planned rotation: "Rotation (role): program, state", dates, cost, gain."""
+    where = pl.format(", {}", pl.col("state")) if "state" in rot.columns else pl.lit("")
+    return rot.select(
+        pl.format(
+            "Rotation ({}): {}{}",
+            pl.col("role"),
+            pl.col("program_name"),
+            pl.coalesce(where, pl.lit("")),
+        ).alias("label"),
+        pl.col("start").cast(pl.Date),
+        pl.col("end").cast(pl.Date),
+        pl.lit("rotation").alias("category"),
+        pl.lit(False).alias("approximate"),
+        _optional(rot, "reason", pl.String).alias("detail"),
+        _optional(rot, "cost_usd", pl.Float64).alias("cost_usd"),
+        _optional(rot, "gain", pl.Float64).alias("gain"),
+    )
+
+
+def _timeline_rows(tl: pl.DataFrame, rot: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The timeline's events as rows, and its interview-season periods (shaded, not rows).
+
+    The timeline may list the planned rotations too: the richer rotation rows are kept.
+    """
+    has = set(tl.columns)
+    tl = tl.with_columns(
+        pl.col("start").cast(pl.Date),
+        (pl.col("end") if "end" in has else pl.lit(None, dtype=pl.Date)).cast(pl.Date).alias("end"),
+        (pl.col("approximate").fill_null(False) if "approximate" in has else pl.lit(False)).alias(
+            "approximate"
+        ),
+        _optional(tl, "source", pl.String).alias("detail"),
+    )
+    is_season = (pl.col("category") == "interviews") & pl.col("end").is_not_null()
+    season = tl.filter(is_season).select("start", "end", "event")
+    if not rot.is_empty():
+        planned = rot.select(pl.col("start").cast(pl.Date), pl.col("end").cast(pl.Date))
+        tl = tl.join(
+            planned.with_columns(pl.lit(True).alias("_planned")),
+            on=["start", "end"],
+            how="left",
+        ).filter(~((pl.col("category") == "rotation") & pl.col("_planned").fill_null(False)))
+    events = tl.filter(~is_season).select(
+        pl.col("event").alias("label"),
+        pl.col("start").cast(pl.Date),
+        pl.col("end").cast(pl.Date),
+        pl.col("category").cast(pl.String),
+        "approximate",
+        "detail",
+        pl.lit(None, dtype=pl.Float64).alias("cost_usd"),
+        pl.lit(None, dtype=pl.Float64).alias("gain"),
+    )
+    return events, season
+
+
+def _gantt_items(items: pl.DataFrame) -> pl.DataFrame:
+    """Rows in date order, with unique labels, the dates as text and their certainty."""
     items = items.sort("start", "label")
     # a unique row label keeps two events of the same name on separate rows
-    items = items.with_columns(
+    return items.with_columns(
         pl.when(pl.col("label").is_duplicated())
         .then(pl.format("{} ({})", pl.col("label"), pl.col("start").dt.strftime("%b %Y")))
         .otherwise(pl.col("label"))
@@ -415,9 +468,10 @@ def plan_gantt(
         .otherwise(pl.lit("fixed"))
         .alias("certainty"),
     )
-    order = items["label"].to_list()
 
-    # the takeaway
+
+def _gantt_takeaway(rot: pl.DataFrame, season: pl.DataFrame, items: pl.DataFrame) -> str:
+    """The rotations' months (or a warning if one overlaps interview season), Match Day."""
     parts = []
     overlaps: list[str] = []
     if not rot.is_empty():
@@ -441,15 +495,15 @@ def plan_gantt(
     elif not items.is_empty():
         parts.append(f"through {items['start'].max():%b %Y}")
     if overlaps:
-        text = (
+        return (
             f"Warning: {join_words(overlaps)} overlap{'s' if len(overlaps) == 1 else ''} "
             "interview season"
         )
-    else:
-        text = "; ".join(parts) or "Your timeline"
-        text = text[0].upper() + text[1:]
-    approximate = items["approximate"] if not items.is_empty() else pl.Series([False])
-    mixed = bool(approximate.any()) and not bool(approximate.all())
+    text = "; ".join(parts) or "Your timeline"
+    return text[0].upper() + text[1:]
+
+
+def _gantt_subtitle(approximate: pl.Series, mixed: bool, *, has_season: bool) -> str:
     subtitle = "Bars: periods; diamonds: single dates"
     if mixed:
         subtitle += "; faded: approximate dates."
@@ -457,10 +511,58 @@ def plan_gantt(
         subtitle += "; all dates approximate (published calendars, rules of thumb)."
     else:
         subtitle += "."
-    if not season.is_empty():
+    if has_season:
         subtitle += " Shaded: interview season."
+    return subtitle
 
-    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=420))
+
+def _season_layers(season: pl.DataFrame, items: pl.DataFrame, width: int) -> list[alt.Chart]:
+    """Interview season shaded across every row, labelled inside the band."""
+    season_data = inline_data(
+        season.with_columns(
+            pl.format(
+                "{} – {}",
+                pl.col("start").dt.strftime("%-d %b %Y"),
+                pl.col("end").dt.strftime("%-d %b %Y"),
+            ).alias("when"),
+            pl.lit("Interview\nseason").alias("tag"),  # short: the tooltip has the rest
+        )
+    )
+    season_tooltip = [
+        alt.Tooltip("event:N", title="Period"),
+        alt.Tooltip("when:N", title="When"),
+    ]
+    shade = (
+        alt.Chart(season_data)
+        .mark_rect(color=ORANGE, opacity=0.13)
+        .encode(x="start:T", x2="end:T", tooltip=season_tooltip)
+    )
+    # keep the label inside the shaded band: its width in pixels, from the date span
+    dates = [d for d in (*items["start"], *items["end"], *season["start"], *season["end"])
+             if d is not None]  # fmt: skip
+    span = max(1, (max(dates) - min(dates)).days)
+    band_days = min((row["end"] - row["start"]).days for row in season.iter_rows(named=True))
+    limit = max(40, int(width * band_days / span) - 8)
+    label = (
+        alt.Chart(season_data)
+        .mark_text(
+            align="left",
+            baseline="top",
+            dx=4,
+            dy=4,
+            color="#9A6500",
+            fontWeight=600,
+            lineBreak="\n",
+            limit=limit,
+        )
+        .encode(x="start:T", y=alt.value(0), text="tag:N", tooltip=season_tooltip)
+    )
+    return [shade, label]
+
+
+def _item_layers(items: pl.DataFrame, mixed: bool) -> list[alt.Chart]:
+    """Bars for periods and diamonds for single dates, coloured by category."""
+    y = alt.Y("label:N", sort=items["label"].to_list(), title=None, axis=alt.Axis(labelLimit=420))
     x = alt.X(
         "start:T",
         title="Date",
@@ -495,89 +597,17 @@ def plan_gantt(
         alt.Tooltip("cost_usd:Q", title="Cost (USD)", format="$,.0f"),
         alt.Tooltip("gain:Q", title="Gain in P(match anywhere)", format="+.1%"),
     ]
-    layers: list[alt.Chart] = []
-    if not season.is_empty():
-        season_data = inline_data(
-            season.with_columns(
-                pl.format(
-                    "{} – {}",
-                    pl.col("start").dt.strftime("%-d %b %Y"),
-                    pl.col("end").dt.strftime("%-d %b %Y"),
-                ).alias("when"),
-                pl.lit("Interview\nseason").alias("tag"),  # short: the tooltip has the rest
-            )
-        )
-        season_tooltip = [
-            alt.Tooltip("event:N", title="Period"),
-            alt.Tooltip("when:N", title="When"),
-        ]
-        layers.append(
-            alt.Chart(season_data)
-            .mark_rect(color=ORANGE, opacity=0.13)
-            .encode(x="start:T", x2="end:T", tooltip=season_tooltip)
-        )
-        # keep the label inside the shaded band: its width in pixels, from the date span
-        dates = [d for d in (*items["start"], *items["end"], *season["start"], *season["end"])
-                 if d is not None]  # fmt: skip
-        span = max(1, (max(dates) - min(dates)).days)
-        band_days = min((row["end"] - row["start"]).days for row in season.iter_rows(named=True))
-        limit = max(40, int(width * band_days / span) - 8)
-        layers.append(
-            alt.Chart(season_data)
-            .mark_text(
-                align="left",
-                baseline="top",
-                dx=4,
-                dy=4,
-                color="#9A6500",
-                fontWeight=600,
-                lineBreak="\n",
-                limit=limit,
-            )
-            .encode(x="start:T", y=alt.value(0), text="tag:N", tooltip=season_tooltip)
-        )
-    if not items.is_empty():
-        data = inline_data(
-            items,
-            [
-                "label",
-                "start",
-                "end",
-                "category",
-                "certainty",
-                "when",
-                "detail",
-                "cost_usd",
-                "gain",
-            ],
-        )
-        base = alt.Chart(data)
-        layers.append(
-            base.transform_filter("datum.end != null")
-            .mark_bar(height={"band": 0.6}, cornerRadius=2)
-            .encode(x=x, x2="end:T", y=y, color=color, opacity=opacity, tooltip=tooltip)
-        )
-        layers.append(
-            base.transform_filter("datum.end == null")
-            .mark_point(shape="diamond", filled=True, size=130)
-            .encode(x=x, y=y, color=color, opacity=opacity, tooltip=tooltip)
-        )
-    if today is not None:
-        today_data = inline_data(pl.DataFrame({"date": [today], "label": ["today"]}))
-        layers.append(
-            alt.Chart(today_data)
-            .mark_rule(color=INK, strokeDash=[2, 2])
-            .encode(
-                x="date:T",
-                tooltip=[
-                    alt.Tooltip("label:N", title="Line"),
-                    alt.Tooltip("date:T", title="Date", format="%-d %b %Y"),
-                ],
-            )
-        )
-    return alt.LayerChart(
-        layer=layers,
-        width=width,
-        height=alt.Step(24) if not items.is_empty() else 60,
-        title=chart_title(text, subtitle),
+    columns = ["label", "start", "end", "category", "certainty", "when", "detail", "cost_usd",
+               "gain"]  # fmt: skip
+    base = alt.Chart(inline_data(items, columns))
+    bars = (
+        base.transform_filter("datum.end != null")
+        .mark_bar(height={"band": 0.6}, cornerRadius=2)
+        .encode(x=x, x2="end:T", y=y, color=color, opacity=opacity, tooltip=tooltip)
     )
+    diamonds = (
+        base.transform_filter("datum.end == null")
+        .mark_point(shape="diamond", filled=True, size=130)
+        .encode(x=x, y=y, color=color, opacity=opacity, tooltip=tooltip)
+    )
+    return [bars, diamonds]

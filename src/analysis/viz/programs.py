@@ -126,6 +126,60 @@ def programs_map(
     if df.is_empty():
         return empty_chart(f"No {what} to map", f"The table has no {what}.", width)
 
+    per_state = _per_state(df)
+    on_map = [code for code in US_STATE_FIPS if code not in _OFF_MAP]
+    not_drawn = _not_drawn(per_state, on_map)
+    table = _map_table(per_state)
+    shapes = _state_shapes(table)
+    tooltip = _map_tooltip(table)
+    base = shapes.mark_geoshape(fill=LIGHT_GREY, stroke="white", strokeWidth=0.8).encode(
+        tooltip=[alt.Tooltip("properties.name:N", title="State"), tooltip[1]]
+    )
+    drawn = table.filter(pl.col("programs") > 0, pl.col("state").is_in(on_map))
+    if value == "programs":
+        color, text, shown = _count_legend_and_title(drawn, what)
+    else:
+        color, text, shown = _friendliness_legend_and_title(drawn, what, min_programs)
+    subtitle = [f"{shown}; grey: no programs listed. {df.height:,} {what} in all."]
+    if not_drawn:
+        subtitle.append(f"Not drawn on this map: {', '.join(not_drawn)}.")
+    encoding: dict[str, Any] = {"color": color, "tooltip": tooltip}
+    if value == "mean_friendliness" and min_programs > 1:
+        encoding["opacity"] = (
+            alt.when(f"datum.programs < {int(min_programs)}")
+            .then(alt.value(0.4))
+            .otherwise(alt.value(1.0))
+        )
+    colored = (
+        shapes.transform_filter("datum.programs > 0")
+        .mark_geoshape(stroke="white", strokeWidth=0.8)
+        .encode(**encoding)
+    )
+    return (
+        alt.layer(base, colored)
+        .project(type="albersUsa")
+        .properties(width=width, height=height, title=chart_title(text, subtitle))
+    )
+
+
+def _state_shapes(table: pl.DataFrame) -> alt.Chart:
+    """The states' shapes, each looked up with its row of `table` (by FIPS code)."""
+    fields = [c for c in table.columns if c not in ("fips", "j1_yes", "j1_unknown")]
+    # the TopoJSON goes in as its text: Vega parses it, and Altair does not walk (validate,
+    # copy) its ~13,000 nested arrays on every method call (1.2 s -> 0.05 s per map)
+    topo = alt.InlineData(
+        values=_topology_text(),
+        format=alt.DataFormat(type="topojson", feature="states"),
+    )
+    return alt.Chart(topo).transform_lookup(
+        lookup="id",
+        from_=alt.LookupData(data=inline_data(table, ["fips", *fields]), key="fips", fields=fields),
+    )
+
+
+def _per_state(df: pl.DataFrame) -> pl.DataFrame:
+    """Programs per state, with positions, mean friendliness, J-1 and friendly counts when
+    the table has the columns."""
     has = set(df.columns)
     aggs = [pl.len().alias("programs")]
     if "pgy1_positions" in has:
@@ -148,18 +202,23 @@ def programs_map(
                 pl.col("j1_unknown"),
             ).alias("j1_text")
         )
+    return per_state
 
-    # outside the map: territories, unknown codes and programs without a state
-    on_map = [code for code in US_STATE_FIPS if code not in _OFF_MAP]
+
+def _not_drawn(per_state: pl.DataFrame, on_map: list[str]) -> list[str]:
+    """Outside the map: territories, unknown codes and programs without a state."""
     outside = per_state.filter(pl.col("state").is_null() | ~pl.col("state").is_in(on_map)).sort(
         "programs", descending=True
     )
-    not_drawn = [
+    return [
         f"{US_STATES.get(row['state'], row['state']) if row['state'] else 'no state'} "
         f"({row['programs']})"
         for row in outside.iter_rows(named=True)
     ]
 
+
+def _map_table(per_state: pl.DataFrame) -> pl.DataFrame:
+    """Every state with its FIPS code (the shapes' id), name and figures (0 programs if none)."""
     states = pl.DataFrame(
         {
             "state": list(US_STATE_FIPS),
@@ -167,20 +226,12 @@ def programs_map(
             "state_name": [US_STATES[code] for code in US_STATE_FIPS],
         }
     )
-    table = states.join(per_state, on="state", how="left").with_columns(
+    return states.join(per_state, on="state", how="left").with_columns(
         pl.col("programs").fill_null(0)
     )
-    fields = [c for c in table.columns if c not in ("fips", "j1_yes", "j1_unknown")]
-    # the TopoJSON goes in as its text: Vega parses it, and Altair does not walk (validate,
-    # copy) its ~13,000 nested arrays on every method call (1.2 s -> 0.05 s per map)
-    topo = alt.InlineData(
-        values=_topology_text(),
-        format=alt.DataFormat(type="topojson", feature="states"),
-    )
-    shapes = alt.Chart(topo).transform_lookup(
-        lookup="id",
-        from_=alt.LookupData(data=inline_data(table, ["fips", *fields]), key="fips", fields=fields),
-    )
+
+
+def _map_tooltip(table: pl.DataFrame) -> list[alt.Tooltip]:
     tooltip = [
         alt.Tooltip("state_name:N", title="State"),
         alt.Tooltip("programs:Q", title="Programs"),
@@ -195,63 +246,49 @@ def programs_map(
         tooltip.append(alt.Tooltip("j1_text:N", title="Sponsor J-1"))
     if "friendly" in table.columns:
         tooltip.append(alt.Tooltip("friendly:Q", title="Friendly or better"))
+    return tooltip
 
-    base = shapes.mark_geoshape(fill=LIGHT_GREY, stroke="white", strokeWidth=0.8).encode(
-        tooltip=[alt.Tooltip("properties.name:N", title="State"), tooltip[1]]
+
+def _count_legend_and_title(drawn: pl.DataFrame, what: str) -> tuple[alt.Color, str, str]:
+    """Colour by number of programs; the title names the three states with the most."""
+    color = alt.Color(
+        "programs:Q",
+        title="Programs",
+        scale=alt.Scale(scheme="blues", type="sqrt", zero=True),
+        legend=alt.Legend(orient="right", gradientLength=180),
     )
-    drawn = table.filter(pl.col("programs") > 0, pl.col("state").is_in(on_map))
-    if value == "programs":
-        color = alt.Color(
-            "programs:Q",
-            title="Programs",
-            scale=alt.Scale(scheme="blues", type="sqrt", zero=True),
-            legend=alt.Legend(orient="right", gradientLength=180),
-        )
-        top = drawn.sort(["programs", "state"], descending=[True, False]).head(3)
-        ranked = [f"{r['state_name']} ({r['programs']})" for r in top.iter_rows(named=True)]
-        text = f"{join_words(ranked)} have the most {what}"
-        if top.height == 1:
-            text = f"{ranked[0]} has the most {what}"
-        shown = "Number of programs per state"
-    else:
-        color = alt.Color(
-            "mean_friendliness:Q",
-            title=["Mean IMG-", "friendliness"],
-            scale=alt.Scale(scheme="viridis", domain=[0, 100]),
-            legend=alt.Legend(orient="right", gradientLength=180),
-        )
-        scored_states = drawn.filter(pl.col("mean_friendliness").is_not_null())
-        pool = scored_states.filter(pl.col("programs") >= min_programs)
-        if pool.is_empty():
-            pool = scored_states
-        top = pool.sort(["mean_friendliness", "programs"], descending=True).head(3)
-        ranked = [
-            f"{r['state_name']} ({r['mean_friendliness']:.0f})" for r in top.iter_rows(named=True)
-        ]
-        text = f"{capitalized(what)} are IMG-friendliest in {join_words(ranked)} on average"
-        shown = "Mean IMG-friendliness (0-100) per state"
-        if min_programs > 1:
-            shown += f"; faded: fewer than {min_programs} programs (not ranked)"
-    subtitle = [f"{shown}; grey: no programs listed. {df.height:,} {what} in all."]
-    if not_drawn:
-        subtitle.append(f"Not drawn on this map: {', '.join(not_drawn)}.")
-    encoding: dict[str, Any] = {"color": color, "tooltip": tooltip}
-    if value == "mean_friendliness" and min_programs > 1:
-        encoding["opacity"] = (
-            alt.when(f"datum.programs < {int(min_programs)}")
-            .then(alt.value(0.4))
-            .otherwise(alt.value(1.0))
-        )
-    colored = (
-        shapes.transform_filter("datum.programs > 0")
-        .mark_geoshape(stroke="white", strokeWidth=0.8)
-        .encode(**encoding)
+    top = drawn.sort(["programs", "state"], descending=[True, False]).head(3)
+    ranked = [f"{r['state_name']} ({r['programs']})" for r in top.iter_rows(named=True)]
+    text = f"{join_words(ranked)} have the most {what}"
+    if top.height == 1:
+        text = f"{ranked[0]} has the most {what}"
+    return color, text, "Number of programs per state"
+
+
+def _friendliness_legend_and_title(
+    drawn: pl.DataFrame, what: str, min_programs: int
+) -> tuple[alt.Color, str, str]:
+    """Colour by mean friendliness; the title names the friendliest states with enough
+    programs to rank."""
+    color = alt.Color(
+        "mean_friendliness:Q",
+        title=["Mean IMG-", "friendliness"],
+        scale=alt.Scale(scheme="viridis", domain=[0, 100]),
+        legend=alt.Legend(orient="right", gradientLength=180),
     )
-    return (
-        alt.layer(base, colored)
-        .project(type="albersUsa")
-        .properties(width=width, height=height, title=chart_title(text, subtitle))
-    )
+    scored_states = drawn.filter(pl.col("mean_friendliness").is_not_null())
+    pool = scored_states.filter(pl.col("programs") >= min_programs)
+    if pool.is_empty():
+        pool = scored_states
+    top = pool.sort(["mean_friendliness", "programs"], descending=True).head(3)
+    ranked = [
+        f"{r['state_name']} ({r['mean_friendliness']:.0f})" for r in top.iter_rows(named=True)
+    ]
+    text = f"{capitalized(what)} are IMG-friendliest in {join_words(ranked)} on average"
+    shown = "Mean IMG-friendliness (0-100) per state"
+    if min_programs > 1:
+        shown += f"; faded: fewer than {min_programs} programs (not ranked)"
+    return color, text, shown
 
 
 # --------------------------------------------------------------------------- scatter
@@ -316,24 +353,11 @@ def friendliness_scatter(
     df = df.filter(pl.col("pgy1_positions").is_not_null(), pl.col("img_friendliness").is_not_null())
     if df.is_empty():
         return empty_chart("No programs to plot", "No program has both a size and a score.", width)
-    has = set(df.columns)
-    extra = []
-    if "sponsors_j1" in has or "sponsors_h1b" in has:
-        j1 = tri_state_expr("sponsors_j1") if "sponsors_j1" in has else pl.lit("unknown")
-        h1b = tri_state_expr("sponsors_h1b") if "sponsors_h1b" in has else pl.lit("unknown")
-        extra.append(pl.format("J-1 {} · H-1B {}", j1, h1b).alias("visa"))
-    place = (
-        pl.format("{}, {}", pl.col("city"), pl.col("state")) if "city" in has else pl.col("state")
-    )
-    extra.append(pl.coalesce(place, pl.col("state"), pl.lit("unknown")).alias("place"))
-    df = df.with_columns(extra)
-
+    df = _with_visa_and_place(df)
     codes = sorted(df["specialty"].drop_nulls().unique().to_list())
     initial = specialty if specialty in codes else "All"
     takeaways = {"All": _size_takeaway(df, None)}
-    for code in codes:
-        takeaways[code] = _size_takeaway(df.filter(pl.col("specialty") == code), code)
-
+    takeaways |= {c: _size_takeaway(df.filter(pl.col("specialty") == c), c) for c in codes}
     pick = alt.param(
         value=initial,
         bind=alt.binding_select(options=["All", *codes], name="Specialty "),
@@ -346,7 +370,50 @@ def friendliness_scatter(
     )
     if missing_size:
         subtitle += f" {missing_size:,} without a size or score not shown."
+    tooltip = _scatter_tooltip(df)
+    columns = [t.shorthand.split(":")[0] for t in tooltip] + ["size_jittered"]
+    df = _jittered(df, jitter)
+    return (
+        alt.Chart(inline_data(df, columns))
+        .mark_circle(size=46, stroke="white", strokeWidth=0.4)
+        .encode(
+            x=_size_x(df, jitter, pick.name),
+            y=alt.Y(
+                "img_friendliness:Q",
+                title="IMG-friendliness (0-100)",
+                scale=alt.Scale(domain=[0, 100]),
+            ),
+            color=alt.Color("tier:N", title="Tier", scale=tier_scale(), sort=list(TIER_ORDER)),
+            opacity=alt.when(tier_pick).then(alt.value(0.85)).otherwise(alt.value(0.08)),
+            tooltip=tooltip,
+        )
+        .add_params(pick, tier_pick)
+        .transform_filter(f"{pick.name} == 'All' || datum.specialty == {pick.name}")
+        .properties(
+            width=width,
+            height=height,
+            title=alt.TitleParams(text=alt.expr(title_expr), subtitle=subtitle),
+        )
+    )
 
+
+def _with_visa_and_place(df: pl.DataFrame) -> pl.DataFrame:
+    """Add `visa` ("J-1 yes · H-1B unknown", when the table has visa columns) and `place`."""
+    has = set(df.columns)
+    extra = []
+    if "sponsors_j1" in has or "sponsors_h1b" in has:
+        j1 = tri_state_expr("sponsors_j1") if "sponsors_j1" in has else pl.lit("unknown")
+        h1b = tri_state_expr("sponsors_h1b") if "sponsors_h1b" in has else pl.lit("unknown")
+        extra.append(pl.format("J-1 {} · H-1B {}", j1, h1b).alias("visa"))
+    place = (
+        pl.format("{}, {}", pl.col("city"), pl.col("state")) if "city" in has else pl.col("state")
+    )
+    extra.append(pl.coalesce(place, pl.col("state"), pl.lit("unknown")).alias("place"))
+    return df.with_columns(extra)
+
+
+def _scatter_tooltip(df: pl.DataFrame) -> list[alt.Tooltip]:
+    """The program, place, score, tier and size, then the optional facts the table has."""
     tooltip = [
         alt.Tooltip("program_name:N", title="Program"),
         alt.Tooltip("specialty:N", title="Specialty"),
@@ -367,10 +434,16 @@ def friendliness_scatter(
             tooltip.append(
                 alt.Tooltip(f"{column}:{kind}", title=title, **({"format": fmt} if fmt else {}))
             )
-    columns = [t.shorthand.split(":")[0] for t in tooltip] + ["size_jittered"]
-    # sizes are whole numbers, so small programs pile up on a few vertical lines: spread
-    # each point by a fixed pseudo-random amount (from its id, so renders are reproducible)
-    df = df.with_columns(
+    return tooltip
+
+
+def _jittered(df: pl.DataFrame, jitter: float) -> pl.DataFrame:
+    """Add `size_jittered`: positions spread by a fixed pseudo-random amount per program.
+
+    Sizes are whole numbers, so small programs pile up on a few vertical lines; the amount
+    comes from the program id, so renders are reproducible.
+    """
+    return df.with_columns(
         (
             pl.col("pgy1_positions")
             + (pl.col("program_id").hash(seed=7) % 1000 / 1000 - 0.5) * jitter
@@ -378,43 +451,23 @@ def friendliness_scatter(
         .clip(lower_bound=0)
         .alias("size_jittered")
     )
-    # the x range and its ticks follow the dropdown
+
+
+def _size_x(df: pl.DataFrame, jitter: float, pick: str) -> alt.X:
+    """The size axis (square root), its range and ticks following the dropdown `pick`."""
     limits = {"All": int(df["pgy1_positions"].max() or 1)}
     limits |= dict(df.group_by("specialty").agg(pl.col("pgy1_positions").max()).iter_rows())
     domains = {key: max(1, int(top)) + jitter for key, top in limits.items()}
     ticks = {key: [t for t in _SIZE_TICKS if t <= top * 1.02] for key, top in domains.items()}
     x_title = "First-year (PGY-1) positions (square-root scale"
     x_title += f"; points spread ±{jitter / 2:g} to show overlaps)" if jitter else ")"
-    return (
-        alt.Chart(inline_data(df, columns))
-        .mark_circle(size=46, stroke="white", strokeWidth=0.4)
-        .encode(
-            x=alt.X(
-                "size_jittered:Q",
-                title=x_title,
-                scale=alt.Scale(
-                    type="sqrt",
-                    domain=alt.expr(f"[0, {json.dumps(domains)}[{pick.name}]]"),
-                    nice=False,
-                ),
-                axis=alt.Axis(values=alt.expr(f"{json.dumps(ticks)}[{pick.name}]"), grid=True),
-            ),
-            y=alt.Y(
-                "img_friendliness:Q",
-                title="IMG-friendliness (0-100)",
-                scale=alt.Scale(domain=[0, 100]),
-            ),
-            color=alt.Color("tier:N", title="Tier", scale=tier_scale(), sort=list(TIER_ORDER)),
-            opacity=alt.when(tier_pick).then(alt.value(0.85)).otherwise(alt.value(0.08)),
-            tooltip=tooltip,
-        )
-        .add_params(pick, tier_pick)
-        .transform_filter(f"{pick.name} == 'All' || datum.specialty == {pick.name}")
-        .properties(
-            width=width,
-            height=height,
-            title=alt.TitleParams(text=alt.expr(title_expr), subtitle=subtitle),
-        )
+    return alt.X(
+        "size_jittered:Q",
+        title=x_title,
+        scale=alt.Scale(
+            type="sqrt", domain=alt.expr(f"[0, {json.dumps(domains)}[{pick}]]"), nice=False
+        ),
+        axis=alt.Axis(values=alt.expr(f"{json.dumps(ticks)}[{pick}]"), grid=True),
     )
 
 
@@ -454,9 +507,21 @@ def friendliness_distribution(
             width,
         )
     wanted = list(dict.fromkeys(as_tuple(highlight_ids)))
-    n = df.height
+    bars = _histogram(_binned(df, bin_width))
+    mine = df.filter(pl.col("program_id").is_in(wanted)) if wanted else df.clear()
+    text, subtitle = _distribution_title(df, mine, len(wanted), specialty)
+    if mine.is_empty():
+        return bars.properties(width=width, height=height, title=chart_title(text, subtitle))
+    marks = _your_programs(mine, df["img_friendliness"], specialty)
+    return alt.layer(bars, marks).properties(
+        width=width, height=height, title=chart_title(text, subtitle)
+    )
+
+
+def _binned(df: pl.DataFrame, bin_width: float) -> pl.DataFrame:
+    """Programs per (score bin, tier), the last bin closed at 100."""
     upper = 100 - bin_width
-    binned = (
+    return (
         df.with_columns(
             ((pl.col("img_friendliness") / bin_width).floor() * bin_width)
             .clip(0, upper)
@@ -474,7 +539,11 @@ def friendliness_distribution(
             ).alias("range"),
         )
     )
-    bars = (
+
+
+def _histogram(binned: pl.DataFrame) -> alt.Chart:
+    """The bars, stacked by tier in tier order."""
+    return (
         alt.Chart(inline_data(binned))
         .mark_bar(stroke="white", strokeWidth=0.5)
         .encode(
@@ -497,11 +566,17 @@ def friendliness_distribution(
         )
         .transform_calculate(tier_rank=f"indexof({json.dumps(list(TIER_ORDER))}, datum.tier)")
     )
+
+
+def _distribution_title(
+    df: pl.DataFrame, mine: pl.DataFrame, listed: int, specialty: str
+) -> tuple[str, list[str]]:
+    """Where the applicant's programs stand (or the specialty's median), and what is shown."""
+    n = df.height
     scores = df["img_friendliness"]
     median_all = float(scores.median())  # type: ignore[arg-type]
     friendly = df.filter(pl.col("tier").is_in(["friendly", "very friendly"])).height
-    mine = df.filter(pl.col("program_id").is_in(wanted)) if wanted else df.clear()
-    elsewhere = len(wanted) - mine.height
+    elsewhere = listed - mine.height
     subtitle = [f"IMG-friendliness of {n:,} {specialty} programs, stacked by tier."]
     if mine.is_empty():
         text = (
@@ -529,20 +604,24 @@ def friendliness_distribution(
             )
     if elsewhere:
         subtitle.append(
-            f"{elsewhere} of the {len(wanted)} listed programs "
+            f"{elsewhere} of the {listed} listed programs "
             f"{'is not a scored' if elsewhere == 1 else 'are not scored'} {specialty} "
             f"program{'' if elsewhere == 1 else 's'}."
         )
-    if mine.is_empty():
-        return bars.properties(width=width, height=height, title=chart_title(text, subtitle))
+    return text, subtitle
 
+
+def _your_programs(mine: pl.DataFrame, scores: pl.Series, specialty: str) -> alt.Chart:
+    """A black rule at each highlighted program's score, with its percentile."""
     name = "program_name" if "program_name" in mine.columns else "program_id"
     # percentile: the share of the specialty's programs scoring below each highlighted one
     ranks = mine.with_columns(
         pl.col(name).alias("name"),
-        pl.Series("percentile", scores.sort().search_sorted(mine["img_friendliness"]) / n),
+        pl.Series(
+            "percentile", scores.sort().search_sorted(mine["img_friendliness"]) / len(scores)
+        ),
     )
-    marks = (
+    return (
         alt.Chart(
             inline_data(ranks, ["name", "program_id", "img_friendliness", "tier", "percentile"])
         )
@@ -556,9 +635,6 @@ def friendliness_distribution(
                 alt.Tooltip("percentile:Q", title=f"Above this share of {specialty}", format=".0%"),
             ],
         )
-    )
-    return alt.layer(bars, marks).properties(
-        width=width, height=height, title=chart_title(text, subtitle)
     )
 
 
@@ -592,87 +668,15 @@ def component_breakdown(
             "No score components to show", "The contributions frame is empty.", width
         )
     has = set(df.columns)
-    totals = (
-        df.group_by("program_id")
-        .agg(
-            pl.col("contribution").sum().alias("score"),
-            pl.col("program_name").first(),
-            *([pl.col("specialty").first()] if "specialty" in has else []),
-        )
-        .sort(["score", "program_name"], descending=[True, False])
-        .head(top)
-    )
-    multi = "specialty" in has and df["specialty"].n_unique() > 1
-    # the specialty code goes first, so a long name's truncation keeps it
-    display = (
-        pl.format("{} · {}", pl.col("specialty"), pl.col("program_name"))
-        if multi
-        else pl.col("program_name")
-    )
-    totals = totals.with_columns(display.alias("display"))
-    dupes = totals["display"].is_duplicated()
-    if dupes.any():
-        totals = totals.with_columns(
-            pl.when(dupes)
-            .then(pl.format("{} [{}]", pl.col("display"), pl.col("program_id")))
-            .otherwise(pl.col("display"))
-            .alias("display")
-        )
-    order = totals["display"].to_list()
-    keep = df.join(totals.select("program_id", "display", "score"), on="program_id")
-    comp_order = (
-        keep.group_by("label")
-        .agg(
-            (pl.col("weight").mean() if "weight" in has else pl.col("contribution").mean()).alias(
-                "w"
-            )
-        )
-        .sort(["w", "label"], descending=[True, False])["label"]
-        .to_list()
-    )
-    keep = keep.with_columns(
-        pl.col("label").replace_strict(comp_order, list(range(len(comp_order)))).alias("rank"),
-        (
-            pl.when(pl.col("imputed"))
-            .then(pl.lit("imputed (fact unknown)"))
-            .otherwise(pl.lit("known"))
-            if "imputed" in has
-            else pl.lit("known")
-        ).alias("basis"),
-    )
-    shares = (
-        keep.group_by("label")
-        .agg(pl.col("contribution").sum())
-        .sort("contribution", descending=True)
-    )
-    total = shares["contribution"].sum()
-    lead = shares.head(2)
-    share = lead["contribution"].sum() / total if total else 0.0
-    k = totals.height
-    text = (
-        f"{join_words(lead['label'].to_list())} make up {pct_text(share)} "
-        f"of the top {k} programs' scores"
-        if lead.height > 1
-        else f"{lead['label'][0]} makes up all of the top {k} programs' scores"
-    )
-    imputed_any = bool((keep["basis"] != "known").any())
-    subtitle = ["IMG-friendliness points (0-100) by weighted component, top programs first."]
-    if imputed_any:
-        subtitle.append("Faded segments: imputed from specialty priors (the fact is unknown).")
-    tooltip = [
-        alt.Tooltip("display:N", title="Program"),
-        alt.Tooltip("label:N", title="Component"),
-        alt.Tooltip("contribution:Q", title="Points", format=".1f"),
-    ]
-    if "value" in has:
-        tooltip.append(alt.Tooltip("value:Q", title="Component value (0-1)", format=".2f"))
-    if "weight" in has:
-        tooltip.append(alt.Tooltip("weight:Q", title="Weight", format=".0%"))
-    tooltip.append(alt.Tooltip("basis:N", title="Basis"))
+    totals = _top_programs(df, top)
+    keep, comp_order = _ranked_components(df, totals)
+    text, subtitle = _breakdown_title(keep, totals.height)
+    tooltip = _breakdown_tooltip(has)
     columns = ["display", "label", "contribution", "rank", "basis"] + [
         c for c in ("value", "weight") if c in has
     ]
-    y = alt.Y("display:N", sort=order, title=None, axis=alt.Axis(labelLimit=380))
+    y = alt.Y("display:N", sort=totals["display"].to_list(), title=None,
+              axis=alt.Axis(labelLimit=380))  # fmt: skip
     bars = (
         alt.Chart(inline_data(keep, columns))
         .mark_bar(stroke="white", strokeWidth=0.6)
@@ -715,3 +719,100 @@ def component_breakdown(
     return alt.layer(bars, labels).properties(
         width=width, height=alt.Step(22), title=chart_title(text, subtitle)
     )
+
+
+def _top_programs(df: pl.DataFrame, top: int) -> pl.DataFrame:
+    """The `top` programs by summed contributions, with a unique display name each."""
+    has = set(df.columns)
+    totals = (
+        df.group_by("program_id")
+        .agg(
+            pl.col("contribution").sum().alias("score"),
+            pl.col("program_name").first(),
+            *([pl.col("specialty").first()] if "specialty" in has else []),
+        )
+        .sort(["score", "program_name"], descending=[True, False])
+        .head(top)
+    )
+    multi = "specialty" in has and df["specialty"].n_unique() > 1
+    # the specialty code goes first, so a long name's truncation keeps it
+    display = (
+        pl.format("{} · {}", pl.col("specialty"), pl.col("program_name"))
+        if multi
+        else pl.col("program_name")
+    )
+    totals = totals.with_columns(display.alias("display"))
+    dupes = totals["display"].is_duplicated()
+    if dupes.any():
+        totals = totals.with_columns(
+            pl.when(dupes)
+            .then(pl.format("{} [{}]", pl.col("display"), pl.col("program_id")))
+            .otherwise(pl.col("display"))
+            .alias("display")
+        )
+    return totals
+
+
+def _ranked_components(df: pl.DataFrame, totals: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """The top programs' component rows, with the stacking rank (heaviest weight first)
+    and whether each value is known or imputed; and the components in that order."""
+    has = set(df.columns)
+    keep = df.join(totals.select("program_id", "display", "score"), on="program_id")
+    comp_order = (
+        keep.group_by("label")
+        .agg(
+            (pl.col("weight").mean() if "weight" in has else pl.col("contribution").mean()).alias(
+                "w"
+            )
+        )
+        .sort(["w", "label"], descending=[True, False])["label"]
+        .to_list()
+    )
+    keep = keep.with_columns(
+        pl.col("label").replace_strict(comp_order, list(range(len(comp_order)))).alias("rank"),
+        (
+            pl.when(pl.col("imputed"))
+            .then(pl.lit("imputed (fact unknown)"))
+            .otherwise(pl.lit("known"))
+            if "imputed" in has
+            else pl.lit("known")
+        ).alias("basis"),
+    )
+    return keep, comp_order
+
+
+def _breakdown_title(keep: pl.DataFrame, k: int) -> tuple[str, list[str]]:
+    """The two components that make up most of the top programs' scores."""
+    shares = (
+        keep.group_by("label")
+        .agg(pl.col("contribution").sum())
+        .sort("contribution", descending=True)
+    )
+    total = shares["contribution"].sum()
+    lead = shares.head(2)
+    share = lead["contribution"].sum() / total if total else 0.0
+    text = (
+        f"{join_words(lead['label'].to_list())} make up {pct_text(share)} "
+        f"of the top {k} programs' scores"
+        if lead.height > 1
+        else f"{lead['label'][0]} makes up all of the top {k} programs' scores"
+    )
+    imputed_any = bool((keep["basis"] != "known").any())
+    subtitle = ["IMG-friendliness points (0-100) by weighted component, top programs first."]
+    if imputed_any:
+        subtitle.append("Faded segments: imputed from specialty priors (the fact is unknown).")
+    return text, subtitle
+
+
+def _breakdown_tooltip(has: set[str]) -> list[alt.Tooltip]:
+    tooltip = [
+        alt.Tooltip("display:N", title="Program"),
+        alt.Tooltip("label:N", title="Component"),
+        alt.Tooltip("contribution:Q", title="Points", format=".1f"),
+    ]
+    if "value" in has:
+        tooltip.append(alt.Tooltip("value:Q", title="Component value (0-1)", format=".2f"))
+    if "weight" in has:
+        tooltip.append(alt.Tooltip("weight:Q", title="Weight", format=".0%"))
+    tooltip.append(alt.Tooltip("basis:N", title="Basis"))
+    return tooltip
