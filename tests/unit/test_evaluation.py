@@ -326,6 +326,15 @@ def test_ambiguous_duplicate_and_conflicting_rows_are_listed(programs, rates):
     assert by_row[24]["normalized_name"] == "nonexistent memorial hospital"
 
 
+def test_long_lists_are_cut_with_a_count(programs):
+    eight = rates_frame([("Quillmont Community Hospital", "Springfield", "IL", "0.1")] * 8)
+    unjoined = join_observed(programs, eight, specialty="IM").unjoined
+    assert unjoined["reason"].to_list() == ["duplicate"] * 8
+    assert unjoined["detail"][0] == (
+        "the rates table has this program on rows 2, 3, 4, 5, 6 (and 3 more): none of them is used"
+    )
+
+
 def test_without_a_specialty_names_shared_across_specialties_are_ambiguous(programs, rates):
     result = join_observed(programs, rates, group="non_us_img")
     reasons = dict(zip(result.unjoined["row"], result.unjoined["reason"], strict=True))

@@ -158,6 +158,8 @@ INPUT_COLUMNS: tuple[str, ...] = (
 """Program-table columns correlated one by one with the observed rate."""
 
 _MIN_N = 3
+_LISTED = 5  # row numbers or programs named per unjoined row (memory stays linear)
+_ANY_SPECIALTY = "*"  # key of "any specialty" when the rates do not say which
 _REASONS = ("duplicate", "no_state", "no_match", "ambiguous", "conflict", "unknown_rate")
 
 # --------------------------------------------------------------------------- names
@@ -242,7 +244,8 @@ class RateJoin:
             `<group>_rate` columns of the rates table.
         unjoined: `row`, `program`, `city`, `state`, `specialty` (as read), `reason` (one of
             duplicate, no_state, no_match, ambiguous, conflict, unknown_rate), `detail` (a
-            sentence), `candidates` (program ids that fit, '; '-separated) and
+            sentence), `candidates` (program ids that fit, '; '-separated, the first five
+            then a count) and
             `normalized_name`; sorted by row.
         notes: what a user should know about the join.
     """
@@ -254,6 +257,19 @@ class RateJoin:
 
 def _resolve_specialty(specialty: str | None) -> str | None:
     return None if specialty is None else specialty_code(specialty)
+
+
+def _city_key(column: str) -> pl.Expr:
+    """A city normalized like a name (without removing words); null when empty."""
+    key = normalized_name_expr(column, strip_suffixes=False)
+    return pl.when(key != "").then(key).otherwise(None)
+
+
+def _listed(items: pl.Expr, count: pl.Expr, sep: str = ", ") -> pl.Expr:
+    """'a, b, c' from a list of at most _LISTED items, plus '(and 4 more)' past them."""
+    text = items.list.eval(pl.element().cast(pl.String)).list.join(sep)
+    extra = count.cast(pl.Int64) - items.list.len().cast(pl.Int64)
+    return pl.when(extra > 0).then(pl.format("{} (and {} more)", text, extra)).otherwise(text)
 
 
 def join_observed(
@@ -291,59 +307,74 @@ def join_observed(
             notes.append(f"the program table has no {spec} programs")
     candidates = candidates.with_columns(
         name_key=normalized_name_expr("program_name"),
-        city_key=normalized_name_expr("city", strip_suffixes=False),
-    )
+        city_key=_city_key("city"),
+    ).filter(pl.col("name_key") != "")
     frame = rates.table.with_columns(
         name_key=normalized_name_expr("program"),
-        city_key=normalized_name_expr("city", strip_suffixes=False),
+        city_key=_city_key("city"),
         want_specialty=pl.col("specialty").fill_null(pl.lit(spec, dtype=pl.String)),
-    )
+    ).with_columns(spec_key=pl.col("want_specialty").fill_null(_ANY_SPECIALTY))
 
-    # duplicates: the same program twice in the rates table (city and specialty included)
-    dup_keys = ["name_key", "state", "city_key", "want_specialty"]
+    # duplicates: the same program twice in the rates table (city and specialty included);
+    # windows keep memory linear (at most _LISTED row numbers per row)
+    dup_keys = ["name_key", "state", "city_key", "spec_key"]
     frame = frame.with_columns(
-        dup_rows=pl.col("row").implode().over(dup_keys, mapping_strategy="join"),
-    ).with_columns(duplicate=(pl.col("dup_rows").list.len() > 1) & (pl.col("name_key") != ""))
+        dup_n=pl.len().over(dup_keys),
+        dup_rows=pl.col("row")
+        .sort()
+        .head(_LISTED)
+        .implode()
+        .over(dup_keys, mapping_strategy="join"),
+    ).with_columns(duplicate=(pl.col("dup_n") > 1) & (pl.col("name_key") != ""))
 
-    # candidates by name + state, narrowed by specialty, then by city when several fit
-    pairs = (
-        frame.filter(
-            ~pl.col("duplicate") & pl.col("state").is_not_null() & (pl.col("name_key") != "")
-        )
-        .select("row", "name_key", "state", "city_key", "want_specialty")
-        .join(candidates, on=["name_key", "state"], how="inner", suffix="_program")
-        .filter(
-            pl.col("want_specialty").is_null() | (pl.col("want_specialty") == pl.col("specialty"))
-        )
-        .with_columns(
-            city_match=(pl.col("city_key") == pl.col("city_key_program")).fill_null(False)
-        )
+    # programs per key: any specialty ("*") or one; then per key and city (the tie-break)
+    keyed = pl.concat(
+        [
+            candidates.with_columns(spec_key=pl.lit(_ANY_SPECIALTY)),
+            candidates.with_columns(spec_key=pl.col("specialty")),
+        ]
     )
-    per_row = pairs.group_by("row").agg(
+    by_name = keyed.group_by("name_key", "state", "spec_key").agg(
         n=pl.len(),
-        n_city=pl.col("city_match").sum(),
-        ids=pl.col("program_id").sort(),
-        city_ids=pl.col("program_id").filter(pl.col("city_match")),
+        n_specialties=pl.col("specialty").n_unique(),
+        ids=pl.col("program_id").sort().head(_LISTED),
         described=pl.format(
             "{} {} ({}, {})",
             pl.col("program_id"),
             pl.col("program_name"),
             pl.col("specialty"),
             pl.col("city").fill_null("city unknown"),
-        ).sort(),
-        specialties=pl.col("specialty").unique().sort(),
+        )
+        .sort()
+        .head(_LISTED),
     )
-    per_row = per_row.with_columns(
-        program_id=pl.when(pl.col("n") == 1)
-        .then(pl.col("ids").list.first())
-        .when(pl.col("n_city") == 1)
-        .then(pl.col("city_ids").list.first())
-        .otherwise(None)
+    by_city = (
+        keyed.filter(pl.col("city_key").is_not_null())
+        .group_by("name_key", "state", "spec_key", "city_key")
+        .agg(n_city=pl.len(), city_id=pl.col("program_id").min())
     )
-    frame = frame.join(per_row, on="row", how="left").with_columns(
-        conflict_rows=pl.when(pl.col("program_id").is_not_null())
-        .then(pl.col("row").implode().over("program_id", mapping_strategy="join"))
-        .otherwise(None)
+    usable = ~pl.col("duplicate") & pl.col("state").is_not_null() & (pl.col("name_key") != "")
+    frame = (
+        frame.join(by_name, on=["name_key", "state", "spec_key"], how="left")
+        .join(by_city, on=["name_key", "state", "spec_key", "city_key"], how="left")
+        .with_columns(
+            n=pl.when(usable).then(pl.col("n")),
+            program_id=pl.when(usable & (pl.col("n") == 1))
+            .then(pl.col("ids").list.first())
+            .when(usable & (pl.col("n_city") == 1))
+            .then(pl.col("city_id"))
+            .otherwise(None),
+        )
+        .with_columns(
+            conflict_n=pl.when(pl.col("program_id").is_not_null()).then(
+                pl.len().over("program_id")
+            ),
+            conflict_rows=pl.col("row")
+            .sort()
+            .head(_LISTED)
+            .implode()
+            .over("program_id", mapping_strategy="join"),
+        )
     )
 
     state_label = pl.col("state").fill_null("")
@@ -357,16 +388,16 @@ def join_observed(
         .then(pl.lit("no_match"))
         .when(pl.col("program_id").is_null())
         .then(pl.lit("ambiguous"))
-        .when(pl.col("conflict_rows").list.len() > 1)
+        .when(pl.col("conflict_n") > 1)
         .then(pl.lit("conflict"))
     )
     if rate_column is not None:
         reason = reason.when(pl.col(rate_column).is_null()).then(pl.lit("unknown_rate"))
     frame = frame.with_columns(reason=reason.otherwise(None))
 
-    rows_text = pl.col("dup_rows").list.eval(pl.element().cast(pl.String)).list.join(", ")
-    conflict_text = pl.col("conflict_rows").list.eval(pl.element().cast(pl.String)).list.join(", ")
-    several_specialties = pl.col("specialties").list.len() > 1
+    rows_text = _listed(pl.col("dup_rows"), pl.col("dup_n"))
+    conflict_text = _listed(pl.col("conflict_rows"), pl.col("conflict_n"))
+    several_specialties = pl.col("n_specialties") > 1
     group_label = RATE_GROUPS.get(group or "", "")
     detail = (
         pl.when(pl.col("reason") == "duplicate")
@@ -392,7 +423,7 @@ def join_observed(
             pl.format(
                 "{} programs fit ({}); {}",
                 pl.col("n"),
-                pl.col("described").list.join("; "),
+                _listed(pl.col("described"), pl.col("n"), sep="; "),
                 pl.when(several_specialties)
                 .then(
                     pl.lit("they are of several specialties: say which specialty the rates are for")
@@ -433,7 +464,7 @@ def join_observed(
             candidates=pl.when(pl.col("reason").is_in(["ambiguous", "conflict", "unknown_rate"]))
             .then(
                 pl.when(pl.col("reason") == "ambiguous")
-                .then(pl.col("ids").list.join("; "))
+                .then(_listed(pl.col("ids"), pl.col("n"), sep="; "))
                 .otherwise(pl.col("program_id"))
             )
             .otherwise(None),
