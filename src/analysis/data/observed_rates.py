@@ -30,16 +30,20 @@ Rates. Each cell is the share of that group's applicants whom the program interv
 - A bare number above 1 ("12") cannot be a share. When a rate column holds any bare number
   above 1, or its header says "%" or "percent", **every bare number of that column is read
   as a percentage** (12 -> 0.12, and also 0.5 -> 0.005), and `ObservedRates.notes` says so
-  (with an example cell). A column whose
-  bare numbers are all at most 1 is read as shares; a percentage column whose values all
-  happen to be 0 or 1 cannot be told apart, so write such a column with "%".
+  (with an example cell). A column whose bare numbers are all at most 1 is read as
+  shares; a percentage column whose values all happen to be 0 or 1 cannot be told apart,
+  so write such a column with "%".
 - "-", "–", "—", an empty cell, "n/a", "na", "?", "unknown" mean *unknown* (null), never 0.
 - Anything else (text, a negative number, more than 100 %, "0,12" with a decimal comma) is
   an error.
 
 Bad input raises one `DataValidationError` listing every problem: the file, the row as a
 spreadsheet shows it (the header is row 1 when it is the first row), the column header as
-written, the value and what is expected. Nothing is guessed.
+written, the value and what is expected. A cell outside these rules is never guessed.
+
+`write_unjoined_csv` writes the rows an evaluation could not use; every text cell that a
+spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return) gets
+a leading apostrophe (`spreadsheet_safe`, `escape_spreadsheet_formulas`).
 
 Formats: CSV, TSV or TXT (UTF-8 with or without BOM, UTF-16 with a BOM, cp1252, then
 Latin-1; comma, semicolon or tab delimited), XLSX/XLSM (the first sheet, or `sheet=`), or a

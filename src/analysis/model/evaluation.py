@@ -22,13 +22,16 @@ normalized form (`normalize_program_name`) plus the state:
    "St" -> "saint", "Mt" -> "mount", "Sch", "Coll", "Inst", "Dept", "Hlth", "Sys", "Reg",
    "Comm", "Natl", "Gen", "Mem", "Cnty", "Ft"...); "the" dropped; "health care" ->
    "healthcare";
-4. trailing "Program", "Programme", "Residency", "Training" and a trailing specialty name
-   ("... Internal Medicine Residency Program") removed, never the first word.
+4. trailing "Program", "Programme", "Residency", "Training" and trailing specialty names
+   ("... Internal Medicine Residency Program") removed, never the first word. Specialty
+   names are those of `analysis.specialties()` (names and aliases) of two words or more,
+   or one distinctive word ("Pediatrics", "Psychiatry"; not "Medicine" or "Surgery",
+   which end institution names).
 
 A rates row is joined to the program with the same normalized name and state (and the same
 specialty when the rates table has a Specialty column, or when the caller says which
-specialty the rates are for). When that finds several programs, the city (normalized the
-same way) breaks the tie if it leaves exactly one. Rows that are not joined are listed with
+specialty the rates are for). When that finds several programs, the city (steps 1-3)
+breaks the tie if it leaves exactly one. Rows that are not joined are listed with
 a reason: `duplicate` (the rates table has the same program twice: neither is used),
 `no_state`, `no_match`, `ambiguous` (several programs fit), `conflict` (two rows of the
 rates table fit the same program: neither is used), `unknown_rate` (joined, but the
@@ -41,8 +44,9 @@ group's rate is unknown).
   the observed rate with: `img_friendliness` (`analysis.score_programs` for the group's
   visa need: the reference profile's for non-US IMGs, none for US IMGs), `p_interview`
   (`analysis.interview_chances` for the reference profile of `params/reference_profile.yaml`,
-  or the profile given) and every numeric input column of `INPUT_COLUMNS` (yes/no facts as
-  1/0, `program_type` as the ordinal of `PROGRAM_TYPE_ORDER`).
+  whose US letters count for the specialty evaluated, or for the profile given) and every
+  numeric input column of `INPUT_COLUMNS` (yes/no facts as 1/0, `program_type` as the
+  ordinal of `PROGRAM_TYPE_ORDER`).
 - calibration ratio = sum of predicted P(interview) / sum of observed rates. 1 means the
   reference applicant is predicted as many interviews as the average applicant of the group
   got; below 1, fewer. It compares one applicant with the group's average, so it is the
