@@ -85,26 +85,25 @@ def typical_applicant(
 ) -> ApplicantProfile:
     """The population's average applicant to a specialty (standing x close to 0).
 
-    Step 2 CK at the group's level for the specialty; the other fields are the reference
-    profile's (`params/reference_profile.yaml`: the rounded means of the non-US IMG
-    population), so `imgmatch chances` and notebook 03 use the same person.
+    The reference profile (`params/reference_profile.yaml`) with the group's Step 2 CK level
+    for the specialty, its letters in that specialty, the visa need and the applications given.
     """
-    ref = load_params("reference_profile")
+    ref = population.reference_profile()
     group = "us_img" if visa_needed == "none" else "non_us_img"
-    return ApplicantProfile(
-        applicant_id=f"typical-{specialty.lower()}",
-        name=f"Population-average applicant ({specialty})",
-        citizenship="United States" if group == "us_img" else None,
-        visa_needed=visa_needed,
-        graduation_year=match_year - int(ref["years_since_graduation"]),
-        step2_score=round(step2_level(specialty, group)),
-        usce_months=float(ref["usce_months"]),
-        observership_months=float(ref["observership_months"]),
-        us_letters={specialty: int(ref["us_letters"])},
-        research={"publications": int(ref["publications"])},
-        target_specialties=[specialty],
-        match_year=match_year,
-        applications={specialty: applications},
+    years = ref.match_year - ref.graduation_year
+    return ref.model_copy(
+        update={
+            "applicant_id": f"typical-{specialty.lower()}",
+            "name": f"Population-average applicant ({specialty})",
+            "citizenship": "United States" if group == "us_img" else None,
+            "visa_needed": visa_needed,
+            "graduation_year": match_year - years,
+            "match_year": match_year,
+            "step2_score": round(step2_level(specialty, group)),
+            "us_letters": {specialty: sum(ref.us_letters.values())},
+            "target_specialties": [specialty],
+            "applications": {specialty: applications},
+        }
     )
 
 

@@ -501,6 +501,12 @@ def representative_sample(specialty: str, group: str, size: int) -> ApplicantArr
     return sample.subset(picks)
 
 
+def reference_profile() -> ApplicantProfile:
+    """The reference applicant (`params/reference_profile.yaml`): the population's average
+    non-US IMG as one person (standing about 0), for `imgmatch evaluate` and notebook 03."""
+    return ApplicantProfile(**load_params("reference_profile"))
+
+
 def population_mean_profile(specialty: str, group: str = "non_us_img") -> dict[str, float]:
     """Mean of each profile field in the population of a specialty (for the reference profile)."""
     pop = population_params()
