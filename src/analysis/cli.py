@@ -8,7 +8,7 @@ the command exits 2. Heavy imports happen inside the commands so `--help` is ins
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -660,6 +660,120 @@ def calibrate(
         "Facts only: the table's observed interview rates hidden.",
         style="dim",
         markup=False,
+    )
+
+
+@app.command(
+    help="Check the model against observed interview rates on your own data: join a table of "
+    "per-program rates (Program, City, State and a column per group: MD, DO, US IMG, Non US "
+    "IMG; values 0-1, a percent, '-' or empty for unknown) to a program table, then print how "
+    "well the IMG-friendliness score, the reference applicant's P(interview) and every single "
+    "input rank the programs (Spearman) and the calibration ratio (predicted / observed). "
+    "Rows that do not join are written to UNJOINED (default: next to RATES)."
+)
+@handles_bad_input
+def evaluate(
+    programs: Path = typer.Option(..., "--programs", help="Program table (CSV, XLSX, Parquet)."),
+    observed: Path = typer.Option(..., "--observed", help="Per-program interview rates table."),
+    group: str = typer.Option(
+        "non_us_img", "--group", help="Applicant group whose rates to check: non_us_img or us_img."
+    ),
+    specialty: str | None = typer.Option(
+        None,
+        "--specialty",
+        help="Specialty the rates are for (needed when the program table "
+        "has several and the rates file has no Specialty column).",
+    ),
+    sheet: str | None = typer.Option(None, "--sheet", help="XLSX sheet of the program table."),
+    unjoined_out: Path | None = typer.Option(
+        None,
+        "--unjoined",
+        help="CSV of the rates rows that did not join (default: <RATES>.unjoined.csv).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """The model against observed per-program interview rates (Spearman, calibration ratio)."""
+    import json
+
+    from analysis.data.observed_rates import write_unjoined_csv
+    from analysis.data.programs import load_programs
+    from analysis.model.evaluation import evaluate as run_evaluate
+
+    if group not in ("non_us_img", "us_img"):
+        err_console.print(
+            f"Invalid --group: {group!r}; expected non_us_img or us_img", markup=False
+        )
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    table = load_programs(programs, sheet=sheet, on_unknown_specialty="skip")
+    result = run_evaluate(table, observed, group=group, specialty=specialty)
+    target = unjoined_out or observed.with_name(observed.stem + ".unjoined.csv")
+    write_unjoined_csv(result.unjoined, target)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    _print_evaluation(result.to_dict(), target, result.notes)
+
+
+def _print_evaluation(doc: dict[str, Any], unjoined: Path, notes: Sequence[str]) -> None:
+    from rich.table import Table
+
+    console.print(
+        f"Joined {doc['joined']} programs; {doc['unjoined']} rows of the rates table did not "
+        f"join (listed in {unjoined}).",
+        markup=False,
+        highlight=False,
+    )
+    grid = Table(title="Spearman correlation with the observed rate", title_justify="left")
+    for column in ("Input", "Spearman", "Programs"):
+        grid.add_column(column, justify="left" if column == "Input" else "right")
+    for name, rho in sorted(doc["spearman"].items(), key=lambda kv: -(kv[1] or -2)):
+        n = doc.get("spearman_n", {}).get(name, "")
+        grid.add_row(name, "n/a" if rho is None else f"{rho:.3f}", str(n))
+    console.print(grid)
+    ratio = doc["calibration_ratio"]
+    console.print(
+        "Calibration ratio (sum of predicted over sum of observed rates): "
+        + ("n/a" if ratio is None else f"{ratio:.2f}"),
+        markup=False,
+        highlight=False,
+    )
+    for note in notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
+
+
+@app.command(
+    help="Fill the observed interview rates of a program table from a per-program rates table "
+    "(never overwriting a known value) and write the enriched table to OUT (CSV, XLSX or "
+    "Parquet)."
+)
+@handles_bad_input
+def enrich(
+    programs: Path = typer.Option(..., "--programs", help="Program table (CSV, XLSX, Parquet)."),
+    observed: Path = typer.Option(..., "--observed", help="Per-program interview rates table."),
+    out: Path = typer.Option(..., "--out", help="Enriched table: .csv, .xlsx or .parquet."),
+    specialty: str | None = typer.Option(None, "--specialty", help="Specialty the rates are for."),
+    sheet: str | None = typer.Option(None, "--sheet", help="XLSX sheet of the program table."),
+) -> None:
+    """Fill non_us_img_interview_rate (and the US IMG rate) from observed rates."""
+    from analysis.data.files import save_programs
+    from analysis.data.programs import load_programs
+    from analysis.model.evaluation import enrich as run_enrich
+
+    if out.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
+        err_console.print(
+            f"Invalid --out: {out}; use a .csv, .xlsx or .parquet file name", markup=False
+        )
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    table = load_programs(programs, sheet=sheet, on_unknown_specialty="skip")
+    result = run_enrich(table, observed, specialty=specialty)
+    save_programs(result.table, out)
+    console.print(
+        f"Filled the non-US IMG interview rate of {result.filled} programs "
+        f"({result.kept} already had one, {result.differing} of them differ from the file by "
+        f"more than 0.005) and the US IMG rate of {result.filled_us_img}; "
+        f"{result.unjoined.height} rows of the rates table did not join; wrote {out}",
+        markup=False,
+        highlight=False,
     )
 
 

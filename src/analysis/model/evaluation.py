@@ -148,6 +148,8 @@ score's program-type component, least to most open to IMGs."""
 INPUT_COLUMNS: tuple[str, ...] = (
     "pct_img_residents",
     "pct_non_us_img_residents",
+    "pct_us_md_residents",
+    "pct_do_residents",
     "img_residents_present",
     "pgy1_positions",
     "interviews_last_year",
@@ -161,6 +163,7 @@ INPUT_COLUMNS: tuple[str, ...] = (
     "accepts_img_visiting_students",
     "visiting_fee_usd",
     "non_us_img_interview_rate",
+    "us_img_interview_rate",
 )
 """Program-table columns correlated one by one with the observed rate."""
 
