@@ -270,6 +270,9 @@ def test_all_pairs_unacceptable():
 def test_a_huge_capacity_costs_no_memory():
     prefs = Prefs([[0], [0], [0]], [[0, 1, 2]], [10**15])
     assert run(prefs) == [0, 0, 0]
+    rank_lists = RankLists([0, 1, 2], [0, 0], [0, 1], np.array([2**64 - 1], dtype=np.uint64))
+    assert rank_lists.capacities[0] > 0
+    assert deferred_acceptance(rank_lists).tolist() == [0, 0]
 
 
 def test_result_dtype_and_inputs_are_read_only_copies():
@@ -298,6 +301,11 @@ def test_wrong_dtypes_and_shapes_are_all_named():
     assert "programs: expected a 1-D array, got shape (1, 1)" in text
     assert "program_ranks: expected an integer dtype, got bool" in text
     assert "capacities: expected an integer dtype" in text
+
+
+def test_ragged_input_is_a_problem_not_a_traceback():
+    error = problems_of([0, 1], [[0], [1, 2]], [0], [1])
+    assert "programs: expected a 1-D integer array, got list" in str(error)
 
 
 def test_layout_problems():

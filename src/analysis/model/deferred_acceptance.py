@@ -39,9 +39,9 @@ forward), so time is O(E log c) for E rank entries and c the largest capacity, p
 O(A + P) for A applicants and P programs. Memory is linear too: besides the inputs
 (8 bytes per applicant, 8 per entry, 8 per program), the step allocates 12 bytes per
 applicant (next-proposal pointer and result), 24 per program (capacity in use, heap offset,
-heap size) and 8 per held position; held positions are capped at the number of entries
-that name the program, so a huge stated capacity costs nothing. Validation (`RankLists`)
-allocates about 17 bytes per entry for the duplicate and tie checks.
+heap size) and 8 per position, counting at most as many positions per program as entries
+that name it, so a huge stated capacity costs nothing. Validation (`RankLists`) copies the
+inputs and allocates about 40 bytes per entry more for its range, duplicate and tie checks.
 
 Sources: D. Gale and L. S. Shapley, "College admissions and the stability of marriage"
 (1962); A. E. Roth and E. Peranson, "The redesign of the matching market for American
@@ -262,7 +262,11 @@ class _Problems:
 
 def _as_int_array(name: str, value: object, problems: _Problems) -> np.ndarray:
     """`value` as a 1-D integer array (an empty one, with a problem recorded, if it is not)."""
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # ragged nested lists, odd objects
+        problems.add(f"{name}: expected a 1-D integer array, got {type(value).__name__} ({error})")
+        return np.zeros(0, dtype=np.int64)
     if array.ndim == 1 and array.size == 0:
         return np.zeros(0, dtype=np.int64)  # `[]` comes as float64: no value to be wrong
     if array.ndim != 1:
@@ -385,6 +389,8 @@ class RankLists:
         )
         problems.raise_if_any()
 
+        if capacities.dtype == np.uint64:  # past 2**62 is as good as unlimited; would wrap
+            capacities = np.minimum(capacities, np.uint64(2**62))
         capacities64 = capacities.astype(np.int64)
         for name, array in (
             ("indptr", indptr64),
