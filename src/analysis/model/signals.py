@@ -489,7 +489,7 @@ class SignalPlan:
     """Signals placed on an applicant's lists and what they change.
 
     Attributes:
-        method: "optimized", "own", "most_friendly_first" or "random".
+        method: "optimized", "own" (an applicant's choice) or "most_friendly_first".
         season: the season the rules were read for.
         signals: one row per signal: program_id, specialty, tier, p_interview_without,
             p_interview_with, rotation, gain_p_match (in its specialty, when placed),
@@ -606,6 +606,8 @@ def _points(gain: float) -> str:
 
 
 def _band(p: float) -> str:
+    if p <= 0:
+        return "no"
     if p < 0.05:
         return "slim"
     if p < 0.15:
@@ -1107,7 +1109,7 @@ def evaluate_signals(
             )
         elif spec.rotated[j]:
             flag(pid, s, tier, "rotation", "advice", load_params("signals")["rotation"]["text"])
-        chosen.append((i, j, tier, float("nan"), float("nan"), "your choice"))
+        chosen.append((i, j, tier, float("nan"), float("nan"), ""))
     for pool in pools.values():
         mine = [c for c in chosen if specs[c[0]].rules.pool == pool.name]
         if pool.unknown:
@@ -1147,7 +1149,8 @@ def _with_gains(
     chosen: Sequence[tuple[int, int, str, float, float, str]],
     effects: SignalEffects,
 ) -> list[tuple[int, int, str, float, float, str]]:
-    """Fill each signal's gain: P(match) with all chosen signals minus without this one."""
+    """Fill each signal's gain (P(match) with all chosen signals minus without this one) and
+    its one-line reason: the chance it moves and what it adds, then the given reason."""
     if not chosen:
         return []
     tables = [_effects_matrix(s, effects, "central") for s in specs]
@@ -1161,7 +1164,12 @@ def _with_gains(
         alt[j] = specs[i].p0[j]
         others = float(np.prod([1.0 - pm[r] for r in range(len(specs)) if r != i]))
         gain_s = pm[i] - float(p_match_from_interviews(alt, specs[i].g))
-        out.append((i, j, tier, gain_s, gain_s * others, reason))
+        before, after = specs[i].p0[j], p[i][j]
+        text = (
+            f"{_band(before)} chance {_pct(before)} -> {_pct(after)} with a {tier} signal; "
+            f"adds {_points(gain_s * others)} to P(match anywhere)"
+        )
+        out.append((i, j, tier, gain_s, gain_s * others, f"{text}; {reason}" if reason else text))
     return out
 
 
@@ -1207,7 +1215,7 @@ def most_friendly_first(
         slots = [t for t in pool.tiers for _ in range(pool.allowed.get(t, 0))]
         for (neg_score, _, j, i), tier in zip(cands, slots, strict=False):
             reason = (
-                f"IMG-friendliness {-neg_score:.0f}, the highest left among your "
+                f"chosen for its IMG-friendliness {-neg_score:.0f}, the highest left among your "
                 f"{pool.label(present)} programs"
             )
             chosen.append((i, int(j), tier, float("nan"), float("nan"), reason))
