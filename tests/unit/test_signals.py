@@ -604,6 +604,8 @@ def test_own_choice_is_evaluated_and_rule_breaks_are_flagged():
     for code in ("too_many", "pool_exceeded", "screened_out", "zero_chance", "duplicate",
                  "wrong_tier", "unknown_tier", "not_on_list"):  # fmt: skip
         assert code in codes, code
+    exceeded = ev.flags.filter(pl.col("code") == "pool_exceeded").row(0, named=True)
+    assert exceeded["specialty"] == "DR+IR" and exceeded["program_id"] is None
     too_many = ev.flags.filter(pl.col("code") == "too_many").row(0, named=True)
     assert "4 gold" in too_many["message"] and "3 allowed" in too_many["message"]
     assert "DR and IR together" in ev.flags.filter(pl.col("code") == "pool_exceeded")["message"][0]

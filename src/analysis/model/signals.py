@@ -1023,7 +1023,10 @@ def evaluate_signals(
     chosen: list[tuple[int, int, str, float, float, str]] = []
     taken: set[str] = set()
 
-    def flag(pid: str, spec: str | None, tier: str, code: str, severity: str, msg: str) -> None:
+    def flag(
+        pid: str | None, spec: str | None, tier: str | None, code: str, severity: str, msg: str
+    ) -> None:
+        """Record a problem; pool-wide ones have no program and name the pool (e.g. DR+IR)."""
         flags.append(
             {
                 "program_id": pid,
@@ -1115,9 +1118,9 @@ def evaluate_signals(
         if pool.unknown:
             if mine:
                 flag(
-                    "",
-                    pool.label(present),
-                    "",
+                    None,
+                    pool.name,
+                    None,
                     "unknown_counts",
                     "advice",
                     f"{pool.label(present)}: signal counts for this season are not known, so "
@@ -1130,8 +1133,8 @@ def evaluate_signals(
             if n > limit:
                 shared = len(pool.members) > 1
                 flag(
-                    "",
-                    pool.label(present),
+                    None,
+                    pool.name,
                     t,
                     "pool_exceeded" if shared else "too_many",
                     "rule",
