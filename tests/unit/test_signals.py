@@ -20,7 +20,8 @@ from analysis.data.signal_rules import (
     signal_rules,
 )
 from analysis.errors import DataValidationError
-from analysis.model.signals import (
+from analysis.model.signals import signal_effects, with_signal
+from analysis.planners.signals import (
     SpecialtyList,
     evaluate_signals,
     interview_derivative,
@@ -30,8 +31,6 @@ from analysis.model.signals import (
     p_match_from_interviews,
     plan_signals,
     random_signals,
-    signal_effects,
-    with_signal,
 )
 
 SEASON = "2025-2026"
@@ -693,7 +692,7 @@ def test_baselines_use_the_same_candidates_and_the_planner_beats_them():
 def demo():
     import analysis
     from analysis.config import demo_applicants_dir, demo_programs_path
-    from analysis.model.signals import lists_from_chances
+    from analysis.planners.signals import lists_from_chances
 
     programs = analysis.load_programs(demo_programs_path())
     model = analysis.MatchModel(programs)

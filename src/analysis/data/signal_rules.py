@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from analysis.config import load_params, reference_table
+from analysis.data.vocabulary import specialties
 from analysis.errors import DataValidationError, Problem, file_problem
-from analysis.schemas import specialties
 
 TABLE = "eras_signals"
 TIERS = ("gold", "silver", "single")
