@@ -1,0 +1,1264 @@
+"""Program signals: which programs get the gold, silver or single signals, and checks.
+
+**Effect** (`analysis.model.signals`): a signal of tier t adds beta_t to the log-odds of an
+interview where the program can consider the applicant, p_with = c sigmoid(logit(p / c) +
+f beta_t), c the chance the program considers the applicant at all; it never opens a program.
+
+**Objective.** The model's P(match) per specialty, P_s = sum_k P(K_s = k) g_s(k), K_s the
+Poisson-binomial number of interviews over the programs on the list and g_s(k) the saturating
+match curve truncated at k_max (`analysis.model.probability.poisson_binomial_pmf`,
+`analysis.data.reference.match_curve`), and the dual-apply combination P(match anywhere) =
+1 - prod_s (1 - P_s). `match_chances(..., signals=...)` computes the same numbers.
+
+**Planner (greedy on the marginal gain, then local improvement).** P_s is linear in each
+p_j: with a_j the pmf of the interviews from the other programs (the generating function
+divided by (1 - p_j + p_j z)), P_s = A_j + p_j D_j, D_j = sum_k a_j[k] (g(k+1) - g(k)) >= 0.
+A signal at j therefore adds exactly D_j (p_with_j - p_j) to P_s and M_s D_j (p_with_j - p_j)
+to P(match anywhere), M_s = prod_{r != s} (1 - P_r). The division runs forward when
+p_j <= 1/2 and backward otherwise, so no step amplifies rounding errors. Each greedy step
+places the signal with the largest gain among the pools that have signals left (a pool is one
+specialty, or DR and IR together), a pool's gold signals before its silver ones, then
+recomputes the changed specialty. An improvement step follows: the best change that moves one
+signal to another program or swaps the tiers of two, while any raises P(match anywhere); each
+change is valued exactly from two derivatives (P_s is multilinear in the p's). Pools are
+improved one at a time, which loses nothing: a pool's changes scale P(match anywhere)'s
+complement by its own members' factors only. Programs where a specialty's guidance forbids a
+signal (EM: home and away-rotation programs) are never candidates; other rotation programs
+are, at the reduced effect. The tests compare the result with an exhaustive search on small
+cases (`exhaustive_best`; benchmarks/bench_signals.py reports the worst gap measured).
+
+**Checks of an applicant's own choice** flag what breaks the season's rules (too many of a
+tier, a pool exceeded, a tier the specialty does not use, a duplicate, a program not on the
+list, a rotation program where the guidance forbids it) and what is wasted (a screened-out or
+zero-chance program), and evaluate P(match) with the choice as entered.
+
+**Baselines** for comparison: signals at random among the programs that can consider the
+applicant (seeded, averaged over draws), and the most IMG-friendly programs first.
+
+**For one applicant** (`signal_plan`): the lists are the programs `match_chances` counts in
+each specialty of the rank list (with the planned rotations), so the planner's numbers and the
+model's agree; the applicant's own signals (profile `signals` or the table's `signal` column)
+are always applied to, as `match_chances` does.
+
+Known limits: the effect sizes are priors, not fitted; programs that opted out of signals are
+not known; preferred states do not change the effect (a geographic connection raises the
+interview yield of a signal in the published figures, mostly through who chooses to signal).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from analysis.config import load_params
+from analysis.data.reference import match_curve
+from analysis.data.signal_rules import TIERS, SignalRules, normalize_season, signal_rules
+from analysis.data.vocabulary import specialties
+from analysis.errors import DataValidationError, NormalizationError, Problem
+from analysis.model.probability import poisson_binomial_pmf
+from analysis.model.signals import (
+    EFFECT_LEVELS,
+    SignalEffects,
+    signal_effects,
+    signal_tier,
+    with_signal,
+)
+
+_MIN_GAIN = 1e-12
+
+
+# --------------------------------------------------------------------------- engine objective
+
+
+def match_given_interviews(specialty: str) -> np.ndarray:
+    """g(k) = P(match | k interviews), k = 0..k_max (the last entry holds for k >= k_max)."""
+    curve = match_curve(specialty)
+    return np.asarray(curve.p_match_given(np.arange(curve.k_max + 1)), dtype=float)
+
+
+def p_match_from_interviews(p: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The engine's P(match) in one specialty from P(interview) of the programs applied to.
+
+    Vectorized over leading axes of `p` (programs on the last axis): sum_k P(K = k) g(k),
+    with the interview count's pmf truncated at len(g) - 1 (the tail in the last bin), as
+    `analysis.probability.match_chances` computes it.
+    """
+    g = np.asarray(g, dtype=float)
+    return (poisson_binomial_pmf(np.asarray(p, dtype=float), g.size - 1) * g).sum(axis=-1)
+
+
+def p_match_any(p_match: Sequence[float] | np.ndarray) -> float:
+    """Dual applying: P(match anywhere) = 1 - prod(1 - P_s) over the specialties ranked."""
+    return float(1.0 - np.prod(1.0 - np.asarray(p_match, dtype=float)))
+
+
+def interview_derivative(p: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """dP(match)/dp_j for every program j: sum_k a_j[k] (g(k+1) - g(k)).
+
+    a_j is the pmf of the interviews from the other programs; only its degrees below k_max
+    matter (the curve is flat beyond). It is the generating function divided by
+    (1 - p_j + p_j z), done so that no step amplifies rounding errors:
+
+    - p_j <= 1/2: forward on the whole list's pmf b (truncated at k_max),
+      a_j[k] = (b[k] - p_j a_j[k-1]) / (1 - p_j), each step scaling errors by p_j/(1-p_j) <= 1;
+    - p_j > 1/2: backward on the exact pmf H of the m programs above 1/2 (degree m),
+      h_j[k-1] = (H[k] - (1 - p_j) h_j[k]) / p_j, then a_j = h_j * L with L the pmf of the
+      others, so D_j = sum_v h_j[v] w[v], w[v] = sum_u L[u] dg[u + v].
+
+    Cost: three truncated product trees and k_max + m vector steps; memory O(n + m k_max).
+    """
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    return _derivative_rows(p[None, :], np.asarray(g, dtype=float), p > 0.5)[0]
+
+
+def _derivative_rows(rows: np.ndarray, g: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """`interview_derivative` of several lists at once (rows x programs, one pmf per call).
+
+    `high` marks the columns divided backward; the caller guarantees that each such column
+    is above 1/2 in every row, except where it discards that row's result for the column.
+    """
+    count, n = rows.shape
+    out = np.zeros((count, n))
+    if n == 0 or g.size < 2:
+        return out
+    dg = np.diff(g)  # g(k+1) - g(k), k = 0..k_max-1; zero beyond (the curve has saturated)
+    depth = min(dg.size, n)  # a_j has degrees 0..n-1; only those below k_max matter
+    low = np.flatnonzero(~high)
+    if low.size:
+        b = poisson_binomial_pmf(rows, depth)  # degrees below `depth` are exact
+        pj = rows[:, low]
+        qj = 1.0 - pj
+        a = np.zeros_like(pj)
+        acc = np.zeros_like(pj)
+        for k in range(depth):
+            a = (b[:, k, None] - pj * a) / qj
+            acc += a * dg[k]
+        out[:, low] = acc
+    cols = np.flatnonzero(high)
+    m = cols.size
+    if m:
+        ph = rows[:, cols]
+        big = poisson_binomial_pmf(ph, m)  # exact, degrees 0..m
+        rest = poisson_binomial_pmf(rows[:, low], depth)[:, :depth]  # L, exact below depth
+        width = min(m, depth)  # h_j has degrees 0..m-1; only those below depth matter
+        # w[v] = sum_{u < depth - v} L[u] dg[u + v]
+        w = np.stack([rest[:, : depth - v] @ dg[v:depth] for v in range(width)], axis=1)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            h = big[:, m, None] / ph  # h_j[m-1]
+            acc = np.zeros_like(ph)
+            for k in range(m - 1, -1, -1):  # h holds h_j[k]
+                if k < width:
+                    acc += h * w[:, k, None]
+                if k:
+                    h = (big[:, k, None] - (1.0 - ph) * h) / ph
+        out[:, cols] = acc
+    return np.maximum(np.nan_to_num(out, nan=0.0, posinf=0.0), 0.0)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, eq=False)
+class SpecialtyList:
+    """The programs an applicant applies to in one specialty, with what the planner needs.
+
+    Attributes:
+        specialty: specialty code.
+        program_ids: one id per program (unique across all lists).
+        p_interview: the engine's P(interview) without a signal.
+        screened: True where a hard screen rules the applicant out (None: none).
+        rotated: True at the applicant's home or away-rotation programs (None: none).
+        p_open: chance the program interviews applicants of the group at all (None: 1).
+        match_given_k: P(match | k interviews), k = 0..k_max (None: the engine's curve).
+    """
+
+    specialty: str
+    program_ids: Sequence[str]
+    p_interview: np.ndarray
+    screened: np.ndarray | None = None
+    rotated: np.ndarray | None = None
+    p_open: np.ndarray | None = None
+    match_given_k: np.ndarray | None = None
+
+
+@dataclass(eq=False)
+class _Spec:
+    """A checked specialty list plus the planner's working state."""
+
+    preference: int
+    specialty: str
+    ids: np.ndarray
+    p0: np.ndarray
+    screened: np.ndarray
+    rotated: np.ndarray
+    p_open: np.ndarray | None
+    g: np.ndarray
+    rules: SignalRules
+    factor: np.ndarray  # effect multiplier per program (rotation factor or 1)
+    allowed: np.ndarray  # the planner may place a signal here (guidance, screens, p > 0)
+
+
+def _check_lists(
+    lists: Sequence[SpecialtyList], rules: Mapping[str, SignalRules] | None, season: str
+) -> list[_Spec]:
+    """Validate the inputs (every problem at once) and attach each specialty's rules."""
+    problems: list[Problem] = []
+    specs: list[_Spec] = []
+    seen_specialties: set[str] = set()
+    owner: dict[str, str] = {}
+    factor = signal_effects().rotation_factor
+    for rank, item in enumerate(lists, start=1):
+        name = f"{item.specialty} programs"
+        if item.specialty in seen_specialties:
+            problems.append(
+                Problem(name, None, "specialty", item.specialty, "each specialty once in the lists")
+            )
+        seen_specialties.add(item.specialty)
+        ids = np.asarray(item.program_ids, dtype=object).astype(str)
+        n = ids.size
+        arrays: dict[str, np.ndarray | None] = {}
+        for column in ("p_interview", "screened", "rotated", "p_open", "match_given_k"):
+            value = getattr(item, column)
+            arrays[column] = None if value is None else np.asarray(value)
+            if column != "match_given_k" and value is not None:
+                shape = np.shape(value)
+                if shape != (n,):
+                    problems.append(
+                        Problem(
+                            name, None, column, f"shape {shape}", f"one value per program id ({n})"
+                        )
+                    )
+                    arrays[column] = None
+        for column in ("p_interview", "p_open", "match_given_k"):
+            if arrays[column] is None:
+                continue
+            try:
+                arrays[column] = arrays[column].astype(float).ravel()
+            except (TypeError, ValueError):
+                problems.append(Problem(name, None, column, "non-numeric values", "numbers"))
+                arrays[column] = None
+        p = arrays["p_interview"]
+        if p is None:
+            continue
+        for j in np.flatnonzero(~((p >= 0) & (p <= 1))):
+            problems.append(
+                Problem(
+                    name,
+                    int(j) + 1,
+                    "p_interview",
+                    float(p[j]),
+                    f"a probability in [0, 1] (program {ids[j]})",
+                )
+            )
+        p_open = arrays["p_open"]
+        if p_open is not None:
+            bad = ~((p_open >= 0) & (p_open <= 1) & (p <= p_open + 1e-9))
+            for j in np.flatnonzero(bad):
+                problems.append(
+                    Problem(
+                        name,
+                        int(j) + 1,
+                        "p_open",
+                        float(p_open[j]),
+                        f"in [0, 1] and >= p_interview {p[j]:.4g} (program {ids[j]})",
+                    )
+                )
+        for j, pid in enumerate(ids.tolist()):
+            if pid in owner:
+                problems.append(
+                    Problem(
+                        name,
+                        j + 1,
+                        "program_ids",
+                        pid,
+                        f"a program id used once (also in {owner[pid]})",
+                    )
+                )
+            owner[pid] = name
+        g = arrays["match_given_k"]
+        if g is None:
+            g = match_given_interviews(item.specialty) if item.specialty in specialties() else None
+        elif (
+            g.size < 1
+            or not np.isfinite(g).all()
+            or np.any(np.diff(g) < 0)
+            or g.min() < 0
+            or g.max() > 1
+        ):
+            problems.append(
+                Problem(
+                    name,
+                    None,
+                    "match_given_k",
+                    "the curve given",
+                    "non-decreasing probabilities, one per k",
+                )
+            )
+        try:
+            rule = (rules or {}).get(item.specialty) or signal_rules(item.specialty, season)
+        except ValueError as error:
+            problems.append(Problem(name, None, "specialty", item.specialty, str(error)))
+            continue
+        if g is None:
+            continue
+        screened = np.zeros(n, bool) if arrays["screened"] is None else arrays["screened"]
+        rotated = np.zeros(n, bool) if arrays["rotated"] is None else arrays["rotated"]
+        screened, rotated = screened.astype(bool), rotated.astype(bool)
+        p = np.clip(np.nan_to_num(p), 0.0, 1.0)
+        allowed = (p > 0) & ~screened
+        if rule.exclude_rotation_programs:
+            allowed &= ~rotated
+        if p_open is not None:
+            p_open = np.clip(np.nan_to_num(p_open), 0.0, 1.0)
+        specs.append(
+            _Spec(
+                preference=rank,
+                specialty=item.specialty,
+                ids=ids,
+                p0=p,
+                screened=screened,
+                rotated=rotated,
+                p_open=p_open,
+                g=g,
+                rules=rule,
+                factor=np.where(rotated, factor, 1.0),
+                allowed=allowed,
+            )
+        )
+    if problems:
+        raise DataValidationError(problems, source="signal planner input")
+    return specs
+
+
+# --------------------------------------------------------------------------- pools
+
+
+@dataclass
+class _Pool:
+    """Signals of one pool: counts per tier, members, and how many are used."""
+
+    name: str
+    members: tuple[str, ...]
+    allowed: dict[str, int]
+    tiers: tuple[str, ...]
+    unknown: bool
+    used: dict[str, int] = field(default_factory=dict)
+    note: str | None = None
+
+    def label(self, present: Sequence[str]) -> str:
+        """'IR and DR' for a shared pool (the members applied to), else the code."""
+        names = [m for m in present if m in self.members] or list(self.members)
+        return " and ".join(names)
+
+
+def _pools(specs: Sequence[_Spec]) -> dict[str, _Pool]:
+    """Pools of the specialties applied to; members that disagree on counts use the smaller."""
+    pools: dict[str, _Pool] = {}
+    for spec in specs:
+        rule = spec.rules
+        if rule.pool not in pools:
+            pools[rule.pool] = _Pool(
+                name=rule.pool,
+                members=rule.pool_specialties,
+                allowed=rule.allowed(),
+                tiers=rule.tiers(),
+                unknown=rule.unknown,
+            )
+            continue
+        pool = pools[rule.pool]
+        if rule.allowed() != pool.allowed or rule.unknown != pool.unknown:
+            merged = {
+                t: min(pool.allowed.get(t, 0), rule.allowed().get(t, 0))
+                for t in set(pool.allowed) | set(rule.allowed())
+            }
+            pool.note = (
+                f"{pool.name}: the members' rules differ ({pool.allowed} vs {rule.allowed()} "
+                f"for {rule.specialty}); using the smaller counts"
+            )
+            pool.allowed = {t: n for t, n in merged.items() if t in pool.tiers}
+            pool.unknown = pool.unknown or rule.unknown
+    for pool in pools.values():
+        pool.used = dict.fromkeys(pool.tiers, 0)
+        if pool.unknown:
+            pool.allowed = {}
+    return pools
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class SignalPlan:
+    """Signals placed on an applicant's lists and what they change.
+
+    Attributes:
+        method: "optimized", "own" (an applicant's choice) or "most_friendly_first".
+        season: the season the rules were read for.
+        signals: one row per signal: program_id, specialty, tier, p_interview_without,
+            p_interview_with, rotation, gain_p_match (in its specialty, when placed),
+            gain_p_match_any (when placed), reason.
+        specialties: one row per specialty: specialty, preference, pool, service, rules_season,
+            fallback_from, unknown, gold/silver/single used, p_match_without, p_match_with,
+            p_match_in_without, p_match_in_with.
+        pools: one row per pool and tier: pool, tier, allowed, used.
+        p_match_any_without / p_match_any_with: P(match anywhere) without and with the signals
+            (central effect); p_match_any_with_low / _high: with the effect's low and high end.
+        notes: plain-text cautions (fallback seasons, unknown counts, unused signals).
+        flags: for an applicant's own choice, one row per problem: program_id, specialty,
+            tier, code, severity ("rule", "wasted" or "advice"), message.
+    """
+
+    method: str
+    season: str
+    signals: pl.DataFrame
+    specialties: pl.DataFrame
+    pools: pl.DataFrame
+    p_match_any_without: float
+    p_match_any_with: float
+    p_match_any_with_low: float
+    p_match_any_with_high: float
+    notes: tuple[str, ...]
+    rules: dict[str, SignalRules]
+    flags: pl.DataFrame | None = None
+
+    @property
+    def gain(self) -> float:
+        """P(match anywhere) with the signals minus without."""
+        return self.p_match_any_with - self.p_match_any_without
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly summary (the shape `imgmatch plan --json` can embed)."""
+        out: dict[str, Any] = {
+            "method": self.method,
+            "season": self.season,
+            "signals": [
+                {
+                    "program_id": r["program_id"],
+                    "specialty": r["specialty"],
+                    "tier": r["tier"],
+                    "p_interview_without": round(r["p_interview_without"], 4),
+                    "p_interview_with": round(r["p_interview_with"], 4),
+                    "reason": r["reason"],
+                }
+                for r in self.signals.iter_rows(named=True)
+            ],
+            "p_match_any_without_signals": round(self.p_match_any_without, 4),
+            "p_match_any": round(self.p_match_any_with, 4),
+            "p_match_any_range": [
+                round(self.p_match_any_with_low, 4),
+                round(self.p_match_any_with_high, 4),
+            ],
+            "notes": list(self.notes),
+        }
+        if self.flags is not None:
+            out["flags"] = self.flags.to_dicts()
+        return out
+
+
+_SIGNAL_SCHEMA = {
+    "program_id": pl.String,
+    "specialty": pl.String,
+    "tier": pl.String,
+    "p_interview_without": pl.Float64,
+    "p_interview_with": pl.Float64,
+    "rotation": pl.Boolean,
+    "gain_p_match": pl.Float64,
+    "gain_p_match_any": pl.Float64,
+    "reason": pl.String,
+}
+_SPECIALTY_SCHEMA = {
+    "specialty": pl.String,
+    "preference": pl.Int64,
+    "pool": pl.String,
+    "service": pl.String,
+    "rules_season": pl.String,
+    "fallback_from": pl.String,
+    "unknown": pl.Boolean,
+    "gold_used": pl.Int64,
+    "silver_used": pl.Int64,
+    "single_used": pl.Int64,
+    "p_match_without": pl.Float64,
+    "p_match_with": pl.Float64,
+    "p_match_in_without": pl.Float64,
+    "p_match_in_with": pl.Float64,
+}
+_FLAG_SCHEMA = {
+    "program_id": pl.String,
+    "specialty": pl.String,
+    "tier": pl.String,
+    "code": pl.String,
+    "severity": pl.String,
+    "message": pl.String,
+}
+
+
+def _pct(p: float) -> str:
+    """A probability as a short percentage: 41%, 4.2%, 0.4%, <0.1%."""
+    if p >= 0.995 or p == 0:
+        return f"{p:.0%}"
+    if p >= 0.1:
+        return f"{p:.0%}"
+    if p >= 0.001:
+        return f"{p:.1%}"
+    return "<0.1%"
+
+
+def _points(gain: float) -> str:
+    pts = 100 * gain
+    return f"{pts:.1f} points" if pts >= 0.05 else "under 0.1 points"
+
+
+def _band(p: float) -> str:
+    if p <= 0:
+        return "no"
+    if p < 0.05:
+        return "slim"
+    if p < 0.15:
+        return "low"
+    if p <= 0.7:
+        return "middling"
+    return "high"
+
+
+def _effects_matrix(spec: _Spec, effects: SignalEffects, level: str) -> dict[str, np.ndarray]:
+    """p_with per tier at every program of a specialty (unchanged where no effect applies)."""
+    return {
+        t: with_signal(
+            spec.p0, effects.of(t, level) * spec.factor, screened=spec.screened, p_open=spec.p_open
+        )
+        for t in TIERS
+    }
+
+
+def _assess(
+    method: str,
+    season: str,
+    specs: Sequence[_Spec],
+    pools: Mapping[str, _Pool],
+    chosen: Sequence[tuple[int, int, str, float, float, str]],
+    effects: SignalEffects,
+    notes: Sequence[str],
+    flags: list[dict[str, Any]] | None = None,
+) -> SignalPlan:
+    """Evaluate an assignment: chosen = (spec index, program index, tier, gain_s, gain_any,
+    reason), at the central effect and at the ends of its range."""
+    totals: dict[str, list[float]] = {}
+    per_spec: list[dict[str, Any]] = []
+    p_with_central: dict[int, np.ndarray] = {}
+    for level in EFFECT_LEVELS:
+        values = []
+        for i, spec in enumerate(specs):
+            table = _effects_matrix(spec, effects, level)
+            p = spec.p0.copy()
+            for si, j, tier, *_ in chosen:
+                if si == i:
+                    p[j] = table[tier][j]
+            if level == "central":
+                p_with_central[i] = p
+            values.append(float(p_match_from_interviews(p, spec.g)))
+        totals[level] = values
+    without = [float(p_match_from_interviews(s.p0, s.g)) for s in specs]
+
+    def p_in(values: Sequence[float]) -> list[float]:
+        before = np.concatenate([[1.0], np.cumprod(1.0 - np.asarray(values))[:-1]])
+        return (np.asarray(values) * before).tolist()
+
+    in_without, in_with = p_in(without), p_in(totals["central"])
+    for i, spec in enumerate(specs):
+        counts = dict.fromkeys(TIERS, 0)
+        for si, _, tier, *_ in chosen:
+            if si == i:
+                counts[tier] += 1
+        rule = spec.rules
+        per_spec.append(
+            {
+                "specialty": spec.specialty,
+                "preference": spec.preference,
+                "pool": rule.pool,
+                "service": rule.service,
+                "rules_season": rule.season,
+                "fallback_from": rule.fallback_from,
+                "unknown": rule.unknown,
+                "gold_used": counts["gold"],
+                "silver_used": counts["silver"],
+                "single_used": counts["single"],
+                "p_match_without": without[i],
+                "p_match_with": totals["central"][i],
+                "p_match_in_without": in_without[i],
+                "p_match_in_with": in_with[i],
+            }
+        )
+    rows = []
+    for si, j, tier, gain_s, gain_any, reason in chosen:
+        spec = specs[si]
+        rows.append(
+            {
+                "program_id": str(spec.ids[j]),
+                "specialty": spec.specialty,
+                "tier": tier,
+                "p_interview_without": float(spec.p0[j]),
+                "p_interview_with": float(p_with_central[si][j]),
+                "rotation": bool(spec.rotated[j]),
+                "gain_p_match": gain_s,
+                "gain_p_match_any": gain_any,
+                "reason": reason,
+            }
+        )
+    pool_rows = [
+        {
+            "pool": pool.name,
+            "tier": t,
+            "allowed": pool.allowed.get(t) if not pool.unknown else None,
+            "used": sum(
+                1 for si, _, tier, *_ in chosen if specs[si].rules.pool == pool.name and tier == t
+            ),
+        }
+        for pool in pools.values()
+        for t in pool.tiers
+    ]
+    return SignalPlan(
+        method=method,
+        season=season,
+        signals=pl.DataFrame(rows, schema=_SIGNAL_SCHEMA),
+        specialties=pl.DataFrame(per_spec, schema=_SPECIALTY_SCHEMA),
+        pools=pl.DataFrame(
+            pool_rows,
+            schema={"pool": pl.String, "tier": pl.String, "allowed": pl.Int64, "used": pl.Int64},
+        ),
+        p_match_any_without=p_match_any(without),
+        p_match_any_with=p_match_any(totals["central"]),
+        p_match_any_with_low=p_match_any(totals["low"]),
+        p_match_any_with_high=p_match_any(totals["high"]),
+        notes=tuple(dict.fromkeys(notes)),
+        rules={s.specialty: s.rules for s in specs},
+        flags=None if flags is None else pl.DataFrame(flags, schema=_FLAG_SCHEMA),
+    )
+
+
+def _rule_notes(specs: Sequence[_Spec], pools: Mapping[str, _Pool]) -> list[str]:
+    notes = [flag for s in specs for flag in s.rules.flags()]
+    notes += [p.note for p in pools.values() if p.note]
+    return notes
+
+
+# --------------------------------------------------------------------------- planner
+
+
+class _Search:
+    """The planner's state: current P(interview), tiers placed, P(match) per specialty."""
+
+    def __init__(self, specs: Sequence[_Spec], tables: Sequence[Mapping[str, np.ndarray]]):
+        self.specs = specs
+        self.tables = tables
+        self.p = [s.p0.copy() for s in specs]
+        self.tier: list[dict[int, str]] = [{} for _ in specs]
+        self.free = [s.allowed.copy() for s in specs]  # may still get a signal
+        self.pm = [float(p_match_from_interviews(s.p0, s.g)) for s in specs]
+        self._deriv: list[np.ndarray | None] = [None] * len(specs)
+
+    def deriv(self, i: int) -> np.ndarray:
+        """dP_i/dp_j at the current state (cached until specialty i changes)."""
+        if self._deriv[i] is None:
+            self._deriv[i] = interview_derivative(self.p[i], self.specs[i].g)
+        return self._deriv[i]
+
+    def others(self, *skip: int) -> float:
+        """prod (1 - P_r) over the specialties not in `skip`."""
+        return float(np.prod([1.0 - v for r, v in enumerate(self.pm) if r not in skip]))
+
+    def any(self) -> float:
+        """P(match anywhere) now."""
+        return p_match_any(self.pm)
+
+    def place(self, i: int, j: int, tier: str | None) -> None:
+        """Give program j of specialty i a signal of `tier` (None removes it).
+
+        P_i changes by D_j times the change of p_j (exact: P_i is linear in p_j).
+        """
+        new = self.specs[i].p0[j] if tier is None else self.tables[i][tier][j]
+        self.pm[i] += self.deriv(i)[j] * (new - self.p[i][j])
+        self.p[i][j] = new
+        if tier is None:
+            self.tier[i].pop(j, None)
+            self.free[i][j] = bool(self.specs[i].allowed[j])
+        else:
+            self.tier[i][j] = tier
+            self.free[i][j] = False
+        self._deriv[i] = None
+
+
+@dataclass
+class _Review:
+    """One signal looked at in the final state: its worth and the best change found."""
+
+    contribution: float  # P(match anywhere) with it minus without it
+    value: float  # P(match anywhere) after the best change (now, when there is none)
+    move: tuple[Any, ...] | None  # the best improving change, if any
+
+
+def _review_specialty(search: _Search, pool: _Pool, i: int) -> dict[int, _Review]:
+    """Value every change of each signal of specialty i: moving it to a free program of any
+    pool member (same tier), or swapping tiers with a signal of another tier in the pool.
+
+    Exact and cheap because P_s is multilinear in the p's: with D the derivative now and
+    D' the derivative once j's signal is removed (one batched call for all j), P_s after
+    moving it to k is P_s' + D'_k (p_with_k - p_k), and the derivative at any value x of
+    p_j is linear in x, D'_k + (x - p0_j) / (p_j - p0_j) (D_k - D'_k), which values a swap.
+    """
+    specs, tables = search.specs, search.tables
+    signaled = sorted(search.tier[i])
+    if not signaled:
+        return {}
+    current = search.any()
+    d_now = search.deriv(i)
+    p0 = specs[i].p0
+    rows = np.broadcast_to(search.p[i], (len(signaled), p0.size)).copy()
+    rows[np.arange(len(signaled)), signaled] = p0[signaled]
+    d_rows = _derivative_rows(rows, specs[i].g, search.p[i] > 0.5)
+    members = [r for r, s in enumerate(specs) if s.rules.pool == pool.name]
+    out = {}
+    for row, j in enumerate(signaled):
+        tier = search.tier[i][j]
+        d_rm = d_rows[row]
+        d_rm[j] = d_now[j]  # the derivative in p_j does not depend on p_j
+        delta = search.p[i][j] - p0[j]
+        pm_rm = search.pm[i] - d_now[j] * delta
+        best_value, move = current, None
+        for r in members:
+            free = search.free[r]
+            if not free.any():
+                continue
+            if r == i:
+                new = pm_rm + d_rm * (tables[r][tier] - rows[row])
+                value = 1.0 - (1.0 - new) * search.others(i)
+            else:
+                new = search.pm[r] + search.deriv(r) * (tables[r][tier] - search.p[r])
+                value = 1.0 - (1.0 - new) * (1.0 - pm_rm) * search.others(i, r)
+            value = np.where(free, value, -1.0)
+            k = int(np.argmax(value))
+            if value[k] > best_value + _MIN_GAIN:
+                best_value, move = float(value[k]), ("move", i, j, r, k, tier)
+        for r in members:
+            for k, other in search.tier[r].items():
+                if other == tier:
+                    continue
+                x = tables[i][other][j]  # j's new value
+                pm_i = pm_rm + d_rm[j] * (x - p0[j])
+                step = tables[r][tier][k] - search.p[r][k]  # k's change
+                if r == i:
+                    slope = d_rm[k] + ((x - p0[j]) / delta * (d_now[k] - d_rm[k]) if delta else 0.0)
+                    value = 1.0 - (1.0 - (pm_i + slope * step)) * search.others(i)
+                else:
+                    pm_r = search.pm[r] + search.deriv(r)[k] * step
+                    value = 1.0 - (1.0 - pm_i) * (1.0 - pm_r) * search.others(i, r)
+                if value > best_value + _MIN_GAIN:
+                    best_value, move = float(value), ("swap", i, j, r, k, tier)
+        without = 1.0 - (1.0 - pm_rm) * search.others(i)
+        out[j] = _Review(contribution=current - without, value=best_value, move=move)
+    return out
+
+
+def plan_signals(
+    lists: Sequence[SpecialtyList],
+    *,
+    season: str | int,
+    rules: Mapping[str, SignalRules] | None = None,
+    effects: SignalEffects | None = None,
+    improve: bool = True,
+    max_passes: int = 20,
+) -> SignalPlan:
+    """Choose the gold, silver or single signals that maximize P(match anywhere).
+
+    Greedy on the exact marginal gain (module docstring), gold before silver within a pool;
+    then, with `improve`, the best change that moves one signal to another program or swaps
+    the tiers of two, while one raises P(match anywhere) (at most `max_passes` changes per
+    pool). No signal goes to a screened-out or zero-chance program, or to a
+    rotation program where the specialty's guidance forbids it; specialties with unknown
+    counts get none (noted).
+
+    Args:
+        lists: one `SpecialtyList` per specialty, in the applicant's rank-list order.
+        season: application season ("2026-2027") or match year (2027).
+        rules: rules per specialty to use instead of the reference (e.g. confirmed counts).
+        effects: effect sizes instead of `params/signals.yaml`.
+        improve: improve the greedy placement by single moves and tier swaps.
+        max_passes: limit on improving changes per pool.
+
+    Raises:
+        DataValidationError: listing every problem of the inputs.
+    """
+    if max_passes < 0:
+        raise ValueError(f"max_passes {max_passes}: expected 0 or more")
+    season = normalize_season(season)
+    effects = effects or signal_effects()
+    specs = _check_lists(lists, rules, season)
+    pools = _pools(specs)
+    present = [s.specialty for s in specs]
+    search = _Search(specs, [_effects_matrix(s, effects, "central") for s in specs])
+    while True:  # greedy: the largest exact gain among the pools with signals left
+        best: tuple[float, int, int, str] | None = None
+        for pool in pools.values():
+            tier = next((t for t in pool.tiers if pool.used[t] < pool.allowed.get(t, 0)), None)
+            if tier is None:
+                continue
+            for i, spec in enumerate(specs):
+                free = search.free[i]
+                if spec.rules.pool != pool.name or not free.any():
+                    continue
+                gain = search.deriv(i) * (search.tables[i][tier] - search.p[i])
+                gain = np.where(free, gain, -1.0) * search.others(i)
+                j = int(np.argmax(gain))
+                if gain[j] > _MIN_GAIN and (best is None or gain[j] > best[0]):
+                    best = (float(gain[j]), i, j, tier)
+        if best is None:
+            break
+        _, i, j, tier = best
+        search.place(i, j, tier)
+        pools[specs[i].rules.pool].used[tier] += 1
+    # improvement: a pool's changes move only its members' P(match), and P(match anywhere)
+    # is 1 - (their product) x (the others'), so each pool is improved on its own
+    reviews: dict[tuple[int, int], _Review] = {}
+    for pool in pools.values():
+        members = [i for i, s in enumerate(specs) if s.rules.pool == pool.name]
+        for attempt in range(max_passes + 1):
+            found = {
+                (i, j): r for i in members for j, r in _review_specialty(search, pool, i).items()
+            }
+            moves = [r for r in found.values() if r.move is not None]
+            if not improve or not moves or attempt == max_passes:
+                reviews.update(found)
+                break
+            _apply(search, max(moves, key=lambda r: r.value).move)
+    chosen = []
+    for (i, j), review in reviews.items():
+        spec = specs[i]
+        tier = search.tier[i][j]
+        label = pools[spec.rules.pool].label(present)
+        reason = _reason(spec, j, tier, spec.p0[j], search.p[i][j], review, label)
+        gain_s = float(search.deriv(i)[j] * (search.p[i][j] - spec.p0[j]))
+        chosen.append((i, j, tier, gain_s, review.contribution, reason))
+    order = {t: k for k, t in enumerate(TIERS)}
+    chosen.sort(key=lambda c: (specs[c[0]].preference, order[c[2]], -c[4], c[1]))
+    notes = _rule_notes(specs, pools)
+    for pool in pools.values():
+        left = {t: pool.allowed.get(t, 0) - pool.used[t] for t in pool.tiers}
+        left = {t: n for t, n in left.items() if n > 0}
+        if left and not pool.unknown:
+            what = " and ".join(f"{n} {t}" for t, n in left.items())
+            notes.append(
+                f"{pool.label(present)}: {what} signal(s) left unused: no other program on the "
+                "list can consider you (the rest screen you out, cannot interview you, or are "
+                "rotation programs the guidance excludes)"
+            )
+    return _assess("optimized", season, specs, pools, chosen, effects, notes)
+
+
+def _apply(search: _Search, move: tuple[Any, ...]) -> None:
+    """Carry out a change found by `_review_specialty`, then refresh P(match) exactly."""
+    kind, i, j, r, k, tier = move
+    if kind == "move":
+        search.place(i, j, None)
+        search.place(r, k, tier)
+    else:
+        other = search.tier[r][k]
+        search.place(i, j, other)
+        search.place(r, k, tier)
+    for s in {i, r}:
+        search.pm[s] = float(p_match_from_interviews(search.p[s], search.specs[s].g))
+
+
+def _reason(
+    spec: _Spec, j: int, tier: str, before: float, after: float, review: _Review, label: str
+) -> str:
+    """One line: the chance it moves, what it adds to P(match anywhere), and why here."""
+    text = (
+        f"{_band(before)} chance {_pct(before)} -> {_pct(after)} with a {tier} signal; adds "
+        f"{_points(review.contribution)} to P(match anywhere)"
+    )
+    if review.move is None:
+        text += f", more than it would at any other of your {label} programs"
+    if spec.rotated[j]:
+        text += "; you rotate here, so a signal counts for less there"
+    return text
+
+
+# --------------------------------------------------------------------------- own choice
+
+
+def _normalize_choice(
+    choice: Mapping[str, str] | Iterable[tuple[str, str]] | pl.DataFrame,
+) -> list[tuple[str, str]]:
+    if isinstance(choice, pl.DataFrame):
+        missing = {"program_id", "tier"} - set(choice.columns)
+        if missing:
+            raise ValueError(f"signal choice: missing column(s) {sorted(missing)}")
+        return [(str(a), str(b)) for a, b in choice.select("program_id", "tier").iter_rows()]
+    if isinstance(choice, Mapping):
+        return [(str(a), str(b)) for a, b in choice.items()]
+    return [(str(a), str(b)) for a, b in choice]
+
+
+def evaluate_signals(
+    lists: Sequence[SpecialtyList],
+    choice: Mapping[str, str] | Iterable[tuple[str, str]] | pl.DataFrame,
+    *,
+    season: str | int,
+    rules: Mapping[str, SignalRules] | None = None,
+    effects: SignalEffects | None = None,
+) -> SignalPlan:
+    """P(match) with an applicant's own signals, and every way they break the rules.
+
+    `choice` gives (program_id, tier) pairs, as a mapping, pairs or a frame with those
+    columns; tiers are gold, silver, single, or yes (a plain signal). Signals are evaluated as
+    entered; `flags` lists, with severity "rule", a tier the specialty does not use (counted as
+    the nearest one: silver, or single), too many of a tier, a shared pool exceeded, a
+    duplicate, a program not on the lists, an unknown tier word, a rotation program where the
+    guidance forbids signals; with severity "wasted", a screened-out or zero-chance program;
+    with severity "advice", other rotation programs and specialties whose counts are unknown.
+    """
+    season = normalize_season(season)
+    effects = effects or signal_effects()
+    specs = _check_lists(lists, rules, season)
+    pools = _pools(specs)
+    present = [s.specialty for s in specs]
+    where = {pid: (i, j) for i, s in enumerate(specs) for j, pid in enumerate(s.ids.tolist())}
+    flags: list[dict[str, Any]] = []
+    chosen: list[tuple[int, int, str, float, float, str]] = []
+    taken: set[str] = set()
+
+    def flag(
+        pid: str | None, spec: str | None, tier: str | None, code: str, severity: str, msg: str
+    ) -> None:
+        """Record a problem; pool-wide ones have no program and name the pool (e.g. DR+IR)."""
+        flags.append(
+            {
+                "program_id": pid,
+                "specialty": spec,
+                "tier": tier,
+                "code": code,
+                "severity": severity,
+                "message": msg,
+            }
+        )
+
+    for pid, raw_tier in _normalize_choice(choice):
+        try:
+            tier = signal_tier(raw_tier)
+        except NormalizationError:
+            tier = None
+        else:
+            if tier is None:  # "no", "none", empty: no signal
+                continue
+        if pid not in where:
+            flag(
+                pid,
+                None,
+                raw_tier,
+                "not_on_list",
+                "rule",
+                f"{pid} is not on your program lists: a signal goes only with an application",
+            )
+            continue
+        i, j = where[pid]
+        spec = specs[i]
+        s = spec.specialty
+        if tier is None:
+            flag(
+                pid,
+                s,
+                raw_tier,
+                "unknown_tier",
+                "rule",
+                f"tier {raw_tier!r} is not one of gold, silver, single or yes; not counted",
+            )
+            continue
+        if pid in taken:
+            flag(pid, s, tier, "duplicate", "rule", f"{pid} is signaled more than once")
+            continue
+        taken.add(pid)
+        rule = spec.rules
+        if not rule.unknown and tier not in rule.tiers():
+            counted = "silver" if rule.tiered else "single"
+            uses = "gold and silver" if rule.tiered else "single (untiered)"
+            flag(
+                pid,
+                s,
+                tier,
+                "wrong_tier",
+                "rule",
+                f"{s} uses {uses} signals in {rule.season}; counted as {counted}",
+            )
+            tier = counted
+        elif rule.unknown and tier not in ("gold", "silver", "single"):
+            tier = "single"
+        if spec.screened[j]:
+            flag(
+                pid,
+                s,
+                tier,
+                "screened_out",
+                "wasted",
+                f"{pid} screens you out: a signal cannot open it",
+            )
+        elif spec.p0[j] <= 0:
+            flag(
+                pid,
+                s,
+                tier,
+                "zero_chance",
+                "wasted",
+                f"{pid} does not interview applicants like you: a signal cannot change that",
+            )
+        if spec.rotated[j] and rule.exclude_rotation_programs:
+            flag(
+                pid,
+                s,
+                tier,
+                "guidance",
+                "rule",
+                f"{s} guidance: do not signal your home or away-rotation programs",
+            )
+        elif spec.rotated[j]:
+            flag(pid, s, tier, "rotation", "advice", load_params("signals")["rotation"]["text"])
+        chosen.append((i, j, tier, float("nan"), float("nan"), ""))
+    for pool in pools.values():
+        mine = [c for c in chosen if specs[c[0]].rules.pool == pool.name]
+        if pool.unknown:
+            if mine:
+                flag(
+                    None,
+                    pool.name,
+                    None,
+                    "unknown_counts",
+                    "advice",
+                    f"{pool.label(present)}: signal counts for this season are not known, so "
+                    "the number you chose cannot be checked",
+                )
+            continue
+        for t in pool.tiers:
+            n = sum(1 for c in mine if c[2] == t)
+            limit = pool.allowed.get(t, 0)
+            if n > limit:
+                shared = len(pool.members) > 1
+                flag(
+                    None,
+                    pool.name,
+                    t,
+                    "pool_exceeded" if shared else "too_many",
+                    "rule",
+                    f"{n} {t} signals in {pool.label(present)}, over the {limit} allowed"
+                    + (f" for {' and '.join(pool.members)} together" if shared else ""),
+                )
+    evaluated = _with_gains(specs, chosen, effects)
+    return _assess(
+        "own", season, specs, pools, evaluated, effects, _rule_notes(specs, pools), flags
+    )
+
+
+def _with_gains(
+    specs: Sequence[_Spec],
+    chosen: Sequence[tuple[int, int, str, float, float, str]],
+    effects: SignalEffects,
+) -> list[tuple[int, int, str, float, float, str]]:
+    """Fill each signal's gain (P(match) with all chosen signals minus without this one) and
+    its one-line reason: the chance it moves and what it adds, then the given reason."""
+    if not chosen:
+        return []
+    tables = [_effects_matrix(s, effects, "central") for s in specs]
+    p = [s.p0.copy() for s in specs]
+    for i, j, tier, *_ in chosen:
+        p[i][j] = tables[i][tier][j]
+    pm = [float(p_match_from_interviews(p[i], s.g)) for i, s in enumerate(specs)]
+    out = []
+    for i, j, tier, _, _, reason in chosen:
+        alt = p[i].copy()
+        alt[j] = specs[i].p0[j]
+        others = float(np.prod([1.0 - pm[r] for r in range(len(specs)) if r != i]))
+        gain_s = pm[i] - float(p_match_from_interviews(alt, specs[i].g))
+        before, after = specs[i].p0[j], p[i][j]
+        text = (
+            f"{_band(before)} chance {_pct(before)} -> {_pct(after)} with a {tier} signal; "
+            f"adds {_points(gain_s * others)} to P(match anywhere)"
+        )
+        out.append((i, j, tier, gain_s, gain_s * others, f"{text}; {reason}" if reason else text))
+    return out
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def most_friendly_first(
+    lists: Sequence[SpecialtyList],
+    friendliness: Mapping[str, np.ndarray],
+    *,
+    season: str | int,
+    rules: Mapping[str, SignalRules] | None = None,
+    effects: SignalEffects | None = None,
+) -> SignalPlan:
+    """Baseline: each pool's gold, then silver, to its most IMG-friendly programs.
+
+    Candidates are the same as the planner's (no screened-out, zero-chance or excluded
+    rotation programs); ties keep list order.
+
+    Args:
+        friendliness: per specialty, an IMG-friendliness score per program (higher first),
+            aligned with that specialty's list.
+    """
+    season = normalize_season(season)
+    effects = effects or signal_effects()
+    specs = _check_lists(lists, rules, season)
+    pools = _pools(specs)
+    present = [s.specialty for s in specs]
+    chosen: list[tuple[int, int, str, float, float, str]] = []
+    for pool in pools.values():
+        cands = []
+        for i, spec in enumerate(specs):
+            if spec.rules.pool != pool.name:
+                continue
+            score = np.asarray(friendliness[spec.specialty], dtype=float)
+            if score.shape != spec.p0.shape:
+                raise ValueError(
+                    f"friendliness for {spec.specialty}: {score.shape[0] if score.ndim else 0} "
+                    f"scores for {spec.p0.size} programs"
+                )
+            cands += [(-score[j], spec.preference, j, i) for j in np.flatnonzero(spec.allowed)]
+        cands.sort()
+        slots = [t for t in pool.tiers for _ in range(pool.allowed.get(t, 0))]
+        for (neg_score, _, j, i), tier in zip(cands, slots, strict=False):
+            reason = (
+                f"chosen for its IMG-friendliness {-neg_score:.0f}, the highest left among your "
+                f"{pool.label(present)} programs"
+            )
+            chosen.append((i, int(j), tier, float("nan"), float("nan"), reason))
+    evaluated = _with_gains(specs, chosen, effects)
+    return _assess(
+        "most_friendly_first", season, specs, pools, evaluated, effects, _rule_notes(specs, pools)
+    )
+
+
+@dataclass(frozen=True)
+class RandomBaseline:
+    """Signals placed at random (seeded), P(match) averaged over draws."""
+
+    season: str
+    draws: int
+    seed: int
+    p_match_any_without: float
+    p_match_any_with: float  # mean over draws
+    p_match_any_with_p10: float
+    p_match_any_with_p90: float
+    p_match_with: dict[str, float]  # per specialty, mean over draws
+
+    @property
+    def gain(self) -> float:
+        """Mean P(match anywhere) with random signals minus without."""
+        return self.p_match_any_with - self.p_match_any_without
+
+
+def random_signals(
+    lists: Sequence[SpecialtyList],
+    *,
+    season: str | int,
+    rules: Mapping[str, SignalRules] | None = None,
+    effects: SignalEffects | None = None,
+    draws: int = 200,
+    seed: int = 0,
+) -> RandomBaseline:
+    """Baseline: each pool's signals to random programs that can consider the applicant.
+
+    Every draw fills the pool's counts (gold, then silver) from a uniform random order of the
+    planner's candidates; P(match) of all draws is computed at once (draws x programs).
+    """
+    if draws < 1:
+        raise ValueError(f"draws {draws}: expected 1 or more")
+    season = normalize_season(season)
+    effects = effects or signal_effects()
+    specs = _check_lists(lists, rules, season)
+    pools = _pools(specs)
+    rng = np.random.default_rng(seed)
+    p = [np.broadcast_to(s.p0, (draws, s.p0.size)).copy() for s in specs]
+    tables = [_effects_matrix(s, effects, "central") for s in specs]
+    for pool in pools.values():
+        members = [i for i, s in enumerate(specs) if s.rules.pool == pool.name]
+        cands = [(i, j) for i in members for j in np.flatnonzero(specs[i].allowed)]
+        if not cands:
+            continue
+        slots = [t for t in pool.tiers for _ in range(pool.allowed.get(t, 0))][: len(cands)]
+        order = np.argsort(rng.random((draws, len(cands))), axis=1)[:, : len(slots)]
+        spec_of = np.array([c[0] for c in cands])
+        prog_of = np.array([c[1] for c in cands])
+        for slot, tier in enumerate(slots):
+            picks = order[:, slot]
+            for i in members:
+                rows = np.flatnonzero(spec_of[picks] == i)
+                cols = prog_of[picks[rows]]
+                p[i][rows, cols] = tables[i][tier][cols]
+    pm = np.stack([p_match_from_interviews(p[i], s.g) for i, s in enumerate(specs)], axis=-1)
+    anyv = 1.0 - np.prod(1.0 - pm, axis=-1)
+    without = [float(p_match_from_interviews(s.p0, s.g)) for s in specs]
+    return RandomBaseline(
+        season=season,
+        draws=draws,
+        seed=seed,
+        p_match_any_without=p_match_any(without),
+        p_match_any_with=float(anyv.mean()),
+        p_match_any_with_p10=float(np.quantile(anyv, 0.1)),
+        p_match_any_with_p90=float(np.quantile(anyv, 0.9)),
+        p_match_with={s.specialty: float(pm[:, i].mean()) for i, s in enumerate(specs)},
+    )
+
+
+# --------------------------------------------------------------------------- from the engine
+
+
+def lists_from_chances(
+    chances: pl.DataFrame,
+    applications: Mapping[str, int],
+    *,
+    include_screened: bool = False,
+) -> list[SpecialtyList]:
+    """Specialty lists from `interview_chances` output, as `match_chances` picks the programs.
+
+    Per specialty (in `preference` order): the `applications[specialty]` eligible programs
+    with the highest p_interview, rotation programs first, ties by program id (the programs
+    `match_chances` counts), plus every screened-out program when `include_screened`.
+    Uses a `p_open` column when present (the chance the program interviews the group at all).
+
+    Args:
+        chances: columns program_id, specialty, preference, eligible, p_interview, rotation
+            (and optionally p_open).
+        applications: programs applied to per specialty.
+    """
+    need = {"program_id", "specialty", "preference", "eligible", "p_interview", "rotation"}
+    missing = need - set(chances.columns)
+    if missing:
+        raise ValueError(f"interview chances: missing column(s) {sorted(missing)}")
+    out = []
+    for (specialty,), part in chances.sort("preference").group_by("specialty", maintain_order=True):
+        eligible = part.filter(pl.col("eligible"))
+        n = int(applications.get(str(specialty), eligible.height))
+        picked = eligible.with_columns(
+            _key=pl.col("p_interview") + pl.when(pl.col("rotation")).then(2.0).otherwise(0.0)
+        ).sort(["_key", "program_id"], descending=[True, False])[:n]
+        if include_screened:
+            picked = pl.concat([picked.drop("_key"), part.filter(~pl.col("eligible"))])
+        out.append(
+            SpecialtyList(
+                specialty=str(specialty),
+                program_ids=picked["program_id"].to_list(),
+                p_interview=picked["p_interview"].to_numpy().astype(float),
+                screened=~picked["eligible"].to_numpy().astype(bool),
+                rotated=picked["rotation"].to_numpy().astype(bool),
+                p_open=(
+                    picked["p_open"].to_numpy().astype(float)
+                    if "p_open" in picked.columns
+                    else None
+                ),
+            )
+        )
+    return out
