@@ -26,14 +26,15 @@ import numpy as np
 import polars as pl
 
 from analysis.config import REPO_ROOT, demo_applicants_dir, demo_programs_path
-from analysis.io import load_applicants, load_programs
-from analysis.model.signals import (
+from analysis.data.applicants import load_applicants
+from analysis.data.programs import load_programs
+from analysis.model.probability import MatchModel, group_of, interview_chances, match_chances
+from analysis.planners.signals import (
     lists_from_chances,
     most_friendly_first,
     plan_signals,
     random_signals,
 )
-from analysis.probability import MatchModel, group_of, interview_chances, match_chances
 
 
 def _time(fn, repeat: int) -> list[float]:

@@ -47,7 +47,6 @@ interview yield of a signal in the published figures, mostly through who chooses
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
