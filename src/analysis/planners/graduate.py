@@ -6,9 +6,9 @@ This module adds the two options that are not tied to a program of the table, in
 applicant's first-choice specialty, in the months a graduate has left (`params/rotations.yaml`
 `graduate_options`: cost, duration, lead time, evidence, effect):
 
-- **observership** (4 weeks, never hands-on): one observership month, which the model counts
-  at `usce.observership_weight` of a hands-on month, and one US letter counted at that same
-  share (an observer's letter is more generic); at most two;
+- **observership** (4 weeks, never hands-on): one observership month, which the model
+  counts at `effects.usce.observership_weight` of a hands-on month, and one US letter
+  counted at that same share (an observer's letter is more generic); at most two;
 - **research position** (6 months, not hands-on): one publication, one poster and one US
   letter by the time programs review; it needs six consecutive free months.
 

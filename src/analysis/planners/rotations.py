@@ -10,15 +10,16 @@ Rules from the advising guides, encoded in `params/rotations.yaml`:
   graduate_externship, observership, research) and `hands_on` (observerships never are).
 - **Candidates** are programs in the applicant's target specialties (and, for an IR
   applicant, DR programs with ESIR: "a DR rotation with IR exposure can still be very
-  valuable") that take IMG visiting students (electives) or graduates (externships), that the
-  applicant is not screened out of (never a program known not to sponsor their visa), and
-  where they have not rotated.
+  valuable") that take IMG visiting students (electives) or graduates (externships), that are
+  known to sponsor the visa the applicant needs (a rotation aims at a match there), that the
+  applicant is not screened out of, and where they have not rotated.
 - **Roles** (Essential Away Rotation Strategy for Non-US Citizen IMGs in Interventional
   Radiology: "anchor, opportunity and safety"): *anchor*, a large university program that
   sponsors the visa and is at least moderately IMG-friendly; *safety*, a very IMG-friendly
   program that sponsors the visa, for IR a DR program with ESIR; *opportunity*, a friendly
   program with IMG residents. A program that fits none of them is not a candidate.
-- **Effect** of a rotation at a program (`analysis.model.probability`, `rotation_at_program`):
+- **Effect** of a rotation at a program (`analysis.model.probability`,
+  `effects.rotation_at_program`):
   a bonus on the interview chance at that program ("essentially a 4-week extended interview",
   Ultimate IMG Residency Guide: Mastering Away Rotations in Internal Medicine), one more US
   letter in its specialty (letters saturate at three), and the program is on the application
