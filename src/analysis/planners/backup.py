@@ -7,10 +7,10 @@ ESIR, then IM, general surgery, anesthesiology, PM&R; judgement lists for the ot
 in the program table. For each, with this applicant and the planned rotations:
 
 - P(match) in that specialty alone (`analysis.model.probability`), at the number of programs
-  the model recommends: the fewest best-fit programs reaching 80% there, or, when 80% is out
-  of reach, the point of diminishing returns (10 more programs add under 1 point); never fewer
-  than the applicant already plans. A specialty where P(match) stays under 5% even with every
-  eligible program is not a realistic backup;
+  the model recommends: the fewest best-fit programs reaching 80% there, or the point of
+  diminishing returns (10 more programs add under 1 point) when 80% is out of reach or lies
+  past it; never fewer than the applicant already plans. A specialty where P(match) stays
+  under 5% even with every eligible program is not a realistic backup;
 - its ERAS fees (tiers reset for each specialty, `data/reference/fees.csv`), the share of its
   programs known to sponsor the applicant's visa, and its path back to the first choice.
 
@@ -242,11 +242,13 @@ def _evaluate(
                                                           guides.get(specialty))  # fmt: skip
         realistic = True
     else:
-        suggested = rec if rec is not None else dim
-        realistic = suggested is not None
+        # the fewest programs reaching 80%, unless returns diminish before that
+        suggested = rec if rec is not None and (dim is None or rec <= dim) else dim
+        realistic = dim is not None or rec is not None
         planned = int(row["applications"]) if own else 0
         n = max(int(suggested or 0), planned) or int(row["applications"])
-        note = _guide_note(specialty, suggested, rec, guides.get(specialty))
+        note = _guide_note(specialty, suggested, rec if suggested == rec else None,
+                           guides.get(specialty))  # fmt: skip
         if planned > int(suggested or 0):
             note = f"your plan: {planned} programs; " + note
     n = min(n, int(row["eligible_programs"]))
