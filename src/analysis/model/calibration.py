@@ -531,7 +531,8 @@ def sensitivity(
     Columns: parameter, low_value, high_value, p_match_low_end, p_match_central,
     p_match_high_end. Each row rebuilds the model (anchors move with the parameter).
     """
-    table = model_for(programs, as_of=as_of).programs
+    base = model_for(programs, as_of=as_of)
+    table, as_of = base.programs, base.as_of
     group = population.profile_group(applicant)
     central = match_chances(applicant, MatchModel(table, as_of=as_of), curve=False).p_match_any
     rows = []
@@ -592,6 +593,94 @@ def step2_levels() -> pl.DataFrame:
             row[f"{g}_level"] = step2_level(s, g)
             row[f"{g}_range"] = f"{step2_level(s, g, hi):.0f}-{step2_level(s, g, lo):.0f}"
         rows.append(row)
+    return pl.DataFrame(rows)
+
+
+EFFECT_ROWS = (
+    ("Step 2 CK, per point (below the knee)", ("step2", "per_point"), ("step2", "range")),
+    ("Hands-on USCE (coefficient of the saturating curve)", ("usce", "coef"), ("usce", "range")),
+    (
+        "Observership month, as a share of a hands-on month",
+        ("usce", "observership_weight"),
+        ("usce", "observership_weight_range"),
+    ),
+    ("US letters (scale of the marginal values)", None, ("letters", "scale_range")),
+    ("Research (log of publications)", ("research", "coef"), ("research", "range")),
+    (
+        "Research in research-heavy specialties",
+        ("research", "coef_competitive"),
+        ("research", "competitive_range"),
+    ),
+    (
+        "First extra attempt on a Step",
+        ("attempts", "first_extra"),
+        ("attempts", "first_extra_range"),
+    ),
+    ("Each further attempt", ("attempts", "each_more"), ("attempts", "each_more_range")),
+    (
+        "Each year since graduation past the free years",
+        ("graduation", "per_year"),
+        ("graduation", "range"),
+    ),
+    ("Step 3 passed", ("step3", "bonus"), ("step3", "range")),
+    (
+        "H-1B need without Step 3, at H-1B programs",
+        ("step3", "h1b_without_step3"),
+        ("step3", "h1b_without_step3_range"),
+    ),
+    (
+        "Visa need, at a program that sponsors it",
+        ("visa_friction", "logodds"),
+        ("visa_friction", "range"),
+    ),
+    (
+        "Away rotation at the program",
+        ("rotation_at_program", "logodds"),
+        ("rotation_at_program", "range"),
+    ),
+)
+"""(label, central value path, range path) in `params/probability.yaml` `effects`."""
+
+
+def effects_table() -> pl.DataFrame:
+    """Every effect with its central value and 80% range, log-odds (notebook 03, README)."""
+    e = population.effect_params()
+
+    def get(path: tuple[str, ...] | None) -> Any:
+        node: Any = e
+        for key in path or ():
+            node = node[key]
+        return node
+
+    rows = []
+    for label, central, span in EFFECT_ROWS:
+        low, high = get(span)
+        rows.append(
+            {
+                "effect": label,
+                "central": 1.0 if central is None else float(get(central)),
+                "low": float(low),
+                "high": float(high),
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def reference_standing(specialty_codes: list[str] | None = None) -> pl.DataFrame:
+    """The reference profile's standing x per specialty (about 0: the population's average)."""
+    codes = specialty_codes or [s for s in sorted(nrmp_specialties()) if "-" not in s]
+    rows = []
+    for s in codes:
+        person = typical_applicant(s)
+        arrays = ApplicantArrays.from_profiles([person])
+        rows.append(
+            {
+                "specialty": s,
+                "step2_level": person.step2_score,
+                "standing": float(population.standing(arrays, s)[0]),
+                "standing_sd": float(population.standing_sd(arrays, s)[0]),
+            }
+        )
     return pl.DataFrame(rows)
 
 
