@@ -184,10 +184,10 @@ def test_effect_is_on_the_log_odds_scale():
 
 
 def test_a_signal_cannot_raise_the_chance_that_a_program_is_open_at_all():
-    p_open = np.array([0.4, 0.4, 1.0])
+    p_considered = np.array([0.4, 0.4, 1.0])
     p = np.array([0.2, 0.4, 0.2])  # the second: certain once open
-    out = with_signal(p, 2.0, p_open=p_open)
-    assert np.all(out <= p_open + 1e-12)
+    out = with_signal(p, 2.0, p_considered=p_considered)
+    assert np.all(out <= p_considered + 1e-12)
     assert out[1] == pytest.approx(0.4)  # already certain given open
     # given open, the same log-odds shift: 0.5 -> sigmoid(2)
     assert out[0] / 0.4 == pytest.approx(1 / (1 + math.exp(-2.0)))

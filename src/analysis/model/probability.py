@@ -28,6 +28,10 @@ program p of specialty s::
   unknown sponsorship lowers P(open); needing no visa never lowers a chance. An H-1B need
   without Step 3 costs more at H-1B programs.
 - *r_ap*: an away rotation at the program (and it adds a US letter in its specialty).
+- *signals* (optional, `signals=`): a program signal adds its tier's log-odds to the
+  integrated log-odds where the program can consider the applicant, below the ceiling
+  screens(a, p) * E[pass unknown screens] * P(open) that it never raises
+  (`analysis.model.signals`); a signaled program is always on the list applied to.
 
 **Match probability** per specialty: the number of interviews K is Poisson-binomial over the
 programs applied to (the n best-fit eligible programs, highest p_interview first), computed
@@ -62,7 +66,7 @@ import dataclasses
 import datetime as dt
 import math
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
@@ -92,6 +96,7 @@ from analysis.model.program_side import (
     features_for,
     screen_pass,
 )
+from analysis.model.signals import effect_logits, signal_map
 
 __all__ = [
     "SCREENS",
@@ -209,6 +214,13 @@ class SpecialtyScores:
     p_high: np.ndarray
     screen_bits: np.ndarray  # (applicants, programs) uint8 bit flags; 0 = eligible
     calibrated: bool
+    half_ceiling: np.ndarray | None = None  # half the ceiling, as the computation keeps it
+
+    @property
+    def ceiling(self) -> np.ndarray | None:
+        """(applicants, programs) chance the program considers the applicant at all (passes
+        the unknown screens and interviews the group): the ceiling a signal cannot raise."""
+        return None if self.half_ceiling is None else 2.0 * self.half_ceiling
 
 
 def _with_letters(arrays: ApplicantArrays, specialty: str, extra: np.ndarray) -> ApplicantArrays:
@@ -252,12 +264,16 @@ def specialty_scores(
     extra_letters: np.ndarray | None = None,
     intervals: bool = True,
     dtype: Any = np.float64,
+    signals: Mapping[int, Mapping[str, str]] | None = None,
 ) -> SpecialtyScores:
     """p_interview (and the interval ends) for applicants `idx` sharing one visa need.
 
     `rotations` maps an applicant position (in `idx`) to program ids with an away rotation;
     `extra_letters` adds US letters in this specialty per applicant (planned rotations);
-    `intervals=False` skips the interval ends (they are then the central estimate).
+    `intervals=False` skips the interval ends (they are then the central estimate);
+    `signals` maps an applicant position to {program_id: tier} (gold, silver, single): each
+    adds its log-odds effect where the program can consider the applicant
+    (`analysis.model.signals`; the interval ends use the effect's low and high values).
     """
     feat = model.features(visa_needed)
     rows = feat.specialty_rows.get(specialty, np.array([], dtype=int))
@@ -270,9 +286,12 @@ def specialty_scores(
     weight *= 0.5
     level = float(params()["uncertainty"]["level"])
     zq = NormalDist().inv_cdf(0.5 + level / 2)
+    boost = _signal_logits(feat, rows, z.shape, signals, rotations, intervals, dtype)
 
     def prob(offset: float) -> np.ndarray:
         t = z + (offset * zq) * step if offset else z.copy()
+        if boost is not None:
+            t += boost[{0.0: "central", -1.0: "low", 1.0: "high"}[offset]]
         t *= 0.5
         np.tanh(t, out=t)
         t += 1.0
@@ -288,7 +307,34 @@ def specialty_scores(
         p_high=prob(1.0) if intervals else central,
         screen_bits=bits,
         calibrated=bool(anchor(specialty, "non_us_img").calibrated),
+        half_ceiling=weight,
     )
+
+
+def _signal_logits(
+    feat: ProgramFeatures,
+    rows: np.ndarray,
+    shape: tuple[int, ...],
+    signals: Mapping[int, Mapping[str, str]] | None,
+    rotations: Mapping[int, set[str]] | None,
+    intervals: bool,
+    dtype: Any,
+) -> dict[str, np.ndarray] | None:
+    """Log-odds added by the applicants' signals, per end of the effect's range (None: none)."""
+    if not signals or not any(signals.values()):
+        return None
+    ids = feat.ids[rows]
+    levels = ("central", "low", "high") if intervals else ("central",)
+    out = {level: np.zeros(shape, dtype=dtype) for level in levels}
+    for i, chosen in signals.items():
+        if not chosen:
+            continue
+        rotated = np.isin(ids, list((rotations or {}).get(i, ())))
+        for level in levels:
+            out[level][i] = effect_logits(ids, chosen, rotated=rotated, level=level)
+    if not intervals:
+        out["low"] = out["high"] = out["central"]
+    return out
 
 
 def _logits(
@@ -476,6 +522,7 @@ def match_chances(
     rotations: Iterable[str] = (),
     as_of: dt.date | None = None,
     curve: bool = True,
+    signals: Any = None,
 ) -> MatchChances:
     """Per-specialty and overall match chances of one applicant, with intervals and costs.
 
@@ -489,6 +536,10 @@ def match_chances(
             in the profile count automatically.
         as_of: date for staleness of facts (default today).
         curve: also compute the application curves (how many to apply to).
+        signals: program signals ({program_id: tier}, or the profile's `signals`); each
+            raises P(interview) where the program can consider the applicant
+            (`analysis.model.signals`), and a signaled program is always applied to. None:
+            no signals, not even the profile's.
     """
     model = model_for(programs, as_of=as_of)
     specs = list(specialties) if specialties is not None else _profile_specialties(applicant)
@@ -502,6 +553,7 @@ def match_chances(
     ]
     planned_letters = {s: sum(letter_weight(s, r) for r in planned_specialties) for s in specs}
     wanted = {**applicant.applications, **(applications or {})}
+    signaled = signal_map(signals)
     fees = fee_schedule()
     tparams = params()["applications"]
     rows, pmfs, curves = [], [], []
@@ -513,13 +565,16 @@ def match_chances(
             visa,
             rotations={0: rotated} if rotated else None,
             extra_letters=np.array([planned_letters.get(s, 0)], dtype=float),
+            signals={0: signaled} if signaled else None,
         )
         mc = match_curve(s)
         eligible = int((scores.screen_bits[0] == 0).sum()) if scores.rows.size else 0
         n_req = int(wanted.get(s, default_applications(s)))
         n = min(n_req, eligible)
-        # rotated programs are always applied to
-        forced = np.isin(feat.ids[scores.rows], list(rotated)) & (scores.screen_bits[0] == 0)
+        # rotated and signaled programs are always applied to
+        forced = np.isin(feat.ids[scores.rows], [*rotated, *signaled]) & (
+            scores.screen_bits[0] == 0
+        )
         boost = np.where(forced, 2.0, 0.0)
         order = np.lexsort((feat.ids[scores.rows], -(scores.p[0] + boost)))
         chosen = order[:n]
@@ -643,13 +698,18 @@ def interview_chances(
     specialties: Sequence[str] | None = None,
     rotations: Iterable[str] = (),
     as_of: dt.date | None = None,
+    signals: Any = None,
 ) -> pl.DataFrame:
     """Per program of the applicant's specialties: eligibility, screen reason, p_interview.
 
     Columns: program_id, program_name, specialty, city, state, program_type, img_friendliness,
     tier, confidence, stale, eligible, screen_reason, p_interview, p_interview_low,
-    p_interview_high, rotation. Sorted by specialty preference, then p_interview (highest
-    first).
+    p_interview_high, rotation, p_considered (the chance the program considers the applicant
+    at all: the ceiling a signal cannot raise), signal (the tier given, or null). Sorted by
+    specialty preference, then p_interview (highest first).
+
+    `signals` ({program_id: tier}, or the profile's `signals`) raise p_interview as in
+    `match_chances`; None: no signals.
     """
     model = model_for(programs, as_of=as_of)
     specs = list(specialties) if specialties is not None else _profile_specialties(applicant)
@@ -657,6 +717,7 @@ def interview_chances(
     feat = model.features(applicant.visa_needed)
     planned = list(rotations)
     rotated = {r.program_id for r in applicant.completed_rotations if r.program_id} | set(planned)
+    signaled = signal_map(signals)
     frames = []
     for rank, s in enumerate(specs, start=1):
         letters = sum(
@@ -671,6 +732,7 @@ def interview_chances(
             applicant.visa_needed,
             rotations={0: rotated} if rotated else None,
             extra_letters=np.array([letters], dtype=float),
+            signals={0: signaled} if signaled else None,
         )
         if sc.rows.size == 0:
             continue
@@ -699,6 +761,10 @@ def interview_chances(
                 p_interview_low=pl.Series(sc.p_low[0]),
                 p_interview_high=pl.Series(sc.p_high[0]),
                 rotation=pl.Series(np.isin(feat.ids[sc.rows], list(rotated))),
+                p_considered=pl.Series(sc.ceiling[0]),
+                signal=pl.Series(
+                    [signaled.get(pid) for pid in feat.ids[sc.rows].tolist()], dtype=pl.String
+                ),
             )
         )
     if not frames:

@@ -29,18 +29,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from analysis.config import load_params
 from analysis.data.normalize import normalize_signal
 from analysis.data.signal_rules import TIERS
+from analysis.errors import DataValidationError, NormalizationError, Problem
 
 __all__ = [
     "EFFECT_LEVELS",
     "SignalEffects",
     "effect_logits",
     "signal_effects",
+    "signal_map",
     "signal_tier",
     "with_signal",
 ]
@@ -98,7 +101,7 @@ def with_signal(
     effect: np.ndarray | float,
     *,
     screened: np.ndarray | None = None,
-    p_open: np.ndarray | float | None = None,
+    p_considered: np.ndarray | float | None = None,
 ) -> np.ndarray:
     """P(interview) with a log-odds effect added where the program can consider the applicant.
 
@@ -109,12 +112,12 @@ def with_signal(
         p: P(interview) without a signal, in [0, 1].
         effect: log-odds to add (0 = no signal; the tiers' values are >= 0).
         screened: True where a hard screen rules the applicant out.
-        p_open: chance the program interviews applicants of the group at all (a signal cannot
-            change it); None treats p as the chance given an open program.
+        p_considered: chance the program considers the applicant at all (a signal cannot
+            change it); None treats p as the chance given that it does.
     """
     p = np.asarray(p, dtype=float)
     effect = np.asarray(effect, dtype=float)
-    scale = np.ones_like(p) if p_open is None else np.asarray(p_open, dtype=float)
+    scale = np.ones_like(p) if p_considered is None else np.asarray(p_considered, dtype=float)
     scale = np.broadcast_to(scale, np.broadcast_shapes(p.shape, scale.shape))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         base = np.clip(np.where(scale > 0, p / scale, 0.0), 0.0, 1.0)
@@ -131,7 +134,7 @@ def signal_tier(text: object) -> str | None:
     """A tier word as gold, silver or single ("yes", "Gold signal"...); None for no signal.
 
     Raises:
-        DataValidationError: for a word that is not a signal tier (from `normalize_signal`).
+        NormalizationError: for a word that is not a signal tier (from `normalize_signal`).
     """
     if text is None:
         return None
@@ -167,4 +170,43 @@ def effect_logits(
         out[tiers == tier] = effects.of(tier, level)
     if rotated is not None:
         out *= np.where(np.asarray(rotated, dtype=bool), effects.rotation_factor, 1.0)
+    return out
+
+
+def signal_map(signals: Any) -> dict[str, str]:
+    """{program_id: tier} from the forms an applicant's signals come in.
+
+    Accepts None, a mapping {program_id: tier}, or an iterable of `ProgramSignal`s (the
+    profile's `signals`), {program_id, tier} dicts or (program_id, tier) pairs. Tier words go
+    through `normalize_signal` (gold, silver; yes/single for one tier); "no" drops the entry.
+
+    Raises:
+        DataValidationError: listing every entry whose tier is not a signal tier.
+    """
+    if not signals:
+        return {}
+    if isinstance(signals, Mapping):
+        pairs = list(signals.items())
+    else:
+        pairs = []
+        for item in signals:
+            if isinstance(item, Mapping):
+                pairs.append((item.get("program_id"), item.get("tier", "single")))
+            elif hasattr(item, "program_id"):
+                pairs.append((item.program_id, getattr(item, "tier", "single")))
+            else:
+                pid, tier = item
+                pairs.append((pid, tier))
+    out: dict[str, str] = {}
+    problems: list[Problem] = []
+    for n, (pid, tier) in enumerate(pairs, start=1):
+        try:
+            word = signal_tier(tier)
+        except NormalizationError as error:
+            problems.append(Problem("signals", n, "tier", tier, error.problems[0].expected))
+            continue
+        if word is not None and pid is not None:
+            out[str(pid)] = word
+    if problems:
+        raise DataValidationError(problems, source="signals")
     return out

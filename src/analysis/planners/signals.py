@@ -47,6 +47,9 @@ interview yield of a signal in the published figures, mostly through who chooses
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,14 +59,22 @@ import polars as pl
 
 from analysis.config import load_params
 from analysis.data.reference import match_curve
+from analysis.data.schemas import ApplicantProfile
 from analysis.data.signal_rules import TIERS, SignalRules, normalize_season, signal_rules
 from analysis.data.vocabulary import specialties
 from analysis.errors import DataValidationError, NormalizationError, Problem
-from analysis.model.probability import poisson_binomial_pmf
+from analysis.model.probability import (
+    MatchModel,
+    interview_chances,
+    match_chances,
+    model_for,
+    poisson_binomial_pmf,
+)
 from analysis.model.signals import (
     EFFECT_LEVELS,
     SignalEffects,
     signal_effects,
+    signal_map,
     signal_tier,
     with_signal,
 )
@@ -172,7 +183,8 @@ class SpecialtyList:
         p_interview: the engine's P(interview) without a signal.
         screened: True where a hard screen rules the applicant out (None: none).
         rotated: True at the applicant's home or away-rotation programs (None: none).
-        p_open: chance the program interviews applicants of the group at all (None: 1).
+        p_considered: chance the program considers the applicant at all (passes its unknown
+            screens, interviews the group): the ceiling a signal cannot raise (None: 1).
         match_given_k: P(match | k interviews), k = 0..k_max (None: the engine's curve).
     """
 
@@ -181,7 +193,7 @@ class SpecialtyList:
     p_interview: np.ndarray
     screened: np.ndarray | None = None
     rotated: np.ndarray | None = None
-    p_open: np.ndarray | None = None
+    p_considered: np.ndarray | None = None
     match_given_k: np.ndarray | None = None
 
 
@@ -195,7 +207,7 @@ class _Spec:
     p0: np.ndarray
     screened: np.ndarray
     rotated: np.ndarray
-    p_open: np.ndarray | None
+    p_considered: np.ndarray | None
     g: np.ndarray
     rules: SignalRules
     factor: np.ndarray  # effect multiplier per program (rotation factor or 1)
@@ -221,7 +233,7 @@ def _check_lists(
         ids = np.asarray(item.program_ids, dtype=object).astype(str)
         n = ids.size
         arrays: dict[str, np.ndarray | None] = {}
-        for column in ("p_interview", "screened", "rotated", "p_open", "match_given_k"):
+        for column in ("p_interview", "screened", "rotated", "p_considered", "match_given_k"):
             value = getattr(item, column)
             arrays[column] = None if value is None else np.asarray(value)
             if column != "match_given_k" and value is not None:
@@ -233,7 +245,7 @@ def _check_lists(
                         )
                     )
                     arrays[column] = None
-        for column in ("p_interview", "p_open", "match_given_k"):
+        for column in ("p_interview", "p_considered", "match_given_k"):
             if arrays[column] is None:
                 continue
             try:
@@ -254,16 +266,16 @@ def _check_lists(
                     f"a probability in [0, 1] (program {ids[j]})",
                 )
             )
-        p_open = arrays["p_open"]
-        if p_open is not None:
-            bad = ~((p_open >= 0) & (p_open <= 1) & (p <= p_open + 1e-9))
+        p_considered = arrays["p_considered"]
+        if p_considered is not None:
+            bad = ~((p_considered >= 0) & (p_considered <= 1) & (p <= p_considered + 1e-9))
             for j in np.flatnonzero(bad):
                 problems.append(
                     Problem(
                         name,
                         int(j) + 1,
-                        "p_open",
-                        float(p_open[j]),
+                        "p_considered",
+                        float(p_considered[j]),
                         f"in [0, 1] and >= p_interview {p[j]:.4g} (program {ids[j]})",
                     )
                 )
@@ -312,8 +324,8 @@ def _check_lists(
         allowed = (p > 0) & ~screened
         if rule.exclude_rotation_programs:
             allowed &= ~rotated
-        if p_open is not None:
-            p_open = np.clip(np.nan_to_num(p_open), 0.0, 1.0)
+        if p_considered is not None:
+            p_considered = np.clip(np.nan_to_num(p_considered), 0.0, 1.0)
         specs.append(
             _Spec(
                 preference=rank,
@@ -322,7 +334,7 @@ def _check_lists(
                 p0=p,
                 screened=screened,
                 rotated=rotated,
-                p_open=p_open,
+                p_considered=p_considered,
                 g=g,
                 rules=rule,
                 factor=np.where(rotated, factor, 1.0),
@@ -528,7 +540,10 @@ def _effects_matrix(spec: _Spec, effects: SignalEffects, level: str) -> dict[str
     """p_with per tier at every program of a specialty (unchanged where no effect applies)."""
     return {
         t: with_signal(
-            spec.p0, effects.of(t, level) * spec.factor, screened=spec.screened, p_open=spec.p_open
+            spec.p0,
+            effects.of(t, level) * spec.factor,
+            screened=spec.screened,
+            p_considered=spec.p_considered,
         )
         for t in TIERS
     }
@@ -1220,29 +1235,34 @@ def lists_from_chances(
     applications: Mapping[str, int],
     *,
     include_screened: bool = False,
+    forced: Iterable[str] = (),
 ) -> list[SpecialtyList]:
     """Specialty lists from `interview_chances` output, as `match_chances` picks the programs.
 
     Per specialty (in `preference` order): the `applications[specialty]` eligible programs
-    with the highest p_interview, rotation programs first, ties by program id (the programs
-    `match_chances` counts), plus every screened-out program when `include_screened`.
-    Uses a `p_open` column when present (the chance the program interviews the group at all).
+    with the highest p_interview, rotation and `forced` programs (signaled ones) first, ties by
+    program id (the programs `match_chances` counts), plus every screened-out program when
+    `include_screened`. Uses the `p_considered` column when present.
 
     Args:
         chances: columns program_id, specialty, preference, eligible, p_interview, rotation
-            (and optionally p_open).
+            (and optionally p_considered), without signals.
         applications: programs applied to per specialty.
+        include_screened: add the screened-out programs (they never get an interview).
+        forced: program ids always applied to when eligible (the applicant's own signals).
     """
     need = {"program_id", "specialty", "preference", "eligible", "p_interview", "rotation"}
     missing = need - set(chances.columns)
     if missing:
         raise ValueError(f"interview chances: missing column(s) {sorted(missing)}")
+    forced = list(forced)
     out = []
     for (specialty,), part in chances.sort("preference").group_by("specialty", maintain_order=True):
         eligible = part.filter(pl.col("eligible"))
         n = int(applications.get(str(specialty), eligible.height))
+        first = pl.col("rotation") | pl.col("program_id").is_in(forced)
         picked = eligible.with_columns(
-            _key=pl.col("p_interview") + pl.when(pl.col("rotation")).then(2.0).otherwise(0.0)
+            _key=pl.col("p_interview") + pl.when(first).then(2.0).otherwise(0.0)
         ).sort(["_key", "program_id"], descending=[True, False])[:n]
         if include_screened:
             picked = pl.concat([picked.drop("_key"), part.filter(~pl.col("eligible"))])
@@ -1253,11 +1273,269 @@ def lists_from_chances(
                 p_interview=picked["p_interview"].to_numpy().astype(float),
                 screened=~picked["eligible"].to_numpy().astype(bool),
                 rotated=picked["rotation"].to_numpy().astype(bool),
-                p_open=(
-                    picked["p_open"].to_numpy().astype(float)
-                    if "p_open" in picked.columns
+                p_considered=(
+                    picked["p_considered"].to_numpy().astype(float)
+                    if "p_considered" in picked.columns
                     else None
                 ),
             )
         )
     return out
+
+
+def exhaustive_best(
+    lists: Sequence[SpecialtyList],
+    *,
+    season: str | int,
+    rules: Mapping[str, SignalRules] | None = None,
+    effects: SignalEffects | None = None,
+    max_assignments: int = 200_000,
+) -> float:
+    """The best P(match anywhere) over every assignment of the signals (a check, small cases).
+
+    Enumerates, pool by pool, every way to give each tier's count to distinct candidates (the
+    planner's candidates); pools separate because P(match anywhere) = 1 - the product over
+    pools of their members' (1 - P_s).
+
+    Raises:
+        ValueError: when a pool has more than `max_assignments` assignments.
+    """
+    season = normalize_season(season)
+    effects = effects or signal_effects()
+    specs = _check_lists(lists, rules, season)
+    pools = _pools(specs)
+    survival = 1.0
+    for pool in pools.values():
+        members = [i for i, s in enumerate(specs) if s.rules.pool == pool.name]
+        cands = [(i, int(j)) for i in members for j in np.flatnonzero(specs[i].allowed)]
+        counts = [(t, pool.allowed.get(t, 0)) for t in pool.tiers if pool.allowed.get(t, 0)]
+        assignments = list(_assignments(cands, counts, max_assignments))
+        tables = {i: _effects_matrix(specs[i], effects, "central") for i in members}
+        surv = np.ones(len(assignments))
+        for i in members:
+            p = np.broadcast_to(specs[i].p0, (len(assignments), specs[i].p0.size)).copy()
+            for a, picks in enumerate(assignments):
+                for si, j, tier in picks:
+                    if si == i:
+                        p[a, j] = tables[i][tier][j]
+            surv *= 1.0 - p_match_from_interviews(p, specs[i].g)
+        survival *= float(surv.min())
+    return 1.0 - survival
+
+
+def _assignments(
+    cands: list[tuple[int, int]], counts: list[tuple[str, int]], limit: int
+) -> Iterable[list[tuple[int, int, str]]]:
+    """Every way to give each tier's count of signals to distinct candidates (unordered)."""
+    total = 1
+    left = len(cands)
+    for _, n in counts:
+        k = min(n, left)
+        total *= math.comb(left, k)
+        left -= k
+        if total > limit:
+            raise ValueError(
+                f"exhaustive search: more than {limit} assignments; use a smaller case"
+            )
+
+    def walk(rest: list[tuple[int, int]], todo: list[tuple[str, int]], prefix: tuple):
+        if not todo:
+            yield list(prefix)
+            return
+        tier, n = todo[0]
+        for group in itertools.combinations(range(len(rest)), min(n, len(rest))):
+            chosen = set(group)
+            others = [c for k, c in enumerate(rest) if k not in chosen]
+            yield from walk(others, todo[1:], (*prefix, *((*rest[k], tier) for k in group)))
+
+    yield from walk(cands, counts, ())
+
+
+# --------------------------------------------------------------------------- one applicant
+
+
+def table_signals(programs: Any) -> dict[str, str]:
+    """{program_id: tier} from a program table's `signal` column (the tracker's "Signal")."""
+    if not isinstance(programs, pl.DataFrame) or "signal" not in programs.columns:
+        return {}
+    rows = programs.filter(pl.col("signal").is_not_null()).select("program_id", "signal")
+    return dict(rows.iter_rows())
+
+
+def own_signals(applicant: ApplicantProfile, programs: Any) -> tuple[dict[str, str], list[str]]:
+    """The applicant's own signals: the profile's `signals`, then the table's `signal` column.
+
+    Returns ({program_id: tier}, notes); where both give a program, the profile's tier is
+    used and a note says so.
+    """
+    table = programs.programs if isinstance(programs, MatchModel) else programs
+    from_table = table_signals(table)
+    from_profile = signal_map(applicant.signals)
+    notes = [
+        f"{pid}: the profile says {tier}, the program table {from_table[pid]}; using {tier}"
+        for pid, tier in from_profile.items()
+        if pid in from_table and from_table[pid] != tier
+    ]
+    return {**from_table, **from_profile}, notes
+
+
+@dataclass
+class ApplicantSignals:
+    """One applicant's signals: the planner's choice, their own (if any), and two baselines.
+
+    Every P(match anywhere) here equals `match_chances` with the same signals
+    (`optimized_map()`, `own_map`) and the same specialties, applications and rotations.
+    `own_map` holds the applicant's signals as evaluated: on the lists, each with the tier it
+    counts as (a "yes" in a specialty with gold and silver signals counts as silver).
+    """
+
+    applicant_id: str
+    season: str
+    specialties: list[str]
+    optimized: SignalPlan
+    own: SignalPlan | None
+    own_map: dict[str, str]  # the applicant's signals as evaluated (tiers as counted)
+    random: RandomBaseline | None
+    most_friendly: SignalPlan | None
+    notes: list[str]
+
+    def optimized_map(self) -> dict[str, str]:
+        """{program_id: tier} of the planner's signals (for `match_chances(signals=...)`)."""
+        return dict(self.optimized.signals.select("program_id", "tier").iter_rows())
+
+    @property
+    def p_match_any_without(self) -> float:
+        """P(match anywhere) with no signals."""
+        return self.optimized.p_match_any_without
+
+    @property
+    def p_match_any_with(self) -> float:
+        """P(match anywhere) with the planner's signals."""
+        return self.optimized.p_match_any_with
+
+    def comparison(self) -> pl.DataFrame:
+        """P(match anywhere) per way of signaling: none, optimized, own, IMG-friendly, random."""
+        rows = [("none", "No signals", self.p_match_any_without)]
+        rows.append(("optimized", "Signals chosen by the planner", self.p_match_any_with))
+        if self.own is not None:
+            rows.append(("own", "Your own signals", self.own.p_match_any_with))
+        if self.most_friendly is not None:
+            rows.append(
+                (
+                    "most_friendly_first",
+                    "Most IMG-friendly first",
+                    self.most_friendly.p_match_any_with,
+                )
+            )
+        if self.random is not None:
+            rows.append(("random", "At random (mean of draws)", self.random.p_match_any_with))
+        return pl.DataFrame(
+            rows,
+            schema={"method": pl.String, "label": pl.String, "p_match_any": pl.Float64},
+            orient="row",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The keys `imgmatch plan --json` adds: signals, p_match_any_without_signals, ..."""
+        plan = self.optimized.to_dict()
+        out: dict[str, Any] = {
+            "signal_season": self.season,
+            "signals": plan["signals"],
+            "p_match_any_without_signals": plan["p_match_any_without_signals"],
+            "p_match_any_with_signals": plan["p_match_any"],
+            "p_match_any_with_signals_range": plan["p_match_any_range"],
+            "signal_notes": [*plan["notes"], *self.notes],
+            "own_signals": None,
+            "signal_baselines": {
+                "most_friendly_first": None
+                if self.most_friendly is None
+                else round(self.most_friendly.p_match_any_with, 4),
+                "random": None if self.random is None else round(self.random.p_match_any_with, 4),
+            },
+        }
+        if self.own is not None:
+            own = self.own.to_dict()
+            out["own_signals"] = {
+                "signals": own["signals"],
+                "p_match_any": own["p_match_any"],
+                "p_match_any_without_signals": own["p_match_any_without_signals"],
+                "flags": own.get("flags", []),
+                "difference_from_optimized": round(
+                    self.own.p_match_any_with - self.optimized.p_match_any_with, 4
+                ),
+            }
+        return out
+
+
+def signal_plan(
+    applicant: ApplicantProfile,
+    programs: Any,
+    *,
+    specialties: Sequence[str] | None = None,
+    applications: Mapping[str, int] | None = None,
+    rotations: Iterable[str] = (),
+    as_of: dt.date | None = None,
+    own: Any = None,
+    baselines: bool = True,
+    draws: int = 200,
+    seed: int = 0,
+) -> ApplicantSignals:
+    """The best signals for one applicant, their own choice evaluated, and the baselines.
+
+    The lists are the programs `match_chances` counts with the same arguments (the profile's
+    specialties and applications by default, the planned `rotations` included), so
+    `match_chances(..., signals=result.optimized_map())` gives the same P(match anywhere).
+
+    Args:
+        applicant: the profile; its `match_year` gives the season's rules.
+        programs: a program table or a prepared `MatchModel`.
+        specialties: rank-list order (default: the profile's targets).
+        applications: programs per specialty (default: the profile's, then the model's).
+        rotations: planned away rotations (program ids).
+        as_of: date for staleness of facts.
+        own: the applicant's own signals ({program_id: tier} or a list); None reads the
+            profile's `signals` and the table's `signal` column (`own_signals`).
+        baselines: also compute most-IMG-friendly-first and random signals.
+        draws, seed: the random baseline's draws and seed.
+    """
+    model = model_for(programs, as_of=as_of)
+    specs = list(specialties) if specialties is not None else list(applicant.target_specialties)
+    rotations = list(dict.fromkeys(rotations))
+    if own is None:
+        mine, notes = own_signals(applicant, model)
+    else:
+        mine, notes = signal_map(own), []
+    engine = match_chances(applicant, model, specialties=specs, applications=applications,
+                           rotations=rotations, curve=False)  # fmt: skip
+    apps = dict(zip(engine.specialties["specialty"], engine.specialties["applications"],
+                    strict=True))  # fmt: skip
+    chances = interview_chances(applicant, model, specialties=specs, rotations=rotations)
+    season = applicant.match_year
+    lists = lists_from_chances(chances, apps, include_screened=True) if chances.height else []
+    optimized = plan_signals(lists, season=season)
+    own_plan = None
+    if mine:
+        own_lists = lists_from_chances(chances, apps, include_screened=True, forced=mine)
+        own_plan = evaluate_signals(own_lists, mine, season=season)
+        # as evaluated: a tier the specialty does not use counts as the nearest one
+        mine = dict(own_plan.signals.select("program_id", "tier").iter_rows())
+    friendly = rand = None
+    if baselines and lists:
+        score = dict(chances.select("program_id", "img_friendliness").iter_rows())
+        friendliness = {
+            item.specialty: np.array([score[pid] for pid in item.program_ids], dtype=float)
+            for item in lists
+        }
+        friendly = most_friendly_first(lists, friendliness, season=season)
+        rand = random_signals(lists, season=season, draws=draws, seed=seed)
+    return ApplicantSignals(
+        applicant_id=applicant.applicant_id,
+        season=optimized.season,
+        specialties=specs,
+        optimized=optimized,
+        own=own_plan,
+        own_map=mine,
+        random=rand,
+        most_friendly=friendly,
+        notes=notes,
+    )
