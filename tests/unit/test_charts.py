@@ -660,6 +660,26 @@ def test_tornado_says_when_nothing_helps() -> None:
     assert bars["encoding"]["color"]["legend"]["values"] == ["lowers", "no change"]
 
 
+def test_tornado_leaves_out_levers_that_cannot_be_pulled_and_says_why() -> None:
+    levers = cf.levers_frame().with_columns(
+        available=pl.col("lever").is_in(["step2_plus5", "step2_plus10"]).not_(),
+        reason=pl.when(pl.col("lever").str.starts_with("step2"))
+        .then(pl.lit("Step 2 CK is taken (score 244)"))
+        .otherwise(pl.lit("detail")),
+    )
+    spec = viz.what_if_tornado(levers).to_dict()
+    (bars,) = by_mark(spec, "bar")
+    drawn = {r["label"] for r in rows(spec, bars)}
+    assert "Step 2 CK +10" not in drawn and "Add IM as a backup" in drawn
+    assert (
+        "Left out: Step 2 CK +5, Step 2 CK +10 (Step 2 CK is taken (score 244))."
+        in subtitle_text(spec)
+    )
+    assert "note" in tooltip_fields(bars)  # the reason of each drawn lever
+    none = viz.what_if_tornado(levers.with_columns(available=pl.lit(False))).to_dict()
+    assert title_text(none) == "No lever can still be pulled"
+
+
 def test_tornado_shows_the_engines_notes_in_tooltips() -> None:
     levers = cf.levers_frame().with_columns(pl.lit("244 -> 254").alias("note"))
     (bars,) = by_mark(viz.what_if_tornado(levers).to_dict(), "bar")
@@ -755,6 +775,22 @@ def test_gantt_shows_a_rotation_listed_in_both_frames_once() -> None:
     assert not any(label.startswith("Away rotation:") for label in labels)
 
 
+def test_gantt_names_each_rotations_kind_and_an_observership_by_itself() -> None:
+    rotations = cf.rotations_frame().with_columns(
+        kind=pl.Series(["visiting_elective", "graduate_externship", "observership"]),
+        program_id=pl.Series(["P00010", "P00020", None]),
+        program_name=pl.Series(["Mayo Clinic Interventional Radiology", "University of Toledo IR",
+                                "Observership in Interventional Radiology"]),
+        role=pl.Series(["anchor", "opportunity", None]),
+        state=pl.Series(["MN", "OH", None]),
+    )  # fmt: skip
+    spec = viz.plan_gantt(rotations, None).to_dict()
+    labels = [r["label"] for r in rows(spec, by_mark(spec, "bar")[0])]
+    assert "Visiting elective (anchor): Mayo Clinic Interventional Radiology, MN" in labels
+    assert "Externship for graduates (opportunity): University of Toledo IR, OH" in labels
+    assert "Observership in Interventional Radiology" in labels
+
+
 def test_gantt_fades_approximate_dates_only_when_some_are_exact() -> None:
     mixed = viz.plan_gantt(None, cf.timeline_frame()).to_dict()
     assert by_mark(mixed, "bar")[0]["encoding"]["opacity"]["field"] == "certainty"
@@ -824,8 +860,9 @@ def test_charts_accept_the_engines_and_planners_frames_on_the_demo_data() -> Non
     from analysis import config
     from analysis.model.calibration import calibration_long
     from analysis.model.friendliness import component_contributions
-    from analysis.model.probability import match_chances, what_if
+    from analysis.model.probability import match_chances
     from analysis.planners.backup import plan_backup
+    from analysis.planners.levers import levers
     from analysis.planners.rotations import plan_rotations
     from analysis.planners.timeline import build_timeline
 
@@ -845,7 +882,7 @@ def test_charts_accept_the_engines_and_planners_frames_on_the_demo_data() -> Non
         "component_breakdown": viz.component_breakdown(component_contributions(scored)),
         "match_curve": viz.match_curve(chances.curves),
         "interview_distribution": viz.interview_distribution(chances.interviews),
-        "what_if_tornado": viz.what_if_tornado(what_if(applicant, programs, as_of=as_of)),
+        "what_if_tornado": viz.what_if_tornado(levers(applicant, programs, as_of=as_of)),
         "backup_plan_chart": viz.backup_plan_chart(backup.table, backup.target),
         "plan_gantt": viz.plan_gantt(
             rotations.rotations, build_timeline(applicant, rotations.rotations, as_of=as_of)

@@ -9,8 +9,9 @@ Inputs (output frames of `analysis.model.probability`; extra columns are ignored
                                p_match_high, eras_cost_usd (+ recommended,
                                diminishing_returns)
     interview_distribution     pmf: specialty, interviews, probability
-    what_if_tornado            levers: label, delta (+ p_match_any, baseline,
-                               p_match_first, note)
+    what_if_tornado            levers: label, delta (+ p_match_any or
+                               p_match_any_after, baseline, p_match_first, note,
+                               available, reason)
     ========================== ===========================================================
 
 Limits. The interview distribution folds its thin tail (< 1% by default) into one "k+" bar.
@@ -19,6 +20,7 @@ Limits. The interview distribution folds its thin tail (< 1% by default) into on
 from __future__ import annotations
 
 import math
+import textwrap
 
 import altair as alt
 import polars as pl
@@ -468,21 +470,33 @@ def what_if_tornado(levers: FrameLike, *, width: int = 520) -> alt.LayerChart | 
     Bars extend right (raises, blue) or left (lowers, vermillion) of zero, in percentage
     points; each is labelled with its change. The x scale is symmetric around zero when
     levers go both ways. Tooltips add the probabilities before and after and the lever's
-    note (e.g. "244 -> 249") when the frame has them.
+    note or reason (e.g. "244 -> 249") when the frame has them. Levers that can no longer be
+    pulled (`available` false, from `analysis.planners.levers`) are not drawn: the subtitle
+    names them with the reason they were left out.
 
     Args:
-        levers: frame from `probability.what_if` (`label`, `delta`, optional `p_match_any`,
-            `baseline`, `lever`).
+        levers: frame from `analysis.planners.levers.levers` (`label`, `delta`, optional
+            `p_match_any_after` or `p_match_any`, `baseline`, `available`, `reason`).
         width: chart width in pixels (the height follows the number of levers).
     """
     df = input_frame(levers, "levers", ["label", "delta"], "what_if_tornado")
+    if "p_match_any_after" in df.columns and "p_match_any" not in df.columns:
+        df = df.rename({"p_match_any_after": "p_match_any"})
+    if "reason" in df.columns and "note" not in df.columns:
+        df = df.rename({"reason": "note"})
+    left_out = _left_out(df)
+    if "available" in df.columns:
+        df = df.filter(pl.col("available").fill_null(True))
     df = df.filter(pl.col("delta").is_not_null())
     if df.is_empty():
+        if left_out:
+            return empty_chart("No lever can still be pulled", " ".join(left_out), width)
         return empty_chart("No what-if levers to show", "The levers frame is empty.", width)
     df = _lever_effects(df)
     order = df["label"].to_list()
     has = set(df.columns)
     text, subtitle = _lever_title(df)
+    subtitle = [subtitle, *left_out]
     effects = [e for e in ("raises", "lowers", "no change") if e in set(df["effect"])]
     tooltip, optional = _lever_tooltip(has)
     columns = ["label", "delta_pts", "effect", "delta_text", *optional]
@@ -524,6 +538,25 @@ def what_if_tornado(levers: FrameLike, *, width: int = 520) -> alt.LayerChart | 
     return alt.layer(bars, zero, right, left).properties(
         width=width, height=alt.Step(26), title=chart_title(text, subtitle)
     )
+
+
+def _left_out(df: pl.DataFrame) -> list[str]:
+    """One subtitle line per reason: the levers left out for it ("Left out: Step 2 CK +5,
+    Step 2 CK +10: Step 2 CK is taken (score 244)")."""
+    if "available" not in df.columns:
+        return []
+    out = df.filter(~pl.col("available").fill_null(True))
+    if out.is_empty():
+        return []
+    why = "note" if "note" in out.columns else None
+    groups: dict[str, list[str]] = {}
+    for row in out.iter_rows(named=True):
+        groups.setdefault(row[why] if why and row[why] else "", []).append(row["label"])
+    lines = [
+        f"Left out: {', '.join(labels)}" + (f" ({reason})." if reason else ".")
+        for reason, labels in groups.items()
+    ]
+    return [part for line in lines for part in textwrap.wrap(line, 95, break_on_hyphens=False)]
 
 
 def _lever_effects(df: pl.DataFrame) -> pl.DataFrame:

@@ -8,9 +8,10 @@ Inputs (output frames of `analysis.planners`; extra columns are ignored):
     backup_plan_chart          plan: order, specialty, p_match_first,
                                p_match_any_cumulative, cumulative_cost_usd (+ included,
                                p_match, applications, eras_cost_usd)
-    plan_gantt                 rotations: program_name, role, start, end (+ state,
-                               specialty, cost_usd, gain, reason); timeline: start, event,
-                               category (+ end, approximate, source)
+    plan_gantt                 rotations: program_name, role, start, end (+ kind,
+                               program_id, state, specialty, cost_usd, gain, reason);
+                               timeline: start, event, category (+ end, approximate,
+                               source)
     ========================== ===========================================================
 
 Limits. Dates are embedded as local midnight, so a date shows as the same calendar day in
@@ -25,6 +26,7 @@ from typing import Any
 import altair as alt
 import polars as pl
 
+from analysis.planners.enrollment import KIND_LABELS
 from analysis.viz.base import (
     FrameLike,
     chart_title,
@@ -389,15 +391,22 @@ def _optional(frame: pl.DataFrame, column: str, dtype: Any) -> pl.Expr:
 
 
 def _rotation_rows(rot: pl.DataFrame) -> pl.DataFrame:
-    """One row per planned rotation: "Rotation (role): program, state", dates, cost, gain."""
+    """One row per planned rotation: "Visiting elective (role): program, state" (the kind
+    when the plan gives it, else "Rotation"), dates, cost, gain. An observership or research
+    position without a program is labelled by its own description."""
     where = pl.format(", {}", pl.col("state")) if "state" in rot.columns else pl.lit("")
+    kind = (
+        pl.col("kind").replace_strict(KIND_LABELS, default=pl.col("kind"))
+        if "kind" in rot.columns
+        else pl.lit("rotation")
+    )
+    kind = pl.concat_str(kind.str.slice(0, 1).str.to_uppercase(), kind.str.slice(1))
+    role = pl.coalesce(pl.format(" ({})", pl.col("role")), pl.lit(""))
+    at_program = pl.format("{}{}: {}{}", kind, role, pl.col("program_name"),
+                           pl.coalesce(where, pl.lit("")))  # fmt: skip
+    own = pl.col("program_id").is_null() if "program_id" in rot.columns else pl.lit(False)
     return rot.select(
-        pl.format(
-            "Rotation ({}): {}{}",
-            pl.col("role"),
-            pl.col("program_name"),
-            pl.coalesce(where, pl.lit("")),
-        ).alias("label"),
+        pl.when(own).then(pl.col("program_name")).otherwise(at_program).alias("label"),
         pl.col("start").cast(pl.Date),
         pl.col("end").cast(pl.Date),
         pl.lit("rotation").alias("category"),
