@@ -1398,6 +1398,16 @@ class ApplicantSignals:
     random: RandomBaseline | None
     most_friendly: SignalPlan | None
     notes: list[str]
+    names: pl.DataFrame | None = None  # program_id, program_name, state of the listed programs
+
+    def signals_frame(self, which: str = "optimized") -> pl.DataFrame:
+        """The signals ("optimized" or "own") with each program's name and state."""
+        plan = self.optimized if which == "optimized" else self.own
+        if plan is None:
+            return self.optimized.signals.head(0)
+        if self.names is None:
+            return plan.signals
+        return plan.signals.join(self.names, on="program_id", how="left")
 
     def optimized_map(self) -> dict[str, str]:
         """{program_id: tier} of the planner's signals (for `match_chances(signals=...)`)."""
@@ -1538,4 +1548,5 @@ def signal_plan(
         random=rand,
         most_friendly=friendly,
         notes=notes,
+        names=chances.select("program_id", "program_name", "state") if chances.height else None,
     )
