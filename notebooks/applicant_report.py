@@ -27,9 +27,10 @@
 # `as_of` (the plan date, ISO: staleness of facts and the rotation window depend on it).
 #
 # **Outputs.** The report: profile, where the applicant is welcome, chances per specialty
-# with intervals, how many programs to apply to, the what-if levers, the away-rotation plan,
-# the backup plan, the timeline, and what the numbers mean with the data sources and their
-# dates. And, in the last code cell (tagged `summary`), one output of mimetype
+# with intervals, how many programs to apply to, the levers still open, the rotation plan
+# (visiting electives for students, what graduates can do otherwise), the backup plan, the
+# timeline with the status of each step, and what the numbers mean with the data sources and
+# their dates. And, in the last code cell (tagged `summary`), one output of mimetype
 # `application/vnd.imgmatch.summary+json` that feeds the cohort index: `applicant_id`,
 # `name`, `target_specialties`, `p_match` (per target specialty, the profile as it is),
 # `p_match_any`, `rotations` (planned count) and `data_sources` (per source of the program
@@ -63,8 +64,8 @@ plan_date = dt.date.fromisoformat(as_of)
 applicant = load_applicant(applicant_file)
 programs = load_programs(programs_file)  # cached per file: cheap in a warm kernel
 model = probability.model_for(programs, as_of=plan_date)  # scored once per table and date
-plan = make_plan(applicant, model, as_of=plan_date)  # chances, rotations, backups, timeline
-now, with_plan = plan.chances_now, plan.chances_with_plan
+plan = make_plan(applicant, model, as_of=plan_date)  # chances, rotations, backups, levers, timeline
+now, with_plan = plan.chances_now, plan.chances_with_plan  # every number below comes from `plan`
 
 # %%
 markup.format_html(
@@ -77,9 +78,12 @@ markup.format_html(
 )
 
 # %% [markdown]
-# Your chance of matching in any of your target specialties, today and with the away
-# rotations and backup specialties this report recommends, with 80% intervals; what the
-# rotations cost; and the application fees of the plan.
+# Your chance of matching in any of your target specialties, today and with the rotations
+# and backup specialties this report recommends, with 80% intervals; what the rotations cost;
+# and the application fees of the plan.
+
+# %%
+markup.bullet_list([plan.headline(), *([plan.season_note] if plan.season_note else [])])
 
 # %%
 markup.key_figures([
@@ -169,24 +173,29 @@ viz.match_curve(now.curves)
 # ## What would move the needle
 #
 # The change in your chance of matching anywhere from single actions, each on its own,
-# everything else as it is. Exam scores and US letters usually weigh most; more applications
-# help less once you apply to the programs that fit you.
+# everything else as it is, measured from your chances today. Only levers you can still pull
+# at the plan date are drawn: an exam already taken, a letter or a rotation with no month left
+# before letters are due, or applications after they have closed are listed in the table with
+# the reason they are left out.
 
 # %%
-levers = probability.what_if(applicant, model)
-viz.what_if_tornado(levers)
+viz.what_if_tornado(plan.levers)  # draws the levers still open; names the others and why
 
 # %%
-present.what_if_table(levers)
+present.what_if_table(plan.levers)
 
 # %% [markdown]
-# ## Away rotations
+# ## Away rotations, and what graduates can do
 #
 # The rotations that raise your chances most within your budget and the time left: four
-# weeks each, letters ready before ERAS opens, none in interview season. *Anchor*: a strong
-# program in your first choice; *opportunity*: a program that matches IMGs like you;
-# *safety*: a very IMG-friendly program (for interventional radiology, a diagnostic
-# radiology program with ESIR). A rotation helps at that program and brings a US letter.
+# weeks each, letters in before programs start reviewing, none in interview season.
+# Visiting-student electives need current enrollment in a medical school, so they are planned
+# only in months that end by your graduation; after it, the plan uses hands-on externships at
+# programs that offer them to graduates, observerships (no patient care: not hands-on
+# experience) and research positions. *Anchor*: a strong program in your first choice;
+# *opportunity*: a program that matches IMGs like you; *safety*: a very IMG-friendly program
+# (for interventional radiology, a diagnostic radiology program with ESIR). A rotation at a
+# program helps there and brings a US letter.
 
 # %%
 markup.key_figures([
@@ -205,12 +214,13 @@ markup.bullet_list(plan.rotations.notes, title="Notes on the rotation plan")
 # %% [markdown]
 # ## Backup plan
 #
-# Specialties adjacent to your first choice, in the order the advising guides give them,
-# added to one rank list until your chance of matching anywhere reaches 85% (or the options
-# run out). Your first choice's programs stay at the top of the list, so its chance is
-# unchanged; each backup adds its chance of catching you if the ones above do not. These
-# figures are for your profile as it is; the plan's total at the top of the report also
-# counts the away rotations above.
+# Your specialties first, then backups adjacent to your first choice, added to one rank list
+# until your chance of matching anywhere reaches 85%, with at most three specialties in all:
+# each needs its own personal statement, letters and interview preparation. Your first
+# choice's programs stay at the top of the list, so its chance is unchanged; each backup adds
+# its chance of catching you if the ones above do not, and the table sets what it adds against
+# its fees. These figures include the rotations above: the last one is the plan's total at the
+# top of the report.
 
 # %%
 viz.backup_plan_chart(plan.backup.table)
@@ -225,8 +235,9 @@ markup.bullet_list(plan.backup.notes, title="Notes on the backup plan")
 # ## Timeline
 #
 # Your calendar to Match Day: preparation, exams, the rotations above, applications,
-# interviews and the Match. Cycle dates follow recent years' rules and are approximate:
-# check the AAMC (ERAS) and NRMP calendars of your year.
+# interviews and the Match, each with its status at the plan date (done, overdue, due now or
+# upcoming). Season dates come from the AAMC ERAS timeline and the NRMP calendar; those of
+# seasons not yet published follow recent years' pattern and are marked approximate.
 
 # %%
 viz.plan_gantt(plan.rotations.rotations, plan.timeline)
@@ -264,8 +275,9 @@ markup.table(
 
 # %% [markdown]
 # The public figures behind the model, with their grade (A: official source seen directly;
-# B: a secondary page quoting official data; C: third-party, rounded or derived; project:
-# a mapping written for this project):
+# B: a secondary page quoting official data; C: third-party, rounded or derived; guide: a rule
+# of thumb from an advising guide, named by its title; project: a mapping written for this
+# project):
 
 # %%
 markup.table(
