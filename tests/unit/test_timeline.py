@@ -158,6 +158,8 @@ def test_season_phases_and_past_seasons_are_refused():
     assert season_phase(2026, dt.date(2026, 12, 1)) == "over"
     assert phase_note(2028, dt.date(2026, 12, 1)) is None
     assert "effectively closed" in phase_note(2027, dt.date(2026, 12, 1))
+    assert "before applications are read" in phase_note(2027, dt.date(2026, 7, 1))
+    assert "have been reviewing since" in phase_note(2027, dt.date(2026, 10, 1))
     assert check_season(2027, dt.date(2026, 12, 1)) == "interviewing"
     with pytest.raises(SeasonOverError) as error:
         check_season(2026, dt.date(2026, 12, 1))

@@ -177,11 +177,18 @@ def phase_note(match_year: int, as_of: dt.date) -> str | None:
     """One sentence for a season already under way (None before it starts)."""
     cal = season_calendar(match_year)
     phase = season_phase(match_year, as_of)
-    if phase == "applying":
+    if phase == "applying" and as_of < cal["programs_review"]:
         return (
             f"The {match_year} season is under way (MyERAS opened {cal['myeras_opens']:%d %b %Y}; "
             f"programs review from {cal['programs_review']:%d %b %Y}): this plan covers what "
             "can still be done before applications are read."
+        )
+    if phase == "applying":
+        return (
+            f"The {match_year} season is under way and programs have been reviewing since "
+            f"{cal['programs_review']:%d %b %Y}: applications sent now are read later, and "
+            f"after about {cal['applications_close']:%d %b %Y} rarely in time; this plan covers "
+            "what can still be done."
         )
     if phase == "interviewing":
         return (
