@@ -25,6 +25,7 @@ from analysis.data.observed_rates import (
     spreadsheet_safe,
     write_unjoined_csv,
 )
+from analysis.model.calibration import population_rates
 from analysis.model.evaluation import (
     INPUT_COLUMNS,
     calibration_ratio,
@@ -35,6 +36,7 @@ from analysis.model.evaluation import (
     reference_profile,
     spearman,
 )
+from analysis.model.probability import MatchModel
 
 OBSERVED = Path(__file__).resolve().parents[1] / "fixtures" / "observed"
 PROGRAMS_CSV = OBSERVED / "freida_programs.csv"
@@ -462,7 +464,9 @@ def test_spearman_with_ties_by_hand():
 
 def test_evaluation_correlations_match_brute_force(evaluation):
     pairs = evaluation.pairs
-    assert set(evaluation.spearman) == {"img_friendliness", "p_interview", *INPUT_COLUMNS}
+    # the group's own observed rate is the answer, not an input
+    expected_names = {"img_friendliness", "predicted_rate", "p_interview", *INPUT_COLUMNS}
+    assert set(evaluation.spearman) == expected_names - {"non_us_img_interview_rate"}
     for name, result in evaluation.spearman.items():
         expected, n = brute_spearman(pairs[name].to_list(), pairs["observed_rate"].to_list())
         assert result.n == n, name
@@ -485,14 +489,27 @@ def test_calibration_ratio_by_hand():
 
 
 def test_calibration_ratio_on_the_fixtures(programs, evaluation):
-    held_out = programs.with_columns(pl.lit(None, dtype=pl.Float64)
-                                     .alias("non_us_img_interview_rate"))  # fmt: skip
+    held_out = programs.with_columns(
+        pl.lit(None, dtype=pl.Float64).alias(c)
+        for c in ("non_us_img_interview_rate", "us_img_interview_rate")
+    )
     chances = analysis.interview_chances(reference_profile(), held_out, specialties=["IM"])
     p = dict(zip(chances["program_id"], chances["p_interview"], strict=True))
     predicted = sum(p[pid] for pid in EXPECTED_IM_JOIN.values())
     assert evaluation.joined == len(EXPECTED_IM_JOIN)
     assert evaluation.calibration_n == len(EXPECTED_IM_JOIN)
-    assert evaluation.calibration_ratio == pytest.approx(predicted / OBSERVED_SUM_IM, rel=1e-12)
+    # the reference applicant's ratio is exactly its P(interview) summed over the programs
+    assert evaluation.calibration_ratio_reference == pytest.approx(
+        predicted / OBSERVED_SUM_IM, rel=1e-12
+    )
+    # the headline ratio uses the population's average chance (what a published rate measures)
+    model = MatchModel(held_out)
+    population = population_rates(model, "IM").filter(
+        pl.col("program_id").is_in(list(EXPECTED_IM_JOIN.values()))
+    )
+    assert evaluation.calibration_ratio == pytest.approx(
+        population["predicted_rate"].sum() / OBSERVED_SUM_IM, rel=1e-9
+    )
 
 
 def test_json_record(evaluation):
@@ -501,7 +518,9 @@ def test_json_record(evaluation):
     assert json.loads(text) == record
     assert record["joined"] == 14 and record["unjoined"] == 10
     assert isinstance(record["joined"], int) and isinstance(record["unjoined"], int)
-    assert set(record["spearman"]) == {"img_friendliness", "p_interview", *INPUT_COLUMNS}
+    names = {"img_friendliness", "predicted_rate", "p_interview", *INPUT_COLUMNS}
+    assert set(record["spearman"]) == names - {"non_us_img_interview_rate"}
+    assert set(record["spearman_all_programs"]) == set(record["spearman"])
     assert record["spearman"]["min_step2_score"] is None  # n = 0 on a FREIDA export
     assert record["spearman_n"]["min_step2_score"] == 0
     assert isinstance(record["spearman"]["pct_img_residents"], float)
@@ -533,7 +552,7 @@ def test_the_programs_own_rates_are_held_out(programs, rates, evaluation):
     enriched = enrich(programs, rates, specialty="IM").table
     held = evaluate(enriched, rates, specialty="IM")
     assert held.pairs["p_interview"].to_list() == evaluation.pairs["p_interview"].to_list()
-    assert held.spearman["non_us_img_interview_rate"].rho == pytest.approx(1.0)
+    assert "non_us_img_interview_rate" not in held.spearman  # the answer is not an input
     leaked = evaluate(enriched, rates, specialty="IM", hold_out=False)
     assert leaked.pairs["p_interview"].to_list() != evaluation.pairs["p_interview"].to_list()
 

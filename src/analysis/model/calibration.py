@@ -118,6 +118,28 @@ def _without_observed(programs: pl.DataFrame) -> pl.DataFrame:
     return programs.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in cols)
 
 
+def population_rates(
+    model: MatchModel, specialty: str, group: str = "non_us_img", size: int = 400
+) -> pl.DataFrame:
+    """The population's average P(interview) at each program of a specialty.
+
+    What a published per-program rate measures: the expected chance of an applicant of the
+    group drawn at random (`population.representative_sample`, the group's visa mix).
+    Columns: program_id, predicted_rate.
+    """
+    people = population.representative_sample(specialty, group, size)
+    rows = model.side.specialty_rows.get(specialty, np.array([], dtype=int))
+    total = np.zeros(rows.size)
+    for visa in np.unique(people.visa_needed):
+        idx = np.flatnonzero(people.visa_needed == visa)
+        total += specialty_scores(model, people, specialty, str(visa), idx, intervals=False).p.sum(
+            0
+        )
+    return pl.DataFrame(
+        {"program_id": model.side.ids[rows], "predicted_rate": total / max(len(people), 1)}
+    )
+
+
 def _population_rate(
     model: MatchModel, specialty: str, group: str, size: int, seed: int
 ) -> tuple[float, float]:

@@ -47,15 +47,21 @@ group's rate is unknown).
   whose US letters count for the specialty evaluated, or for the profile given) and every
   numeric input column of `INPUT_COLUMNS` (yes/no facts as 1/0, `program_type` as the
   ordinal of `PROGRAM_TYPE_ORDER`).
-- calibration ratio = sum of predicted P(interview) / sum of observed rates. 1 means the
-  reference applicant is predicted as many interviews as the average applicant of the group
-  got; below 1, fewer. It compares one applicant with the group's average, so it is the
-  right check only when the reference profile is a typical member of the group.
+- the same correlations over every joined program with unknown values at the column's
+  median (`spearman_all`): each input's own n above favours inputs that are unknown where
+  programs are hard to rank; this is the like-for-like comparison.
+- `predicted_rate`: the population's average P(interview) at the program
+  (`analysis.model.calibration.population_rates`): what a published rate measures, the
+  expected chance of an applicant of the group drawn at random.
+- calibration ratio = sum of predicted rates / sum of observed rates: 1 means the model
+  predicts as many interviews as the group got; below 1, fewer.
+  `calibration_ratio_reference` is the same with the reference applicant's P(interview):
+  one person (standing about 0, but screened out where a published rule excludes them), so
+  it sits below the population's.
 
-The program table's own `non_us_img_interview_rate` feeds the score and P(interview); it is
-set aside for the predictions (`hold_out=True`, the default), so that the model is judged
-on the other facts and a table enriched from the same rates file is not checked against
-itself. Its own correlation is still reported as an input column.
+The program table's own observed rates feed the score and P(interview); they are set aside
+for the predictions (`hold_out=True`, the default), so that the model is judged on the
+other facts and a table enriched from the same rates file is not checked against itself.
 
 Limits: name matching is exact after normalization (no fuzzy matching: a misspelt name is
 listed as `no_match`, never guessed); "University of X" and "X University" differ; the
@@ -81,9 +87,10 @@ from analysis.data.observed_rates import (
 )
 from analysis.data.schemas import canonical_programs
 from analysis.data.vocabulary import specialties
+from analysis.model.calibration import population_rates
 from analysis.model.friendliness import score_programs
 from analysis.model.population import reference_profile
-from analysis.model.probability import interview_chances
+from analysis.model.probability import MatchModel, interview_chances
 
 __all__ = [
     "EVALUATED_GROUPS",
@@ -144,6 +151,9 @@ PROGRAM_TYPE_ORDER: dict[str, int] = {
 }
 """`program_type` as a number for rank correlations: the order of the IMG-friendliness
 score's program-type component, least to most open to IMGs."""
+
+OBSERVED_RATE_COLUMNS = ("non_us_img_interview_rate", "us_img_interview_rate")
+"""The program table's observed rates: set aside for the predictions when `hold_out`."""
 
 INPUT_COLUMNS: tuple[str, ...] = (
     "pct_img_residents",
@@ -612,11 +622,17 @@ class Evaluation:
         unjoined: rows of the rates table not used, with the reason (see `RateJoin`).
         pairs: one row per joined program: `row`, `program` (as in the rates file),
             `program_id`, `program_name`, `specialty`, `state`, `observed_rate`,
-            `img_friendliness`, `p_interview` and the `INPUT_COLUMNS` as numbers.
+            `img_friendliness`, `predicted_rate`, `p_interview` and the `INPUT_COLUMNS` as
+            numbers.
         spearman: name -> `Correlation` of the observed rate with `img_friendliness`,
-            `p_interview` and each input column.
-        calibration_ratio: sum of p_interview / sum of observed rates (None if the latter
-            is 0 or nothing joined).
+            `predicted_rate`, `p_interview` and each input column (the group's own observed
+            rate column is the answer, so it is not among them).
+        calibration_ratio: sum of the population's predicted rates / sum of observed rates
+            (None if the latter is 0 or nothing joined).
+        calibration_ratio_reference: the same with the reference applicant's P(interview).
+        spearman_all: the same correlations over every joined program, an unknown value
+            counted at the column's median (rank-neutral): the fair comparison of inputs that
+            are unknown for different programs.
         calibration_n: programs in the calibration ratio.
         profile: the applicant P(interview) was computed for.
         notes: how the data were read and joined.
@@ -632,6 +648,8 @@ class Evaluation:
     calibration_n: int
     profile: Any
     notes: tuple[str, ...] = field(default=())
+    calibration_ratio_reference: float | None = None
+    spearman_all: dict[str, float | None] = field(default_factory=dict)
 
     def unjoined_by_reason(self) -> dict[str, int]:
         """Count of unjoined rows per reason (every reason listed, zeros included)."""
@@ -642,12 +660,15 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: `{joined, unjoined, spearman: {name: rho or null}, calibration_ratio}`,
-        plus `spearman_n`, `unjoined_by_reason`, `calibration_n`, `group` and `specialty`."""
+        plus `calibration_ratio_reference`, `spearman_n`, `unjoined_by_reason`,
+        `calibration_n`, `group` and `specialty`."""
         return {
             "joined": int(self.joined),
             "unjoined": int(self.unjoined.height),
             "spearman": {k: c.rho for k, c in self.spearman.items()},
             "calibration_ratio": self.calibration_ratio,
+            "calibration_ratio_reference": self.calibration_ratio_reference,
+            "spearman_all_programs": self.spearman_all,
             "spearman_n": {k: int(c.n) for k, c in self.spearman.items()},
             "unjoined_by_reason": self.unjoined_by_reason(),
             "calibration_n": int(self.calibration_n),
@@ -728,14 +749,15 @@ def evaluate(
 
     model_table = table
     if hold_out:
-        held = table["non_us_img_interview_rate"].is_not_null().sum()
-        if held:
-            notes.append(
-                f"the program table's own non_us_img_interview_rate ({held} programs) was set "
-                "aside for the predictions, so the model is judged on the other facts"
-            )
+        for column in OBSERVED_RATE_COLUMNS:
+            held = table[column].is_not_null().sum()
+            if held:
+                notes.append(
+                    f"the program table's own {column} ({held} programs) was set aside for the "
+                    "predictions, so the model is judged on the other facts"
+                )
         model_table = table.with_columns(
-            pl.lit(None, dtype=pl.Float64).alias("non_us_img_interview_rate")
+            pl.lit(None, dtype=pl.Float64).alias(c) for c in OBSERVED_RATE_COLUMNS
         )
 
     joined = join.joined.rename({rate_column: "observed_rate"}).select(
@@ -745,16 +767,38 @@ def evaluate(
     predicted = _predictions(
         model_table, codes, applicant, visa_needed, move_letters=move_letters, as_of=as_of
     )
-    pairs = joined.join(predicted, on="program_id", how="left").join(
-        table.select("program_id", *_numeric_inputs()), on="program_id", how="left"
+    model = MatchModel(model_table, as_of=as_of)
+    population_predicted = pl.concat(
+        [population_rates(model, code, group) for code in codes]
+        or [pl.DataFrame(schema={"program_id": pl.String, "predicted_rate": pl.Float64})]
     )
-
+    pairs = (
+        joined.join(predicted, on="program_id", how="left")
+        .join(population_predicted, on="program_id", how="left")
+        .join(table.select("program_id", *_numeric_inputs()), on="program_id", how="left")
+    )
+    own_rate = f"{group}_interview_rate"  # the answer, not an input
     correlations: dict[str, Correlation] = {}
-    for name in ("img_friendliness", "p_interview", *INPUT_COLUMNS):
+    for name in ("img_friendliness", "predicted_rate", "p_interview", *INPUT_COLUMNS):
+        if name == own_rate:
+            continue
         correlations[name] = _spearman_frame(
             pairs.select(x=pl.col(name).cast(pl.Float64), y=pl.col("observed_rate"))
         )
-    ratio, ratio_n = calibration_ratio(pairs["p_interview"], pairs["observed_rate"])
+    neutral = {
+        name: _spearman_frame(
+            pairs.select(
+                x=pl.col(name)
+                .cast(pl.Float64)
+                .fill_nan(None)
+                .fill_null(pl.col(name).cast(pl.Float64).median()),
+                y=pl.col("observed_rate"),
+            )
+        ).rho
+        for name in correlations
+    }
+    ratio, ratio_n = calibration_ratio(pairs["predicted_rate"], pairs["observed_rate"])
+    reference_ratio, _ = calibration_ratio(pairs["p_interview"], pairs["observed_rate"])
     return Evaluation(
         group=group,
         specialty=spec,
@@ -764,6 +808,8 @@ def evaluate(
         spearman=correlations,
         calibration_ratio=ratio,
         calibration_n=ratio_n,
+        calibration_ratio_reference=reference_ratio,
+        spearman_all=neutral,
         profile=applicant,
         notes=tuple(notes),
     )

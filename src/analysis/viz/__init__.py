@@ -37,7 +37,7 @@ Limits. Titles summarise the data they are given and cannot follow interactive f
 except the scatter's, which is precomputed for every choice of its specialty dropdown.
 """
 
-from analysis.viz.calibration import calibration_chart
+from analysis.viz.calibration import calibration_chart, evaluation_scatter
 from analysis.viz.chances import interview_distribution, match_curve, what_if_tornado
 from analysis.viz.plans import backup_plan_chart, plan_gantt
 from analysis.viz.programs import (
@@ -52,6 +52,7 @@ __all__ = [
     "backup_plan_chart",
     "calibration_chart",
     "component_breakdown",
+    "evaluation_scatter",
     "friendliness_distribution",
     "friendliness_scatter",
     "interview_distribution",

@@ -1,7 +1,8 @@
-"""The calibration chart: the model's interview and match rates against the reference figures.
+"""Calibration charts: the model against the reference figures and against observed rates.
 
-Input (`analysis.model.calibration.calibration_long`; extra columns are ignored): a frame
-with specialty, metric, model, reference.
+Inputs (extra columns are ignored): `calibration_chart` takes
+`analysis.model.calibration.calibration_long` (specialty, metric, model, reference);
+`evaluation_scatter` takes `analysis.model.evaluation.Evaluation.pairs`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from analysis.viz.theme import (
 
 __all__ = [
     "calibration_chart",
+    "evaluation_scatter",
 ]
 
 
@@ -168,3 +170,65 @@ def _paired_dots(codes: list[str], fmt: str) -> alt.LayerChart:
         ],
     )
     return alt.layer(rule, dots)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def evaluation_scatter(pairs: FrameLike, *, rho: float | None = None) -> alt.LayerChart | alt.Chart:
+    """Observed interview rate against the model's P(interview), one point per program.
+
+    The dashed diagonal is perfect calibration; points below it are programs where the
+    reference applicant's predicted chance is lower than the observed rate of the group.
+
+    Args:
+        pairs: `Evaluation.pairs` (`program_name`, `observed_rate`, `p_interview`,
+            `img_friendliness`).
+        rho: the Spearman correlation to state in the title (optional).
+    """
+    df = input_frame(
+        pairs,
+        "evaluation pairs",
+        ["program_name", "observed_rate", "p_interview", "img_friendliness"],
+        "evaluation_scatter",
+    ).filter(pl.col("observed_rate").is_not_null(), pl.col("p_interview").is_not_null())
+    if df.is_empty():
+        return empty_chart("Model against observed rates", "No program joined with a known rate.")
+    top = float(max(df["observed_rate"].max(), df["p_interview"].max(), 0.01))
+    ranked = f"rank correlation {rho:.2f}; " if rho is not None else ""
+    title = chart_title(
+        f"Predicted vs observed interview rates at {df.height} programs",
+        f"{ranked}dashed line: predicted = observed",
+    )
+    data = inline_data(df, ["program_name", "observed_rate", "p_interview", "img_friendliness"])
+    scale = alt.Scale(domain=[0, top], nice=False)
+    points = (
+        alt.Chart(data)
+        .mark_circle(size=36, opacity=0.6, color=BLUE)
+        .encode(
+            x=alt.X(
+                "observed_rate:Q",
+                title="Observed interview rate",
+                scale=scale,
+                axis=alt.Axis(format="%"),
+            ),
+            y=alt.Y(
+                "p_interview:Q",
+                title="Model P(interview), reference applicant",
+                scale=scale,
+                axis=alt.Axis(format="%"),
+            ),
+            tooltip=[
+                alt.Tooltip("program_name:N", title="Program"),
+                alt.Tooltip("observed_rate:Q", title="Observed", format=".1%"),
+                alt.Tooltip("p_interview:Q", title="Model", format=".1%"),
+                alt.Tooltip("img_friendliness:Q", title="IMG-friendliness", format=".0f"),
+            ],
+        )
+    )
+    diagonal = (
+        alt.Chart(alt.InlineData(values=[{"v": 0.0}, {"v": top}]))
+        .mark_line(strokeDash=[4, 4], color=ORANGE)
+        .encode(x="v:Q", y="v:Q", tooltip=alt.value(None))
+    )
+    return alt.layer(diagonal, points, title=title).properties(width=360, height=300)
