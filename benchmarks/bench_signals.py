@@ -1,22 +1,26 @@
 """Signal planner speed and quality: one applicant, three specialties, the national demo table.
 
-Run:  PYTHONPATH=src .venv/bin/python benchmarks/bench_signals.py [--repeat 30] [--cases 500]
+Run:  .venv/bin/python benchmarks/bench_signals.py [--repeat 30] [--cases 300] [--as-of 2026-11-01]
 
 Prints its figures and ends with one JSON line. Measured in the same run:
 - speed: `plan_signals` for the demo applicant amira_ir (IR, then DR, then IM: a shared DR+IR
-  pool of 6 gold and 6 silver signals and IM's 3 gold and 12 silver) against the programs
-  `match_chances` counts for her, warm (goal < 200 ms), with and without the improvement step,
-  and the cold first call; the two baselines (most IMG-friendly first; random, 200 draws);
-- value: P(match anywhere) without signals, with the optimized signals, with the most
-  IMG-friendly first and with random signals, for every demo applicant;
+  pool of 6 gold and 6 silver signals and IM's 3 gold and 12 silver) on the programs
+  `match_chances` counts for her, warm (goal < 200 ms), greedy alone and with the
+  improvement step, the cold first call; the whole `signal_plan` for her (interview chances,
+  lists, planner, own choice and both baselines) warm;
+- value: P(match anywhere) without signals, with the planner's signals, with the most
+  IMG-friendly first and with random signals (200 draws, seed 0), for every demo applicant,
+  and the number of signals that went to a screened-out or zero-chance program;
 - quality: on seeded small cases (8-12 programs, 1-2 gold and 1-3 silver, some with a DR+IR
-  pool), the exhaustive optimum minus the planner's P(match anywhere), greedy alone and
-  improved: the worst gap, the mean and the share of cases at the optimum.
+  pool), the exhaustive optimum (`exhaustive_best`) minus the planner's P(match anywhere),
+  greedy alone and improved: the worst gap, the mean and the share of cases at the optimum.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import json
 import statistics
 import sys
@@ -25,16 +29,20 @@ import time
 import numpy as np
 import polars as pl
 
-from analysis.config import REPO_ROOT, demo_applicants_dir, demo_programs_path
+from analysis.config import demo_applicants_dir, demo_programs_path
 from analysis.data.applicants import load_applicants
 from analysis.data.programs import load_programs
-from analysis.model.probability import MatchModel, group_of, interview_chances, match_chances
+from analysis.data.signal_rules import signal_rules
+from analysis.model.probability import interview_chances, match_chances, model_for
 from analysis.planners.signals import (
+    SpecialtyList,
+    exhaustive_best,
     lists_from_chances,
-    most_friendly_first,
     plan_signals,
-    random_signals,
+    signal_plan,
 )
+
+SEASON = "2025-2026"
 
 
 def _time(fn, repeat: int) -> list[float]:
@@ -46,44 +54,70 @@ def _time(fn, repeat: int) -> list[float]:
     return out
 
 
-def applicant_lists(applicant, model: MatchModel):
-    """The engine's lists for an applicant, with each program's P(open) attached."""
-    chances = interview_chances(applicant, model)
-    feat = model.features(applicant.visa_needed)
-    is_us = group_of(applicant.visa_needed) == "us_img"
-    p_open = feat.p_open_us if is_us else feat.p_open_nonus
-    chances = chances.join(
-        pl.DataFrame({"program_id": feat.ids.tolist(), "p_open": p_open}),
-        on="program_id",
-        how="left",
+def _rules(code: str, gold: int, silver: int):
+    base = signal_rules(code, "2024-2025")
+    return dataclasses.replace(
+        base, gold=gold, silver=silver, single=None, total=gold + silver, unknown=False
     )
-    engine = match_chances(applicant, model, curve=False)
-    apps = dict(
-        zip(engine.specialties["specialty"], engine.specialties["applications"], strict=True)
-    )
-    lists = lists_from_chances(chances, apps, include_screened=True)
-    friendliness = {
-        item.specialty: pl.DataFrame({"program_id": list(item.program_ids)})
-        .join(chances.select("program_id", "img_friendliness"), on="program_id", how="left")[
-            "img_friendliness"
-        ]
-        .to_numpy()
-        for item in lists
-    }
-    return lists, friendliness, engine
+
+
+def small_case(rng: np.random.Generator):
+    """A seeded small case: 8-12 IM programs (1-2 gold, 1-3 silver), with probability 0.4 also
+    a DR+IR pool of 2-5 programs each (1-2 gold, 1-2 silver); some screened and rotation
+    programs."""
+    n = int(rng.integers(8, 13))
+    kind = rng.choice(["mixed", "middling", "high", "low"])
+    if kind == "mixed":
+        p = rng.choice([0.0, 0.01, 0.05, 0.15, 0.3, 0.5, 0.8, 0.95], n) * rng.uniform(0.6, 1.1, n)
+    elif kind == "middling":
+        p = rng.uniform(0.1, 0.7, n)
+    elif kind == "high":
+        p = rng.uniform(0.3, 0.99, n)
+    else:
+        p = rng.uniform(0.0, 0.15, n)
+    ids = [f"IM-{i:03d}" for i in range(n)]
+    lists = [
+        SpecialtyList(
+            "IM",
+            ids,
+            np.clip(p, 0.0, 0.99),
+            screened=rng.random(n) < 0.1,
+            rotated=rng.random(n) < 0.15,
+        )
+    ]
+    rules = {"IM": _rules("IM", int(rng.integers(1, 3)), int(rng.integers(1, 4)))}
+    if rng.random() < 0.4:
+        gold, silver = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+        for code in ("IR", "DR"):
+            m = int(rng.integers(2, 6))
+            q = np.clip(rng.uniform(0, 0.9, m), 0, 0.99)
+            lists.insert(0, SpecialtyList(code, [f"{code}-{i:03d}" for i in range(m)], q))
+            rules[code] = _rules(code, gold, silver)
+    return lists, rules
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--cases", type=int, default=500, help="small cases for the quality check")
+    parser.add_argument("--cases", type=int, default=300, help="small cases for the quality check")
+    parser.add_argument("--as-of", default="2026-11-01", help="plan date (YYYY-MM-DD)")
     args = parser.parse_args()
+    as_of = dt.date.fromisoformat(args.as_of)
 
     programs = load_programs(demo_programs_path())
-    model = MatchModel(programs)
+    model = model_for(programs, as_of=as_of)
     applicants = {a.applicant_id: a for a in load_applicants(demo_applicants_dir())}
     amira = applicants["amira_ir"]
-    lists, friendliness, engine = applicant_lists(amira, model)
+    start = time.perf_counter()
+    full = signal_plan(amira, model)
+    cold_full_ms = (time.perf_counter() - start) * 1000
+    # the planner's input, as signal_plan builds it: the programs match_chances counts
+    chances = interview_chances(amira, model)
+    engine = match_chances(amira, model, curve=False)
+    counted = dict(
+        zip(engine.specialties["specialty"], engine.specialties["applications"], strict=True)
+    )
+    lists = lists_from_chances(chances, counted, include_screened=True)
     season = amira.match_year
     sizes = ", ".join(
         f"{item.specialty} {int((~item.screened).sum())} (+{int(item.screened.sum())} screened)"
@@ -99,64 +133,63 @@ def main() -> None:
     greedy = statistics.median(
         _time(lambda: plan_signals(lists, season=season, improve=False), args.repeat)
     )
-    friendly_s = statistics.median(
-        _time(lambda: most_friendly_first(lists, friendliness, season=season), 5)
+    whole = statistics.median(_time(lambda: signal_plan(amira, model), max(3, args.repeat // 5)))
+    lean = statistics.median(
+        _time(lambda: signal_plan(amira, model, baselines=False), max(3, args.repeat // 5))
     )
-    random_s = statistics.median(_time(lambda: random_signals(lists, season=season), 5))
-    greedy_plan = plan_signals(lists, season=season, improve=False)
+    assert abs(plan.p_match_any_with - full.p_match_any_with) < 1e-12
     print(
-        f"plan_signals: first call {cold_ms:.0f} ms; warm median {warm * 1000:.1f} ms (fastest "
-        f"{min(warm_runs) * 1000:.1f} ms) over {args.repeat} runs (goal < 200 ms); greedy "
-        f"alone {greedy * 1000:.1f} ms "
-        f"(the improvement step costs x{warm / greedy:.2f}); baselines: most IMG-friendly "
-        f"first {friendly_s * 1000:.1f} ms, random (200 draws) {random_s * 1000:.1f} ms"
+        f"plan_signals (3 specialties): first call {cold_ms:.0f} ms; warm median "
+        f"{warm * 1000:.1f} ms (fastest {min(warm_runs) * 1000:.1f} ms) over {args.repeat} runs "
+        f"(goal < 200 ms); greedy alone {greedy * 1000:.1f} ms (the improvement step costs "
+        f"x{warm / greedy:.2f})"
+    )
+    print(
+        f"signal_plan (chances + lists + planner): warm {lean * 1000:.0f} ms; with own choice "
+        f"and both baselines {whole * 1000:.0f} ms; first call {cold_full_ms:.0f} ms"
     )
     print(
         f"amira_ir: P(match anywhere) {plan.p_match_any_without:.3f} without signals "
-        f"(match_chances: {engine.p_match_any:.3f}); {greedy_plan.p_match_any_with:.4f} greedy, "
-        f"{plan.p_match_any_with:.4f} improved (effect range {plan.p_match_any_with_low:.3f}-"
-        f"{plan.p_match_any_with_high:.3f})"
+        f"(match_chances {engine.p_match_any:.3f}), {plan.p_match_any_with:.4f} with "
+        f"(effect range {plan.p_match_any_with_low:.3f}-{plan.p_match_any_with_high:.3f})"
     )
-    print(
-        plan.specialties.select(
-            "specialty", "pool", "gold_used", "silver_used", "p_match_without", "p_match_with"
-        )
-    )
-    for row in plan.signals.head(4).iter_rows(named=True):
-        print(f"  {row['program_id']:<14} {row['tier']:<6} {row['reason']}")
 
-    print("\nP(match anywhere) per demo applicant (seeded random: 200 draws, seed 0):")
-    print(f"{'applicant':<18} {'without':>8} {'optimized':>10} {'friendly1st':>12} {'random':>8}")
+    print(f"\nP(match anywhere) per demo applicant, plan date {as_of} (random: 200 draws, seed 0)")
+    print(
+        "| applicant | season | without | optimized | most IMG-friendly first | random | "
+        "signals | to screened-out |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     values = {}
     for applicant_id, applicant in sorted(applicants.items()):
-        a_lists, a_friendly, _ = applicant_lists(applicant, model)
-        s = applicant.match_year
-        best = plan_signals(a_lists, season=s)
-        friendly = most_friendly_first(a_lists, a_friendly, season=s)
-        rand = random_signals(a_lists, season=s, draws=200, seed=0)
-        screened_hits = sum(
-            bool(item.screened[list(item.program_ids).index(pid)])
-            for item in a_lists
-            for pid in best.signals.filter(pl.col("specialty") == item.specialty)["program_id"]
-        )
+        result = signal_plan(applicant, model, draws=200, seed=0)
+        table = interview_chances(applicant, model)
+        shut = set(table.filter(~pl.col("eligible") | (pl.col("p_interview") <= 0))["program_id"])
+        hits = len(shut & set(result.optimized.signals["program_id"]))
         values[applicant_id] = {
-            "without": round(best.p_match_any_without, 4),
-            "optimized": round(best.p_match_any_with, 4),
-            "most_friendly_first": round(friendly.p_match_any_with, 4),
-            "random": round(rand.p_match_any_with, 4),
-            "signals_to_screened_programs": screened_hits,
+            "season": result.season,
+            "without": round(result.p_match_any_without, 4),
+            "optimized": round(result.p_match_any_with, 4),
+            "most_friendly_first": round(result.most_friendly.p_match_any_with, 4),
+            "random": round(result.random.p_match_any_with, 4),
+            "signals": result.optimized.signals.height,
+            "signals_to_screened_programs": hits,
         }
         v = values[applicant_id]
         print(
-            f"{applicant_id:<18} {v['without']:>8.4f} {v['optimized']:>10.4f} "
-            f"{v['most_friendly_first']:>12.4f} {v['random']:>8.4f}"
+            f"| {applicant_id} | {v['season']} | {v['without']:.1%} | {v['optimized']:.1%} | "
+            f"{v['most_friendly_first']:.1%} | {v['random']:.1%} | {v['signals']} | {hits} |"
         )
 
-    sys.path.insert(0, str(REPO_ROOT))  # the exhaustive search lives with the tests
-    from tests.unit.test_signals import greedy_gaps
-
+    rng = np.random.default_rng(0)
+    gaps: dict[str, list[float]] = {"greedy": [], "improved": []}
     start = time.perf_counter()
-    gaps = greedy_gaps(args.cases, seed=0)
+    for _ in range(args.cases):
+        case, rules = small_case(rng)
+        best = exhaustive_best(case, season=SEASON, rules=rules)
+        for key, improve in (("greedy", False), ("improved", True)):
+            found = plan_signals(case, season=SEASON, rules=rules, improve=improve)
+            gaps[key].append(best - found.p_match_any_with)
     quality_s = time.perf_counter() - start
     print(
         f"\nquality on {args.cases} seeded small cases (exhaustive optimum minus planner, "
@@ -164,10 +197,11 @@ def main() -> None:
     )
     quality = {}
     for key, gap in gaps.items():
+        arr = np.array(gap)
         quality[key] = {
-            "worst_gap": round(float(gap.max()), 5),
-            "mean_gap": round(float(gap.mean()), 6),
-            "share_optimal": round(float(np.mean(gap < 1e-9)), 3),
+            "worst_gap": round(float(arr.max()), 5),
+            "mean_gap": round(float(arr.mean()), 6),
+            "share_optimal": round(float(np.mean(arr < 1e-9)), 3),
         }
         q = quality[key]
         print(
@@ -178,12 +212,15 @@ def main() -> None:
     result = {
         "benchmark": "signals",
         "programs": programs.height,
+        "as_of": as_of.isoformat(),
         "applicant": "amira_ir",
         "specialties": [item.specialty for item in lists],
         "plan_warm_ms": round(warm * 1000, 2),
         "plan_warm_fastest_ms": round(min(warm_runs) * 1000, 2),
         "plan_cold_ms": round(cold_ms, 1),
         "greedy_only_warm_ms": round(greedy * 1000, 2),
+        "signal_plan_warm_ms": round(lean * 1000, 1),
+        "signal_plan_with_baselines_warm_ms": round(whole * 1000, 1),
         "goal_ms": 200,
         "p_match_any": values,
         "quality_cases": args.cases,

@@ -32,6 +32,9 @@ from analysis.planners.signals import (
     plan_signals,
     random_signals,
 )
+from analysis.planners.signals import (
+    exhaustive_best as exhaustive_best_packaged,
+)
 
 SEASON = "2025-2026"
 G_IM = match_given_interviews("IM")
@@ -343,7 +346,7 @@ def test_greedy_is_within_one_point_of_exhaustive_search(case):
 def random_small_case(rng: np.random.Generator):
     """A seeded small case: 8-12 IM programs (1-2 gold, 1-3 silver), with probability 0.4 also
     a DR+IR pool of 2-5 programs each (1-2 gold, 1-2 silver); some screened and rotation
-    programs. Used by the test below and by benchmarks/bench_signals.py."""
+    programs (benchmarks/bench_signals.py draws the same kind of cases)."""
     n = int(rng.integers(8, 13))
     kind = rng.choice(["mixed", "middling", "high", "low"])
     if kind == "mixed":
@@ -383,6 +386,15 @@ def greedy_gaps(cases: int, seed: int = 0) -> dict[str, np.ndarray]:
             plan = plan_signals(lists, season=SEASON, rules=rules, improve=improve)
             out[key].append(best - plan.p_match_any_with)
     return {k: np.array(v) for k, v in out.items()}
+
+
+def test_the_packaged_exhaustive_search_agrees_with_the_one_written_here():
+    rng = np.random.default_rng(4)
+    for _ in range(25):
+        lists, rules = random_small_case(rng)
+        assert exhaustive_best_packaged(lists, season=SEASON, rules=rules) == pytest.approx(
+            exhaustive_best(lists, rules), abs=1e-12
+        )
 
 
 def test_greedy_vs_exhaustive_on_seeded_cases():
