@@ -55,6 +55,11 @@ _EXPORTS: dict[str, str] = {
     "plan_rotations": "analysis.planners.rotations",
     "plan_backup": "analysis.planners.backup",
     "build_timeline": "analysis.planners.timeline",
+    # program signals
+    "signal_rules": "analysis.data.signal_rules",
+    "signal_plan": "analysis.planners.signals",
+    "plan_signals": "analysis.planners.signals",
+    "evaluate_signals": "analysis.planners.signals",
 }
 
 __all__ = ["__version__", *_EXPORTS]
