@@ -104,7 +104,7 @@ def test_invalid_applicants_exit_2(applicant_fixture) -> None:
     result, out, err = run("--applicants", bad, "--applicants", tag, "--applicants", good)
     assert result.exit_code == 2
     assert "1 valid applicant, 2 invalid" in out
-    assert "row 5, column 'step2_score': 320" in err
+    assert "line 5, field 'step2_score': 320" in err  # a YAML file has lines, not rows
     assert "!!python" in err
 
 

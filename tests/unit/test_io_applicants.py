@@ -39,16 +39,18 @@ def test_valid_json_with_specialty_names(applicant_fixture) -> None:
 def test_step2_out_of_range_names_line_and_field(applicant_fixture) -> None:
     path = applicant_fixture("step2_320.yaml")
     problem = only(problems_of(imgio.load_applicant, path))
-    assert (problem.file, problem.row, problem.column, problem.value) == (
+    assert (problem.file, problem.line, problem.column, problem.value) == (
         str(path), 5, "step2_score", 320,
     )  # fmt: skip
+    assert problem.row is None  # a YAML file has lines, not rows
+    assert f"{path}, line 5, field 'step2_score': 320:" in str(problem)
     assert "300" in problem.expected
 
 
 def test_graduation_after_the_match_year(applicant_fixture) -> None:
     problem = only(problems_of(imgio.load_applicant, applicant_fixture("future_graduation.yaml")))
     assert problem.column == "graduation_year"
-    assert problem.row == 4
+    assert problem.line == 4
     assert "graduation_year" in problem.expected
 
 
@@ -57,10 +59,10 @@ def test_unknown_specialty_key_and_nested_field(applicant_fixture) -> None:
     by_column = {p.column: p for p in problems}
     assert set(by_column) == {"us_letters.XYZ", "research.publications"}
     letters = by_column["us_letters.XYZ"]
-    assert (letters.row, letters.value) == (8, "XYZ")
+    assert (letters.line, letters.value) == (8, "XYZ")
     assert "specialty" in letters.expected
     publications = by_column["research.publications"]
-    assert (publications.row, publications.value) == (10, -1)
+    assert (publications.line, publications.value) == (10, -1)
 
 
 def test_unknown_field_is_an_error(tmp_path, applicant_fixture) -> None:
@@ -69,14 +71,14 @@ def test_unknown_field_is_an_error(tmp_path, applicant_fixture) -> None:
     problem = only(problems_of(imgio.load_applicant, path))
     assert problem.column == "step2_scroe"
     assert "unknown field" in problem.expected and "step2_score" in problem.expected
-    assert problem.row == 20
+    assert problem.line == 20
 
 
 def test_broken_yaml_names_the_line(applicant_fixture) -> None:
     path = applicant_fixture("broken.yaml")
     problem = only(problems_of(imgio.load_applicant, path))
     assert problem.file == str(path)
-    assert problem.row is not None and problem.row >= 3
+    assert problem.line is not None and problem.line >= 3
     assert "not valid YAML" in problem.expected
 
 
@@ -84,13 +86,13 @@ def test_broken_json_names_the_line(tmp_path) -> None:
     path = tmp_path / "broken.json"
     path.write_text('{"applicant_id": "x",\n  "name": }\n', encoding="utf-8")
     problem = only(problems_of(imgio.load_applicant, path))
-    assert problem.row == 2
+    assert problem.line == 2
     assert "not valid JSON" in problem.expected
 
 
 def test_python_tags_are_refused_not_constructed(applicant_fixture, capsys) -> None:
     problem = only(problems_of(imgio.load_applicant, applicant_fixture("python_tag.yaml")))
-    assert problem.row == 1
+    assert problem.line == 1
     assert "!!python" in problem.expected
     assert "constructed" not in capsys.readouterr().out  # the tag's print never ran
 

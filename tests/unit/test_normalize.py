@@ -431,6 +431,7 @@ NORMALIZERS = [
     nz.parse_float,
     nz.parse_list_cell,
     lambda text: nz.normalize_visa_list([text]),
+    nz.normalize_visa_need,
 ]
 
 # Text that looks like the cells normalizers see, plus arbitrary Unicode.

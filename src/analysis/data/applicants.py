@@ -1,23 +1,28 @@
 """Reading applicant profiles: YAML or JSON files, folders of them, CSV files of many.
 
-Method. YAML is parsed with `yaml.safe_load` only (a `!!python/...` tag is refused, never
-constructed); JSON with `json.loads`. Each profile is validated by
-`analysis.data.schemas.ApplicantProfile`, and every problem is reported at once: errors name
-the file, the line of the YAML key (or the CSV row and column) and the field path
-(`us_letters.XYZ`, `research.publications`). A CSV file holds one applicant per row, with
-columns named as the profile fields (lists separated by ';', per-specialty counts written
-'IR:1; DR:2', research as `research_publications`...).
+Method. YAML and JSON are read by `analysis.data.documents`, which refuses before building
+anything what a profile never needs and what could hang or mislead: anchors and aliases
+(the "billion laughs"), nesting deeper than 20 levels, files over 1 MiB, tags such as
+`!!python/...` (refused, never constructed), and keys given twice (both lines named). Each
+profile is then validated by `analysis.data.schemas.ApplicantProfile`, and every problem is
+reported at once: errors name the file, the line of the YAML/JSON key (or the CSV row and
+column) and the field path (`us_letters.XYZ`, `research.publications`); an unknown field
+gets the closest known one ("did you mean 'step1_passed'?"). A CSV file holds one applicant
+per row, with columns named as the profile fields (lists separated by ';', per-specialty
+counts written 'IR:1; DR:2', research as `research_publications`...).
 
 Inputs: paths of profile files, folders of them (not recursive) or CSV files. Outputs:
 `ApplicantProfile`s, or, from `iter_applicants`, one `(label, profile or error)` pair per
-applicant so that one bad applicant never stops a batch.
+applicant so that one bad applicant never stops a batch: whatever goes wrong while reading
+one applicant (even an unexpected exception) becomes that applicant's
+`DataValidationError`.
 
 Limits: text files must be UTF-8 (with or without BOM) or UTF-16 with a BOM.
 """
 
 from __future__ import annotations
 
-import json
+import difflib
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -27,12 +32,17 @@ from typing import Any
 import polars as pl
 
 from analysis.data import normalize as nz
+from analysis.data.documents import MAX_BYTES, Document, read_document
 from analysis.data.programs import read_csv_cells
 from analysis.data.schemas import (
     APPLICANT_CSV_RESEARCH,
     APPLICANT_LIST_FIELDS,
     APPLICANT_MAP_FIELDS,
     ApplicantProfile,
+    CompletedRotation,
+    ProgramSignal,
+    Research,
+    same_specialty_message,
 )
 from analysis.errors import NO_VALUE as _NO  # "no single value is at fault"
 from analysis.errors import (
@@ -48,108 +58,81 @@ __all__ = ["iter_applicants", "load_applicant", "load_applicants"]
 APPLICANT_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def _yaml_line_index(text: str) -> dict[tuple[str, ...], int]:
-    """Key path -> 1-based line of the key, from `yaml.compose` (nothing if it fails)."""
-    import yaml
-
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except Exception:
-        return {}
-    lines: dict[tuple[str, ...], int] = {}
-
-    def walk(current: Any, path: tuple[str, ...]) -> None:
-        if isinstance(current, yaml.MappingNode):
-            for key_node, value_node in current.value:
-                key = str(getattr(key_node, "value", ""))
-                lines[(*path, key)] = key_node.start_mark.line + 1
-                walk(value_node, (*path, key))
-        elif isinstance(current, yaml.SequenceNode):
-            for position, item in enumerate(current.value):
-                lines[(*path, str(position))] = item.start_mark.line + 1
-                walk(item, (*path, str(position)))
-
-    if node is not None:
-        walk(node, ())
-    return lines
-
-
-def _parse_profile_text(text: str, label: str, suffix: str) -> Any:
-    import yaml
-
-    if suffix == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise DataValidationError(
-                [
-                    Problem(
-                        label,
-                        error.lineno,
-                        None,
-                        _NO,
-                        f"not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}",
-                    )
-                ]
-            ) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.constructor.ConstructorError as error:
-        line = error.problem_mark.line + 1 if error.problem_mark else None
-        tag = str(error.problem or "").strip()
-        raise DataValidationError(
-            [
-                Problem(
-                    label,
-                    line,
-                    None,
-                    _NO,
-                    f"tags such as !!python/... are not allowed in a profile ({tag}); write "
-                    "plain values",
-                )
-            ]
-        ) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        what = getattr(error, "problem", None) or short_message(error)
-        where = f" (line {line}, column {mark.column + 1})" if mark is not None else ""
-        raise DataValidationError(
-            [Problem(label, line, None, _NO, f"not valid YAML{where}: {what}")]
-        ) from None
-
-
 _PROFILE_FIELDS = tuple(ApplicantProfile.model_fields)
+_NESTED_FIELDS: dict[str, tuple[str, ...]] = {
+    "research": tuple(Research.model_fields),
+    "completed_rotations": tuple(CompletedRotation.model_fields),
+    "signals": tuple(ProgramSignal.model_fields),
+}
+_SUGGESTED = 50
+"""Unknown fields that get a "did you mean" (the closest match costs time; profiles with more
+unknown fields are not profiles)."""
+
+Locate = Callable[[tuple[str, ...]], tuple[int | None, int | None, str | None]]
+"""Field path -> (CSV row, YAML/JSON line, column or field shown)."""
 
 
-def _profile_problems(
-    error: Any, data: Any, label: str, locate: Callable[[tuple[str, ...]], tuple[int | None, str]]
-) -> list[Problem]:
+def _profile_problems(error: Any, data: Any, label: str, locate: Locate) -> list[Problem]:
     """Pydantic errors -> Problems with the field path and its line (or CSV row/column)."""
     problems: list[Problem] = []
+    unknown = 0
     for item in error.errors(include_url=False):
         loc = tuple(str(part) for part in item.get("loc", ()))
         message = str(item.get("msg", "invalid"))
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         kind = item.get("type", "")
         if kind == "extra_forbidden":
-            message = (
-                f"unknown field (allowed: {', '.join(_PROFILE_FIELDS)})"
-                if len(loc) == 1
-                else "unknown field"
-            )
+            unknown += 1
+            message = _unknown_field(loc, item.get("input"), suggest=unknown <= _SUGGESTED)
         elif kind == "missing":
             message = "required field is missing"
         loc = _refine_location(loc, message, data)
-        for path in _split_by_key(loc, data):
+        for path, own_message in _split_by_key(loc, data):
+            text = own_message or message
             value = _value_at(data, path)
             if len(path) == 2 and path[0] in APPLICANT_MAP_FIELDS and path != loc:
                 value = path[1]  # the unknown specialty is the key, not the count
             if value is not _NO:
-                message = message.removeprefix(f"{value!r}: ")
-            row, column = locate(path)
-            problems.append(Problem(label, row, column, value, message))
+                text = text.removeprefix(f"{value!r}: ")
+            row, line, column = locate(path)
+            problems.append(Problem(label, row, column, value, text, line=line))
     return problems
+
+
+def _unknown_field(loc: tuple[str, ...], value: Any, *, suggest: bool) -> str:
+    """'unknown field: did you mean 'step1_passed'?' (or the fields allowed there)."""
+    allowed = _PROFILE_FIELDS if len(loc) == 1 else _NESTED_FIELDS.get(loc[0], ())
+    if not suggest or not loc:
+        return "unknown field"
+    guess = _closest(loc[-1], value, allowed)
+    if guess is not None:
+        return f"unknown field: did you mean {guess!r}?"
+    return f"unknown field (allowed: {', '.join(allowed)})" if allowed else "unknown field"
+
+
+def _closest(name: str, value: Any, allowed: tuple[str, ...]) -> str | None:
+    """The allowed field a mistyped `name` most likely meant.
+
+    Compared without case or punctuation; the value helps ('step1: pass' -> step1_passed);
+    a field the name starts (or that starts the name) is the last resort ('visa' ->
+    visa_needed).
+    """
+    key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if key in allowed:
+        return key
+    tries = [key]
+    if isinstance(value, str | int | float | bool) and len(str(value)) <= 20:
+        tries.insert(0, re.sub(r"[^a-z0-9]+", "_", f"{key}_{value}".lower()).strip("_"))
+    for attempt in tries:
+        found = difflib.get_close_matches(attempt, allowed, n=1, cutoff=0.75)
+        if found:
+            return found[0]
+    found = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if found:
+        return found[0]
+    stem = key[:-1] if key.endswith("s") and len(key) > 4 else key  # 'targets' -> 'target'
+    starts = [f for f in allowed if stem and (f.startswith(stem) or key.startswith(f))]
+    return starts[0] if len(starts) == 1 else None
 
 
 def _refine_location(loc: tuple[str, ...], message: str, data: Any) -> tuple[str, ...]:
@@ -168,26 +151,36 @@ def _refine_location(loc: tuple[str, ...], message: str, data: Any) -> tuple[str
     return loc
 
 
-def _split_by_key(loc: tuple[str, ...], data: Any) -> list[tuple[str, ...]]:
-    """A specialty error on a whole map/list field -> one path per offending key or item."""
+def _split_by_key(loc: tuple[str, ...], data: Any) -> list[tuple[tuple[str, ...], str | None]]:
+    """A specialty error on a whole map/list field -> one path per offending key or item.
+
+    Keys that are no known specialty, and keys that name a specialty an earlier key already
+    named ('IR', then 'ir' or 'Interventional Radiology'), each get their own problem.
+    """
     if len(loc) != 1 or not isinstance(data, dict):
-        return [loc]
+        return [(loc, None)]
     name = loc[0]
     value = data.get(name)
-    bad: list[tuple[str, ...]] = []
+    bad: list[tuple[tuple[str, ...], str | None]] = []
     if name in APPLICANT_MAP_FIELDS and isinstance(value, dict):
+        first: dict[str, str] = {}
         for key in value:
             try:
-                nz.normalize_specialty(str(key))
+                code = nz.normalize_specialty(str(key))
             except NormalizationError:
-                bad.append((name, str(key)))
+                bad.append(((name, str(key)), None))
+                continue
+            if code in first:
+                bad.append(((name, str(key)), same_specialty_message(first[code], code)))
+            else:
+                first[code] = str(key)
     elif name in ("target_specialties",) and isinstance(value, list):
         for position, item in enumerate(value):
             try:
                 nz.normalize_specialty(str(item))
             except NormalizationError:
-                bad.append((name, str(position)))
-    return bad or [loc]
+                bad.append(((name, str(position)), None))
+    return bad or [(loc, None)]
 
 
 def _value_at(data: Any, path: tuple[str, ...]) -> Any:
@@ -209,6 +202,11 @@ def _value_at(data: Any, path: tuple[str, ...]) -> Any:
 
 
 def _read_text(path: Path, label: str) -> str:
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise DataValidationError(
+            [file_problem(label, f"{size:,} bytes: a profile is at most {MAX_BYTES:,} bytes")]
+        )
     data = path.read_bytes()
     if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataValidationError([file_problem(label, "not a text file (binary data)")])
@@ -227,9 +225,10 @@ def _read_text(path: Path, label: str) -> str:
 def load_applicant(path: str | os.PathLike[str]) -> ApplicantProfile:
     """Read one applicant profile from a YAML or JSON file.
 
-    YAML is parsed with `yaml.safe_load` only: a `!!python/object` tag is refused, never
-    constructed. Errors name the file, the line of the offending key and the field path
-    (`us_letters.XYZ`, `research.publications`).
+    Anchors and aliases, deep nesting, duplicate keys and tags such as `!!python/object`
+    are refused before any value is built (`analysis.data.documents`). Errors name the
+    file, the line of the offending key and the field path (`us_letters.XYZ`,
+    `research.publications`).
 
     Raises:
         FileNotFoundError: no such file.
@@ -254,45 +253,43 @@ def load_applicant(path: str | os.PathLike[str]) -> ApplicantProfile:
             ]
         )
     text = _read_text(file, label)
-    data = _parse_profile_text(text, label, suffix)
-    if data is None:
-        raise DataValidationError([file_problem(label, "the file is empty")])
-    if not isinstance(data, dict):
-        raise DataValidationError(
-            [
-                file_problem(
-                    label,
-                    "a profile is a mapping of fields (applicant_id: ..., name: "
-                    f"...), not a {type(data).__name__}",
-                )
-            ]
-        )
-    return _validate_profile(data, label, _yaml_line_index(text))
+    document = read_document(text, label, "json" if suffix == ".json" else "yaml")
+    if not isinstance(document.data, dict):
+        if document.problems:
+            raise DataValidationError(document.problems, source=label)
+        if document.data is None:
+            raise DataValidationError([file_problem(label, "the file is empty")])
+        kind = type(document.data).__name__
+        expected = f"a profile is a mapping of fields (applicant_id: ..., name: ...), not a {kind}"
+        raise DataValidationError([file_problem(label, expected)])
+    return _validate_profile(document, label)
 
 
-def _validate_profile(
-    data: dict[str, Any], label: str, lines: dict[tuple[str, ...], int]
-) -> ApplicantProfile:
+def _validate_profile(document: Document, label: str) -> ApplicantProfile:
+    """The profile, or the problems of the document and of its fields, each at its line."""
     from pydantic import ValidationError
 
-    def locate(path: tuple[str, ...]) -> tuple[int | None, str]:
-        row = None
-        for end in range(len(path), 0, -1):
-            row = lines.get(path[:end])
-            if row is not None:
-                break
-        return row, ".".join(path) if path else None
+    def locate(path: tuple[str, ...]) -> tuple[int | None, int | None, str | None]:
+        return None, document.line_of(path), ".".join(path) if path else None
 
     try:
-        return ApplicantProfile.model_validate(data)
+        profile = ApplicantProfile.model_validate(document.data)
     except ValidationError as error:
-        raise DataValidationError(
-            _profile_problems(error, data, label, locate), source=label
-        ) from None
-    except NormalizationError as error:  # pragma: no cover - pydantic wraps ValueErrors
-        raise DataValidationError(
-            [Problem(label, None, None, error.value, error.expected)]
-        ) from None
+        problems = _profile_problems(error, document.data, label, locate)
+    else:
+        problems = []
+        if not document.problems:
+            return profile
+    unreadable = {p.column for p in document.problems}
+    problems = [p for p in problems if not _under(p.column, unreadable)]
+    raise DataValidationError(document.problems + problems, source=label)
+
+
+def _under(column: str | None, columns: set[str | None]) -> bool:
+    """True if `column` is one of `columns` or a field inside one of them."""
+    if column is None:
+        return False
+    return any(c is not None and (column == c or column.startswith(c + ".")) for c in columns)
 
 
 _RESEARCH_COLUMNS = {field: column for column, field in APPLICANT_CSV_RESEARCH.items()}
@@ -329,11 +326,14 @@ def _applicant_csv_records(
     for position, row in enumerate(raw.rows.to_list()):
         cells = dict(zip(headers, frame.row(position), strict=True)) if frame.width else {}
         record_label = f"{label} row {row}"
-        data, problems = _csv_profile_data(cells, label, row, original)
-        if problems:
-            yield record_label, DataValidationError(problems, source=record_label)
-        else:
-            yield record_label, _validate_csv_profile(data, label, record_label, row, original)
+        try:
+            data, problems = _csv_profile_data(cells, label, row, original)
+            if problems:
+                yield record_label, DataValidationError(problems, source=record_label)
+            else:
+                yield record_label, _validate_csv_profile(data, label, record_label, row, original)
+        except Exception as error:  # whatever it is, it is this row's problem only
+            yield record_label, unreadable(label, error, row=row)
 
 
 def _csv_profile_data(
@@ -377,13 +377,13 @@ def _validate_csv_profile(
     """The profile of one CSV row, or its problems located by row and column header."""
     from pydantic import ValidationError
 
-    def locate(path: tuple[str, ...]) -> tuple[int | None, str | None]:
+    def locate(path: tuple[str, ...]) -> tuple[int | None, int | None, str | None]:
         if not path:
-            return row, None
+            return row, None, None
         if path[0] == "research" and len(path) > 1 and path[1] in _RESEARCH_COLUMNS:
             flat = _RESEARCH_COLUMNS[path[1]]
-            return row, original.get(flat, flat)
-        return row, original.get(path[0], path[0])
+            return row, None, original.get(flat, flat)
+        return row, None, original.get(path[0], path[0])
 
     try:
         return ApplicantProfile.model_validate(data)
@@ -435,7 +435,11 @@ def iter_applicants(
     """
     seen: dict[str, str] = {}
     for source in sources:
-        for label, item in _expand(source):
+        try:
+            expanded = list(_expand(source))
+        except OSError as error:  # an unreadable folder
+            expanded = [(str(source), unreadable(str(source), error))]
+        for label, item in expanded:
             if isinstance(item, DataValidationError):
                 yield label, item
                 continue
@@ -468,13 +472,26 @@ def _row_of(label: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def unreadable(label: str, error: BaseException, row: int | None = None) -> DataValidationError:
+    """The error of an input whose reading failed in a way no check foresaw.
+
+    One applicant's (or one file's) problem only: the batch goes on. The message names the
+    exception, so the case can be reproduced and turned into a precise check.
+    """
+    if isinstance(error, OSError):
+        expected = f"cannot read: {error.strerror or short_message(error)}"
+    else:
+        expected = f"could not be read ({type(error).__name__}: {short_message(error)})"
+    return DataValidationError([Problem(label, row, None, _NO, expected)], source=label)
+
+
 def _load_one(path: Path, label: str) -> tuple[str, ApplicantProfile | DataValidationError]:
     try:
         return label, load_applicant(path)
     except DataValidationError as error:
         return label, error
-    except OSError as error:
-        return label, DataValidationError([file_problem(label, f"cannot read: {error}")])
+    except Exception as error:  # OSError, or anything no check foresaw: this file only
+        return label, unreadable(label, error)
 
 
 def _applicant_csv_records_safe(
@@ -484,6 +501,8 @@ def _applicant_csv_records_safe(
         yield from _applicant_csv_records(path, label)
     except DataValidationError as error:
         yield label, error
+    except Exception as error:  # reading the file failed: its rows cannot be told apart
+        yield label, unreadable(label, error)
 
 
 def load_applicants(*sources: str | os.PathLike[str]) -> list[ApplicantProfile]:

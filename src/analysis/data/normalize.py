@@ -73,6 +73,7 @@ __all__ = [
     "normalize_track",
     "normalize_visa",
     "normalize_visa_list",
+    "normalize_visa_need",
     "normalize_visiting_policy",
     "normalize_visiting_route",
     "parse_date",
@@ -497,6 +498,52 @@ def _union(values: Iterable[bool | None]) -> bool | None:
     if None in seen:
         return None
     return False
+
+
+_VISA_NEED_EXPECTED = (
+    'the visa needed for residency: "J-1", "H-1B", "either" (J-1 or H-1B) or "none" (US '
+    "citizen or permanent resident); the codes j1, h1b, either, none"
+)
+_NEED_WORDS = _FILLER | _CONNECTORS | _WEAK_YES | {"need", "needs", "needed", "needing"}
+_NEED_EITHER = frozenset({"either", "any", "both"})
+_NEED_NONE = frozenset(
+    {"none", "no", "n", "false", "no visa", "no visa needed", "not needed", "no need",
+     "not required", "no sponsorship", "no sponsorship needed"}
+)  # fmt: skip
+
+
+def normalize_visa_need(text: str | None) -> str:
+    """The visa an applicant needs, with the spellings program tables use for visas.
+
+    Args:
+        text: "J-1", "j1", "J1 visa", "H-1B", "H1B", "either", "J-1 or H-1B", "both",
+            "none", "no visa needed", "US citizen", "green card" (and the codes).
+
+    Returns:
+        One of `vocabulary.VISA_NEEDS`: "j1", "h1b", "either" or "none".
+
+    Raises:
+        NormalizationError: empty, unknown, F-1 (a student visa) or a word outside the
+            vocabulary.
+    """
+    raw = _text(text)
+    key = _key(raw)
+    lowered = unicodedata.normalize("NFKC", raw).casefold().translate(_APOSTROPHES)
+    for pattern, token in _VISA_PATTERNS:
+        lowered = pattern.sub(token, lowered)
+    words = _key(lowered).split()
+    visas = {_VISA_TOKENS[word] for word in words if word in _VISA_TOKENS}
+    rest = {word for word in words if word not in _VISA_TOKENS}
+    if "f1" in visas:
+        raise _fail(text, f"F-1 is a student visa, not a residency visa; {_VISA_NEED_EXPECTED}")
+    if visas and rest <= _NEED_WORDS:
+        return "either" if visas == {"j1", "h1b"} or rest & _NEED_EITHER else visas.pop()
+    if not visas and key:
+        if key in _NEED_NONE or (rest <= _CITIZEN_WORDS and rest & (_CITIZEN_ONLY | {"card"})):
+            return "none"
+        if rest & _NEED_EITHER and rest <= _NEED_WORDS:
+            return "either"
+    raise _fail(text, _VISA_NEED_EXPECTED)
 
 
 def _lookup(text: str | None, table: dict[str, str], expected: str) -> str | None:

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from analysis.data.normalize import normalize_specialty
+from analysis.data.normalize import normalize_specialty, normalize_visa_need
 from analysis.data.vocabulary import (
     PROGRAM_TYPES,
     SIGNAL_TIERS,
@@ -299,6 +299,11 @@ class ProgramSignal(BaseModel):
     tier: Literal["gold", "silver", "single"] = "single"  # SIGNAL_TIERS
 
 
+def same_specialty_message(first: str, code: str) -> str:
+    """The error for a key of a per-specialty count naming the specialty of an earlier key."""
+    return f"the same specialty as {first!r} ({code}); give each specialty once"
+
+
 def _check_specialty(value: str) -> str:
     codes = specialty_codes()
     if value in codes:
@@ -375,10 +380,25 @@ class ApplicantProfile(BaseModel):
             return [{"program_id": k, "tier": v} for k, v in value.items()]
         return value
 
+    @field_validator("visa_needed", mode="before")
+    @classmethod
+    def _visa_needed(cls, value: Any) -> Any:
+        """'J-1', 'H1B', 'US citizen'... read as program tables read visas (one normalizer)."""
+        return normalize_visa_need(value) if isinstance(value, str) else value
+
     @field_validator("us_letters", "applications")
     @classmethod
     def _specialty_keys(cls, value: dict[str, int]) -> dict[str, int]:
-        return {_check_specialty(k): v for k, v in value.items()}
+        """Keys as specialty codes; two keys naming one specialty ('IR', 'ir') are an error."""
+        codes: dict[str, int] = {}
+        first: dict[str, str] = {}
+        for key, count in value.items():
+            code = _check_specialty(key)
+            if code in first:
+                raise ValueError(f"{key!r}: {same_specialty_message(first[code], code)}")
+            first[code] = key
+            codes[code] = count
+        return codes
 
     @field_validator("preferred_states")
     @classmethod
