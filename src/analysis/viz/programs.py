@@ -650,7 +650,7 @@ def component_breakdown(
     """Stacked horizontal bars of the score's weighted components for the top programs.
 
     Segments are `contribution` = 100 x weight x value, so a bar's length is the program's
-    IMG-friendliness; imputed components (the fact was unknown, a specialty prior was used)
+    IMG-friendliness; imputed components (the fact was unknown: the specialty's median program)
     are drawn faded. Programs are ranked by their summed contributions; if the frame has a
     `tier` column, closed programs are left out (their contributions do not make the score).
 
@@ -800,7 +800,7 @@ def _breakdown_title(keep: pl.DataFrame, k: int) -> tuple[str, list[str]]:
     imputed_any = bool((keep["basis"] != "known").any())
     subtitle = ["IMG-friendliness points (0-100) by weighted component, top programs first."]
     if imputed_any:
-        subtitle.append("Faded segments: imputed from specialty priors (the fact is unknown).")
+        subtitle.append("Faded segments: unknown facts, imputed as the specialty's median program.")
     return text, subtitle
 
 
