@@ -8,7 +8,11 @@ applicant, a few milliseconds). With an applicant profile the chances are theirs
 Step 2 CK of the slider; without one they are those of the *typical* non-US IMG applicant of
 the specialty (`calibration.typical_applicant`: the specialty's typical Step 2 CK, 3 months
 of USCE, one US letter, one publication), or the typical US IMG when no visa is needed.
-Filters (states, minimum friendliness) then select the programs shown.
+Filters (states, minimum friendliness) then select the programs shown. Program signals
+(`Filters.signals`, the applicant's own to start with) raise P(interview) where the program
+can consider the applicant (`analysis.model.signals`); the view marks signaled programs and
+gives P(match) in the specialty with and without them (`match_chances` on the programs the
+applicant applies to, signaled ones included), so toggling a signal shows P(match) move.
 
 What is shown (`ExplorerView`): a scatter of P(interview) against IMG-friendliness (one point
 per program, coloured by tier; programs screened out by a hard rule sit at zero, drawn as
@@ -21,9 +25,10 @@ Two ways to use it:
   filters (the default ones when `filters` is None): what a headless run (nbval, HTML export,
   the report) shows;
 - `program_explorer(programs, applicant)`: an ipywidgets panel (specialty, states, visa need,
-  minimum friendliness, Step 2 CK) that redraws the same view on every change, and records
-  how long each redraw took (`ProgramExplorer.redraw_seconds`). Widgets need a live kernel:
-  keep them out of reports (their manager loads from a CDN in exported HTML).
+  minimum friendliness, Step 2 CK, and a signal on any program) that redraws the same view on
+  every change, and records how long each redraw took (`ProgramExplorer.redraw_seconds`).
+  Widgets need a live kernel: keep them out of reports (their manager loads from a CDN in
+  exported HTML).
 
 Inputs: a program table (polars/pandas frame or `MatchModel`), an optional
 `ApplicantProfile`, and the plan date `as_of` (staleness). Outputs: `ExplorerView`, widgets.
@@ -48,9 +53,13 @@ import altair as alt
 import polars as pl
 
 from analysis.data.schemas import ApplicantProfile
+from analysis.data.signal_rules import TIERS as SIGNAL_TIERS
+from analysis.data.signal_rules import signal_rules
 from analysis.data.vocabulary import US_STATES, VISA_NEEDS, specialty_name
-from analysis.model.probability import MatchModel, interview_chances, model_for
+from analysis.model.probability import MatchModel, interview_chances, match_chances, model_for
+from analysis.planners.signals import own_signals
 from analysis.viz import markup
+from analysis.viz.signals import TIER_COLORS as SIGNAL_COLORS
 from analysis.viz.theme import GREY, TIER_COLORS, TIER_ORDER
 
 __all__ = [
@@ -90,6 +99,7 @@ class Filters:
         min_friendliness: keep programs scoring at least this (0-100).
         step2_score: the Step 2 CK to score with; None uses the applicant's (or the
             typical applicant's).
+        signals: program signals as (program_id, tier) pairs, tier gold, silver or single.
     """
 
     specialty: str
@@ -97,6 +107,7 @@ class Filters:
     visa_needed: str = "j1"
     min_friendliness: float = 0.0
     step2_score: int | None = None
+    signals: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.visa_needed not in VISA_NEEDS:
@@ -106,6 +117,20 @@ class Filters:
             raise ValueError(f"not USPS state codes: {bad}")
         if not 0 <= self.min_friendliness <= 100:
             raise ValueError("min_friendliness must be between 0 and 100")
+        tiers = [t for _, t in self.signals if t not in SIGNAL_TIERS]
+        if tiers:
+            raise ValueError(f"signal tiers must be one of {SIGNAL_TIERS}, not {tiers}")
+
+    def signal_map(self) -> dict[str, str]:
+        """The signals as {program_id: tier}."""
+        return dict(self.signals)
+
+    def with_signal(self, program_id: str, tier: str | None) -> Filters:
+        """A copy with `program_id` signaled at `tier` (None removes its signal)."""
+        kept = tuple((p, t) for p, t in self.signals if p != program_id)
+        return dataclasses.replace(
+            self, signals=kept if tier is None else (*kept, (program_id, tier))
+        )
 
 
 def _model(programs: Any, as_of: dt.date | None) -> MatchModel:
@@ -125,10 +150,14 @@ def default_filters(
     present_codes = model.specialties()
     if applicant is not None:
         first = next((s for s in applicant.target_specialties if s in present_codes), None)
+        specialty = first or _largest_specialty(model)
+        mine, _ = own_signals(applicant, model)
+        ids = set(model.programs.filter(pl.col("specialty") == specialty)["program_id"])
         return Filters(
-            specialty=first or _largest_specialty(model),
+            specialty=specialty,
             visa_needed=applicant.visa_needed,
             step2_score=applicant.step2_for_model,
+            signals=tuple((p, t) for p, t in mine.items() if p in ids),
         )
     specialty = "IM" if "IM" in present_codes else _largest_specialty(model)
     return Filters(specialty=specialty, visa_needed="j1", step2_score=None)
@@ -171,11 +200,13 @@ def explorer_frame(
     Columns: program_id, program_name, specialty, city, state, program_type, pgy1_positions,
     sponsors_j1, sponsors_h1b, last_verified, img_friendliness, tier, confidence, stale,
     eligible, screen_reason, p_interview, p_interview_low, p_interview_high, status (the
-    tier, or "screened out").
+    tier, or "screened out"), signal (the tier of the filters' signal, or null).
     """
     model = _model(programs, as_of)
     person = person_for(filters, applicant)
-    chances = interview_chances(person, model, specialties=[filters.specialty])
+    chances = interview_chances(
+        person, model, specialties=[filters.specialty], signals=filters.signal_map()
+    )
     if chances.is_empty():
         return _empty_frame()
     facts = model.features(filters.visa_needed).table.select(
@@ -211,6 +242,7 @@ def explorer_frame(
             "p_interview_low",
             "p_interview_high",
             "status",
+            "signal",
         )
         .sort(["p_interview", "program_id"], descending=[True, False])
     )
@@ -239,6 +271,7 @@ def _empty_frame() -> pl.DataFrame:
             "p_interview_low": pl.Float64,
             "p_interview_high": pl.Float64,
             "status": pl.String,
+            "signal": pl.String,
         }
     )
 
@@ -271,6 +304,64 @@ def explorer_summary(frame: pl.DataFrame) -> dict[str, Any]:
     }
 
 
+def signal_summary(
+    programs: Any,
+    filters: Filters,
+    applicant: ApplicantProfile | None = None,
+    *,
+    as_of: dt.date | None = None,
+) -> dict[str, Any]:
+    """P(match) in the filters' specialty with and without the filters' signals.
+
+    The applicant applies to their usual number of programs there (the profile's, else the
+    specialty's usual number), best fit first, signaled programs always included: the
+    programs `match_chances` counts. Also the signals used per tier against the season's
+    rules (`allowed` is empty when the counts are unknown) and the rules' cautions.
+    """
+    model = _model(programs, as_of)
+    person = person_for(filters, applicant)
+    chosen = filters.signal_map()
+    spec = [filters.specialty]
+    without = match_chances(person, model, specialties=spec, curve=False)
+    with_ = match_chances(person, model, specialties=spec, curve=False, signals=chosen)
+    in_specialty = set(
+        model.programs.filter(pl.col("specialty") == filters.specialty)["program_id"]
+    )
+    used = {t: 0 for t in SIGNAL_TIERS}
+    for pid, tier in chosen.items():
+        if pid in in_specialty:
+            used[tier] += 1
+    rules = signal_rules(filters.specialty, person.match_year)
+    allowed = rules.allowed()
+    over = [t for t, n in used.items() if n > allowed.get(t, 0 if allowed else n)]
+    return {
+        "p_match": with_.p_match_any,
+        "p_match_without_signals": without.p_match_any,
+        "applications": int(with_.specialties["applications"][0])
+        if with_.specialties.height
+        else 0,
+        "signals_used": {t: n for t, n in used.items() if n},
+        "signals_allowed": allowed,
+        "rules_season": rules.season,
+        "over_limit": over,
+        "notes": list(rules.flags()),
+        "tiers": rules.tiers(),
+    }
+
+
+def _signal_text(match: dict[str, Any]) -> str:
+    """'2 gold of 3, 1 silver of 12 (2025-2026 rules)', or what is unknown."""
+    used, allowed = match["signals_used"], match["signals_allowed"]
+    if not allowed:
+        count = sum(used.values())
+        return f"{count} signal{'s' if count != 1 else ''}; this season's counts are not known"
+    parts = [f"{used.get(t, 0)} {t} of {n}" for t, n in allowed.items()]
+    text = ", ".join(parts) + f" ({match['rules_season']} rules)"
+    if match["over_limit"]:
+        text += f": more {' and '.join(match['over_limit'])} signals than allowed"
+    return text
+
+
 def _who(filters: Filters, applicant: ApplicantProfile | None, person: ApplicantProfile) -> str:
     visa = VISA_LABELS[filters.visa_needed]
     if applicant is None:
@@ -296,13 +387,16 @@ def explorer_chart(
     *,
     width: int = 560,
     height: int = 340,
+    match: dict[str, Any] | None = None,
 ) -> alt.Chart | alt.LayerChart:
     """P(interview) against IMG-friendliness, one point per program of the view.
 
     Eligible programs are circles coloured by tier; programs a hard screen rules out are grey
-    crosses at zero. The title states how many programs give at least a 5% chance and the
-    expected interviews from applying to all of them; tooltips give the program, place,
-    score, confidence, the chance with its 80% interval, visa facts and the screen reason.
+    crosses at zero; signaled programs get a ring in their signal's colour. The title states
+    how many programs give at least a 5% chance and the expected interviews from applying to
+    all of them (and, given `match` from `signal_summary`, P(match) with and without the
+    signals); tooltips give the program, place, score, confidence, the chance with its 80%
+    interval, visa facts, the signal and the screen reason.
     """
     name = specialty_name(filters.specialty)
     summary = explorer_summary(frame)
@@ -320,11 +414,18 @@ def explorer_chart(
         f"{name}: {summary['good_chance']} of {summary['programs']} programs give a "
         f"{_GOOD_CHANCE:.0%}+ interview chance"
     )
+    signaled = ""
+    if match is not None and filters.signals:
+        signaled = (
+            f" Rings: signaled programs; P(match) in {filters.specialty} "
+            f"{markup.prob(match['p_match'])} with the signals, "
+            f"{markup.prob(match['p_match_without_signals'])} without."
+        )
     subtitle = textwrap.wrap(
         f"For {who or 'this applicant'}. Applying to all {summary['eligible']} eligible "
         f"programs: about {summary['expected_interviews']:.1f} interviews expected, "
         f"{markup.prob(summary['p_any_interview'])} chance of at least one. "
-        f"Filters: {_filter_text(filters)}.",
+        f"Filters: {_filter_text(filters)}.{signaled}",
         width=max(60, width // 6),
         break_on_hyphens=False,
     )
@@ -334,21 +435,23 @@ def explorer_chart(
     domain = [*TIER_ORDER[1:], SCREENED]
     colors = [*TIER_COLORS[1:], GREY]
     top = max(0.05, float(frame["p_interview"].max() or 0.0))
-    return (
+    x = alt.X(
+        "img_friendliness:Q",
+        title="IMG-friendliness (0-100, for this visa need)",
+        scale=alt.Scale(domain=[0, 100]),
+    )
+    y = alt.Y(
+        "p_interview:Q",
+        title="P(interview) per application (sqrt scale)",
+        axis=alt.Axis(format=".0%", values=[t for t in _P_TICKS if t <= top * 1.05]),
+        scale=alt.Scale(type="sqrt", domain=[0, min(1.0, top * 1.05)], nice=False),
+    )
+    points = (
         alt.Chart(source)
         .mark_point(filled=True, size=60, opacity=0.8)
         .encode(
-            x=alt.X(
-                "img_friendliness:Q",
-                title="IMG-friendliness (0-100, for this visa need)",
-                scale=alt.Scale(domain=[0, 100]),
-            ),
-            y=alt.Y(
-                "p_interview:Q",
-                title="P(interview) per application (sqrt scale)",
-                axis=alt.Axis(format=".0%", values=[t for t in _P_TICKS if t <= top * 1.05]),
-                scale=alt.Scale(type="sqrt", domain=[0, min(1.0, top * 1.05)], nice=False),
-            ),
+            x=x,
+            y=y,
             color=alt.Color("status:N", title="Tier", scale=alt.Scale(domain=domain, range=colors)),
             shape=alt.Shape(
                 "status:N",
@@ -357,11 +460,35 @@ def explorer_chart(
             ),
             tooltip=_chart_tooltip(),
         )
-        .properties(
-            width=width,
-            height=height,
-            title=alt.TitleParams(text=title, subtitle=subtitle),
+    )
+    properties = {
+        "width": width,
+        "height": height,
+        "title": alt.TitleParams(text=title, subtitle=subtitle),
+    }
+    shown = [t for t in SIGNAL_COLORS if t in set(frame["signal"].drop_nulls())]
+    if not shown:
+        return points.properties(**properties)
+    rings = (
+        alt.Chart(source)
+        .transform_filter("datum.signal != ''")
+        .mark_point(filled=False, size=260, strokeWidth=2.5)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(
+                "signal:N",
+                title="Signal",
+                scale=alt.Scale(domain=list(SIGNAL_COLORS), range=list(SIGNAL_COLORS.values())),
+                legend=alt.Legend(values=shown),
+            ),
+            tooltip=_chart_tooltip(),
         )
+    )
+    return (
+        alt.layer(points, rings)
+        .resolve_scale(color="independent", shape="independent")
+        .properties(**properties)
     )
 
 
@@ -383,6 +510,7 @@ def _chart_data(frame: pl.DataFrame) -> pl.DataFrame:
             (100 * pl.col("p_interview_high")).round(1),
         ),
         screen_reason=pl.col("screen_reason").fill_null(""),
+        signal=pl.col("signal").fill_null(""),
         stale=pl.when(pl.col("stale")).then(pl.lit("yes")).otherwise(pl.lit("no")),
         img_friendliness=pl.col("img_friendliness").round(1),
         p_interview=pl.col("p_interview").round(5),
@@ -397,6 +525,7 @@ def _chart_data(frame: pl.DataFrame) -> pl.DataFrame:
         "chance",
         "visa",
         "screen_reason",
+        "signal",
         "stale",
     )
 
@@ -411,6 +540,7 @@ def _chart_tooltip() -> list[alt.Tooltip]:
         alt.Tooltip("chance:N", title="P(interview), 80% interval"),
         alt.Tooltip("visa:N", title="Visa sponsorship"),
         alt.Tooltip("screen_reason:N", title="Screened out because"),
+        alt.Tooltip("signal:N", title="Signal"),
         alt.Tooltip("stale:N", title="Facts over a year old"),
     ]
 
@@ -462,6 +592,8 @@ def explorer_table(
     }
     if (shown["screen_reason"] != "").any():  # only when a shown program is screened out
         columns["screen_reason"] = "Screened out because"
+    if "signal" in shown.columns and shown["signal"].drop_nulls().len():
+        columns["signal"] = "Signal"
     return markup.table(
         shown,
         columns,
@@ -479,7 +611,9 @@ def explorer_table(
     )
 
 
-def _summary_html(summary: dict[str, Any], filters: Filters, who: str) -> markup.Html:
+def _summary_html(
+    summary: dict[str, Any], filters: Filters, who: str, match: dict[str, Any] | None = None
+) -> markup.Html:
     reasons = " · ".join(f"{r}: {n}" for r, n in list(summary["screen_reasons"].items())[:3])
     figures = [
         ("Programs shown", f"{summary['programs']:,}", _filter_text(filters)),
@@ -496,6 +630,16 @@ def _summary_html(summary: dict[str, Any], filters: Filters, who: str) -> markup
         ("P(at least one interview)", markup.prob(summary["p_any_interview"]), None),
         (f"Programs with a {_GOOD_CHANCE:.0%}+ chance", f"{summary['good_chance']:,}", None),
     ]
+    if match is not None:
+        gain = 100 * (match["p_match"] - match["p_match_without_signals"])
+        figures.append(
+            (
+                f"P(match) in {filters.specialty}",
+                markup.prob(match["p_match"]),
+                f"applying to {match['applications']} programs; signals: "
+                f"{_signal_text(match)}" + (f"; {gain:+.1f} points" if filters.signals else ""),
+            )
+        )
     head = markup.format_html(
         "<p><strong>{name}</strong>, for {who}.</p>",
         name=specialty_name(filters.specialty),
@@ -515,6 +659,7 @@ class ExplorerView:
         chart: `explorer_chart`.
         table: `explorer_table` (escaped HTML).
         header: the totals as key figures (escaped HTML).
+        match: `signal_summary` (P(match) with and without the signals, counts, rules).
     """
 
     filters: Filters
@@ -523,6 +668,7 @@ class ExplorerView:
     chart: alt.TopLevelMixin
     table: markup.Html
     header: markup.Html = field(repr=False, default_factory=lambda: markup.Html(""))
+    match: dict[str, Any] = field(default_factory=dict)
 
 
 def static_view(
@@ -541,13 +687,15 @@ def static_view(
     frame = explorer_frame(model, filters, applicant)
     who = _who(filters, applicant, person)
     summary = explorer_summary(frame)
+    match = signal_summary(model, filters, applicant)
     return ExplorerView(
         filters=filters,
         frame=frame,
         summary=summary,
-        chart=explorer_chart(frame, filters, who),
+        chart=explorer_chart(frame, filters, who, match=match),
         table=explorer_table(frame, top),
-        header=_summary_html(summary, filters, who),
+        header=_summary_html(summary, filters, who, match),
+        match=match,
     )
 
 
@@ -578,9 +726,11 @@ class ProgramExplorer:
     """The widget panel's logic: controls, the view they select, and redraw timing.
 
     `widget` is the ipywidgets box to display; `controls` maps a name ("specialty", "states",
-    "visa", "min_friendliness", "step2") to its widget; changing any control's value calls
-    `refresh`, which recomputes the view and replaces the chart (an Output widget), the
-    table and the totals (HTML widgets). Tests drive it by setting control values.
+    "visa", "min_friendliness", "step2", "program", "signal") to its widget; changing any
+    control's value calls `refresh`, which recomputes the view and replaces the chart (an
+    Output widget), the table and the totals (HTML widgets). "program" picks a program of the
+    view and "signal" sets its signal (no signal, gold, silver, or a single-tier signal):
+    P(match) in the key figures moves with it. Tests drive it by setting control values.
     """
 
     def __init__(
@@ -599,7 +749,9 @@ class ProgramExplorer:
         self.redraw_seconds: list[float] = []
         self.view: ExplorerView | None = None
         self._holding = False
+        self._syncing = False
         start = default_filters(self.model, applicant)
+        self.signals: dict[str, str] = start.signal_map()
         step2 = _clip_step2(_step2_default(self.model, start, applicant))
         self.controls: dict[str, Any] = self._make_controls(start, step2)
         self.reset_button = w.Button(description="Reset filters", tooltip="Back to the start")
@@ -609,15 +761,17 @@ class ProgramExplorer:
         self.status = w.HTML()
         hint = w.HTML(
             "<small>States: none selected keeps every state (Ctrl/Cmd-click to pick several)."
-            " Step 2 CK redraws the chances live.</small>"
+            " Step 2 CK redraws the chances live. Pick a program and give it a signal to see"
+            " P(match) move.</small>"
         )
         left = w.VBox(
             [self.controls[k] for k in ("specialty", "visa", "min_friendliness", "step2")]
             + [self.reset_button]
         )
+        right = w.VBox([self.controls["states"], self.controls["program"], self.controls["signal"]])
         self.widget = w.VBox(
             [
-                w.HBox([left, self.controls["states"]]),
+                w.HBox([left, right]),
                 hint,
                 self.header,
                 self.chart,
@@ -628,6 +782,8 @@ class ProgramExplorer:
         self.controls["specialty"].observe(self._on_specialty, names="value")
         for key in ("visa", "states", "min_friendliness", "step2"):
             self.controls[key].observe(self._on_change, names="value")
+        self.controls["program"].observe(self._on_program, names="value")
+        self.controls["signal"].observe(self._on_signal, names="value")
         self.reset_button.on_click(lambda _button: self.reset())
         self.refresh()
 
@@ -672,6 +828,8 @@ class ProgramExplorer:
                 description="Step 2 CK",
                 continuous_update=True,
             ),
+            "program": w.Dropdown(options=[], description="Program", layout=w.Layout(width="30em")),
+            "signal": w.Dropdown(options=[("No signal", "")], value="", description="Signal"),
         }
 
     # ---- state
@@ -696,6 +854,7 @@ class ProgramExplorer:
             visa_needed=c["visa"].value,
             min_friendliness=float(c["min_friendliness"].value),
             step2_score=int(c["step2"].value),
+            signals=tuple(self.signals.items()),
         )
 
     @contextlib.contextmanager
@@ -725,9 +884,74 @@ class ProgramExplorer:
                 typical = person_for(Filters(change["new"], visa_needed=self.filters.visa_needed))
                 self.controls["step2"].value = _clip_step2(typical.step2_for_model)
 
+    def _on_program(self, _change: dict[str, Any]) -> None:
+        """Show the picked program's signal (no redraw: nothing changed yet)."""
+        if not self._syncing:
+            self._sync_signal()
+
+    def _on_signal(self, change: dict[str, Any]) -> None:
+        program = self.controls["program"].value
+        if self._syncing or not program:
+            return
+        if change["new"]:
+            self.signals[program] = change["new"]
+        else:
+            self.signals.pop(program, None)
+        if not self._holding:
+            self.refresh()
+
+    def _sync_signal(self) -> None:
+        """The signal control shows the specialty's tiers and the picked program's signal."""
+        tiers = self.view.match.get("tiers", ("gold", "silver")) if self.view else ("single",)
+        labels = {"gold": "Gold", "silver": "Silver", "single": "Signal"}
+        program = self.controls["program"].value
+        current = self.signals.get(program, "") if program else ""
+        options = [("No signal", ""), *((labels[t], t) for t in tiers)]
+        if current and current not in tiers:
+            options.append((labels[current], current))
+        self._syncing = True
+        try:
+            self.controls["signal"].options = options
+            self.controls["signal"].value = current
+        finally:
+            self._syncing = False
+
+    def _sync_programs(self, view: ExplorerView) -> None:
+        """Program choices: the view's eligible programs, most likely first, and the signaled."""
+        frame = view.frame
+        eligible = frame.filter(pl.col("eligible") | pl.col("signal").is_not_null()).head(120)
+        options = [
+            (
+                f"{r['program_name']} ({r['state']}) · {markup.prob(r['p_interview'])}"
+                + (f" · {r['signal']}" if r["signal"] else ""),
+                r["program_id"],
+            )
+            for r in eligible.iter_rows(named=True)
+        ]
+        program = self.controls["program"]
+        keep = program.value if program.value in {v for _, v in options} else None
+        self._syncing = True
+        try:
+            program.options = options
+            program.value = keep if keep is not None else (options[0][1] if options else None)
+        finally:
+            self._syncing = False
+        self._sync_signal()
+
+    def set_signal(self, program_id: str, tier: str | None) -> ExplorerView:
+        """Give a program a signal (None removes it) and redraw: what the controls do."""
+        if tier is None:
+            self.signals.pop(program_id, None)
+        else:
+            if tier not in SIGNAL_TIERS:
+                raise ValueError(f"signal tiers must be one of {SIGNAL_TIERS}, not {tier!r}")
+            self.signals[program_id] = tier
+        return self.refresh()
+
     def reset(self) -> None:
         """Back to the default filters."""
         start = default_filters(self.model, self.applicant)
+        self.signals = start.signal_map()
         with self.hold():
             self.controls["specialty"].value = start.specialty
             self.controls["visa"].value = start.visa_needed
@@ -744,10 +968,16 @@ class ProgramExplorer:
         self.header.value = view.header.html
         self.chart.outputs = (_bundle(view.chart),)
         self.table.value = view.table.html
+        self.view = view
+        self._sync_programs(view)
         seconds = time.perf_counter() - started
         self.redraw_seconds.append(seconds)
-        self.status.value = f"<small>Redrawn in {1000 * seconds:.0f} ms.</small>"
-        self.view = view
+        self.status.value = markup.format_html(
+            "<small>Redrawn in {ms} ms. Signals in {code}: {signals}.</small>",
+            ms=f"{1000 * seconds:.0f}",
+            code=view.filters.specialty,
+            signals=_signal_text(view.match),
+        ).html
         return view
 
 
