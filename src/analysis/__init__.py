@@ -40,7 +40,7 @@ _EXPORTS: dict[str, str] = {
     "interview_chances": "analysis.model.probability",
     "match_chances": "analysis.model.probability",
     "application_curve": "analysis.model.probability",
-    "what_if": "analysis.model.probability",
+    "levers": "analysis.planners.levers",
     # calibration and demo data
     "interview_rate_calibration": "analysis.model.calibration",
     "match_rate_calibration": "analysis.model.calibration",

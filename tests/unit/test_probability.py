@@ -19,7 +19,6 @@ from analysis.model.probability import (
     interview_chances,
     match_chances,
     poisson_binomial_pmf,
-    what_if,
 )
 from tests.unit.engine_frames import applicant, national, program, table
 
@@ -215,19 +214,6 @@ def test_batch_agrees_with_single_applicant_chances():
             == single.specialties["recommended_applications"].to_list()
         )
 
-
-def test_what_if_levers_cover_the_issue_and_improvements_do_not_hurt():
-    result = what_if(applicant(), MODEL)
-    assert set(result["lever"]) == {"step2_plus_5", "step2_plus_10", "step3", "letter",
-                                    "rotation", "applications", "backup"}  # fmt: skip
-    for lever in ("step2_plus_5", "step2_plus_10", "step3", "letter", "applications", "backup"):
-        assert result.filter(pl.col("lever") == lever)["delta"][0] >= -1e-12, lever
-    plus5 = result.filter(pl.col("lever") == "step2_plus_5")["delta"][0]
-    plus10 = result.filter(pl.col("lever") == "step2_plus_10")["delta"][0]
-    assert plus10 >= plus5
-
-
-# --------------------------------------------------------------------------- properties
 
 profiles = st.fixed_dictionaries(
     {

@@ -115,7 +115,6 @@ __all__ = [
     "model_for",
     "poisson_binomial_pmf",
     "specialty_scores",
-    "what_if",
 ]
 
 # Screen reasons, as bit flags (vectorized), in the order they are reported.
@@ -543,137 +542,165 @@ def match_chances(
     """
     model = model_for(programs, as_of=as_of)
     specs = list(specialties) if specialties is not None else _profile_specialties(applicant)
-    arrays = ApplicantArrays.from_profiles([applicant])
-    visa = applicant.visa_needed
-    feat = model.features(visa)
+    feat = model.features(applicant.visa_needed)
     planned = list(dict.fromkeys(rotations))
     rotated = {r.program_id for r in applicant.completed_rotations if r.program_id} | set(planned)
     planned_specialties = [
         feat.table["specialty"][feat.row_of[pid]] for pid in planned if pid in feat.row_of
     ]
-    planned_letters = {s: sum(letter_weight(s, r) for r in planned_specialties) for s in specs}
-    wanted = {**applicant.applications, **(applications or {})}
-    signaled = signal_map(signals)
-    fees = fee_schedule()
-    tparams = params()["applications"]
-    rows, pmfs, curves = [], [], []
-    for preference, s in enumerate(specs, start=1):
-        scores = specialty_scores(
-            model,
-            arrays,
-            s,
-            visa,
-            rotations={0: rotated} if rotated else None,
-            extra_letters=np.array([planned_letters.get(s, 0)], dtype=float),
-            signals={0: signaled} if signaled else None,
-        )
-        mc = match_curve(s)
-        eligible = int((scores.screen_bits[0] == 0).sum()) if scores.rows.size else 0
-        n_req = int(wanted.get(s, default_applications(s)))
-        n = min(n_req, eligible)
-        # rotated and signaled programs are always applied to
-        forced = np.isin(feat.ids[scores.rows], [*rotated, *signaled]) & (
-            scores.screen_bits[0] == 0
-        )
-        boost = np.where(forced, 2.0, 0.0)
-        order = np.lexsort((feat.ids[scores.rows], -(scores.p[0] + boost)))
-        chosen = order[:n]
-        stack = np.stack([scores.p[0, chosen], scores.p_low[0, chosen], scores.p_high[0, chosen]])
-        pmf = poisson_binomial_pmf(stack, mc.k_max)
-        g = mc.p_match_given(np.arange(mc.k_max + 1))
-        pm, lo, hi = (pmf * g).sum(axis=-1)
-        expected = float(stack[0].sum())
-        rec, dim = None, None
-        if curve and eligible:
-            ordered = scores.p[0, order[: min(eligible, tparams["max_curve"])]]
-            c_mid = _curve_from_sorted(ordered, mc.q, mc.p_max)
-            rec, dim = _recommend(
-                c_mid, tparams["target"], tparams["min_gain_per_10"], tparams["realistic_floor"]
-            )
-            c_lo = _curve_from_sorted(
-                np.sort(scores.p_low[0])[::-1][: ordered.size], mc.q, mc.p_max
-            )
-            c_hi = _curve_from_sorted(
-                np.sort(scores.p_high[0])[::-1][: ordered.size], mc.q, mc.p_max
-            )
-            napps = np.arange(1, ordered.size + 1)
-            curves.append(
-                pl.DataFrame(
-                    {
-                        "specialty": s,
-                        "applications": napps,
-                        "p_match": c_mid,
-                        "p_match_low": np.minimum(c_lo, c_mid),
-                        "p_match_high": np.maximum(c_hi, c_mid),
-                        "eras_cost_usd": fees.eras_cost(napps),
-                        "recommended": napps == (rec or -1),
-                        "diminishing_returns": napps == (dim or -1),
-                    }
-                )
-            )
-        pmfs.append(
-            pl.DataFrame(
-                {"specialty": s, "interviews": np.arange(mc.k_max + 1), "probability": pmf[0]}
-            )
-        )
-        rows.append(
-            {
-                "specialty": s,
-                "preference": preference,
-                "applications": n,
-                "applications_requested": n_req,
-                "eligible_programs": eligible,
-                "programs_in_table": int(scores.rows.size),
-                "expected_interviews": expected,
-                "p_any_interview": float(1.0 - pmf[0, 0]),
-                "p_match": float(pm),
-                "p_match_low": float(min(lo, pm)),
-                "p_match_high": float(max(hi, pm)),
-                "recommended_applications": rec,
-                "diminishing_returns_applications": dim,
-                "eras_cost_usd": float(fees.eras_cost(n)),
-                "recommended_cost_usd": float(fees.eras_cost(rec)) if rec else None,
-                "calibrated": scores.calibrated,
-            }
-        )
-    table = pl.DataFrame(
-        rows,
-        schema_overrides={
-            "recommended_applications": pl.Int64,
-            "recommended_cost_usd": pl.Float64,
-            "diminishing_returns_applications": pl.Int64,
-        },
+    request = _Request(
+        model=model,
+        arrays=ApplicantArrays.from_profiles([applicant]),
+        visa=applicant.visa_needed,
+        rotated=rotated,
+        signaled=signal_map(signals),
+        letters={s: sum(letter_weight(s, r) for r in planned_specialties) for s in specs},
+        wanted={**applicant.applications, **(applications or {})},
+        curve=curve,
     )
+    parts = [_specialty_chances(request, s, rank) for rank, s in enumerate(specs, start=1)]
+    table = pl.DataFrame([row for row, _, _ in parts], schema_overrides=_ROW_TYPES)
     table, any_mid, any_lo, any_hi = _combine(table)
-    expected_ranks = float(table["expected_interviews"].sum()) if table.height else 0.0
-    extra_ranks = max(0.0, math.ceil(expected_ranks) - fees.nrmp_included_ranks)
-    total = (
-        float(table["eras_cost_usd"].sum())
-        + fees.transcript_usd
-        + fees.nrmp_registration_usd
-        + extra_ranks * fees.nrmp_extra_rank_usd
-    )
-    empty_curve = pl.DataFrame(
-        schema={
-            "specialty": pl.String,
-            "applications": pl.Int64,
-            "p_match": pl.Float64,
-            "p_match_low": pl.Float64,
-            "p_match_high": pl.Float64,
-            "eras_cost_usd": pl.Float64,
-            "recommended": pl.Boolean,
-            "diminishing_returns": pl.Boolean,
-        }
-    )
+    curves = [c for _, _, c in parts if c is not None]
     return MatchChances(
         applicant_id=applicant.applicant_id,
         specialties=table,
         p_match_any=any_mid,
         p_match_any_low=any_lo,
         p_match_any_high=any_hi,
-        total_cost_usd=total,
-        interviews=pl.concat(pmfs) if pmfs else pl.DataFrame(),
-        curves=pl.concat(curves, how="vertical_relaxed") if curves else empty_curve,
+        total_cost_usd=_total_cost(table),
+        interviews=pl.concat([pmf for _, pmf, _ in parts]) if parts else pl.DataFrame(),
+        curves=pl.concat(curves, how="vertical_relaxed") if curves else _EMPTY_CURVE,
+    )
+
+
+_ROW_TYPES = {
+    "recommended_applications": pl.Int64,
+    "recommended_cost_usd": pl.Float64,
+    "diminishing_returns_applications": pl.Int64,
+}
+_EMPTY_CURVE = pl.DataFrame(
+    schema={
+        "specialty": pl.String,
+        "applications": pl.Int64,
+        "p_match": pl.Float64,
+        "p_match_low": pl.Float64,
+        "p_match_high": pl.Float64,
+        "eras_cost_usd": pl.Float64,
+        "recommended": pl.Boolean,
+        "diminishing_returns": pl.Boolean,
+    }
+)
+
+
+@dataclass
+class _Request:
+    """What every specialty of one `match_chances` call shares."""
+
+    model: MatchModel
+    arrays: ApplicantArrays
+    visa: str
+    rotated: set[str]
+    signaled: dict[str, str]
+    letters: dict[str, float]  # extra US letters per specialty from planned rotations
+    wanted: dict[str, int]
+    curve: bool
+
+
+def _specialty_chances(
+    request: _Request, s: str, preference: int
+) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame | None]:
+    """(the specialty's row, its interview pmf, its application curve or None)."""
+    feat = request.model.features(request.visa)
+    scores = specialty_scores(
+        request.model,
+        request.arrays,
+        s,
+        request.visa,
+        rotations={0: request.rotated} if request.rotated else None,
+        extra_letters=np.array([request.letters.get(s, 0)], dtype=float),
+        signals={0: request.signaled} if request.signaled else None,
+    )
+    mc = match_curve(s)
+    eligible_mask = scores.screen_bits[0] == 0
+    eligible = int(eligible_mask.sum()) if scores.rows.size else 0
+    n_req = int(request.wanted.get(s, default_applications(s)))
+    n = min(n_req, eligible)
+    # rotated and signaled programs are always applied to, then the best-fit ones
+    ids = feat.ids[scores.rows]
+    forced = np.isin(ids, [*request.rotated, *request.signaled]) & eligible_mask
+    order = np.lexsort((ids, -(scores.p[0] + np.where(forced, 2.0, 0.0))))
+    chosen = order[:n]
+    stack = np.stack([scores.p[0, chosen], scores.p_low[0, chosen], scores.p_high[0, chosen]])
+    pmf = poisson_binomial_pmf(stack, mc.k_max)
+    pm, lo, hi = (pmf * mc.p_match_given(np.arange(mc.k_max + 1))).sum(axis=-1)
+    curve, rec, dim = None, None, None
+    if request.curve and eligible:
+        curve, rec, dim = _application_curve(scores, order, eligible, mc, s)
+    fees = fee_schedule()
+    row = {
+        "specialty": s,
+        "preference": preference,
+        "applications": n,
+        "applications_requested": n_req,
+        "eligible_programs": eligible,
+        "programs_in_table": int(scores.rows.size),
+        "expected_interviews": float(stack[0].sum()),
+        "p_any_interview": float(1.0 - pmf[0, 0]),
+        "p_match": float(pm),
+        "p_match_low": float(min(lo, pm)),
+        "p_match_high": float(max(hi, pm)),
+        "recommended_applications": rec,
+        "diminishing_returns_applications": dim,
+        "eras_cost_usd": float(fees.eras_cost(n)),
+        "recommended_cost_usd": float(fees.eras_cost(rec)) if rec else None,
+        "calibrated": scores.calibrated,
+    }
+    interviews = np.arange(mc.k_max + 1)
+    pmf_frame = pl.DataFrame({"specialty": s, "interviews": interviews, "probability": pmf[0]})
+    return row, pmf_frame, curve
+
+
+def _application_curve(
+    scores: SpecialtyScores, order: np.ndarray, eligible: int, mc: Any, s: str
+) -> tuple[pl.DataFrame, int | None, int | None]:
+    """P(match) against the number of best-fit programs, with the recommended counts."""
+    tparams = params()["applications"]
+    fees = fee_schedule()
+    ordered = scores.p[0, order[: min(eligible, tparams["max_curve"])]]
+    c_mid = _curve_from_sorted(ordered, mc.q, mc.p_max)
+    rec, dim = _recommend(
+        c_mid, tparams["target"], tparams["min_gain_per_10"], tparams["realistic_floor"]
+    )
+    c_lo = _curve_from_sorted(np.sort(scores.p_low[0])[::-1][: ordered.size], mc.q, mc.p_max)
+    c_hi = _curve_from_sorted(np.sort(scores.p_high[0])[::-1][: ordered.size], mc.q, mc.p_max)
+    napps = np.arange(1, ordered.size + 1)
+    curve = pl.DataFrame(
+        {
+            "specialty": s,
+            "applications": napps,
+            "p_match": c_mid,
+            "p_match_low": np.minimum(c_lo, c_mid),
+            "p_match_high": np.maximum(c_hi, c_mid),
+            "eras_cost_usd": fees.eras_cost(napps),
+            "recommended": napps == (rec or -1),
+            "diminishing_returns": napps == (dim or -1),
+        }
+    )
+    return curve, rec, dim
+
+
+def _total_cost(table: pl.DataFrame) -> float:
+    """ERAS fees of every specialty, the transcript, NRMP registration and extra ranks."""
+    fees = fee_schedule()
+    expected_ranks = float(table["expected_interviews"].sum()) if table.height else 0.0
+    extra_ranks = max(0.0, math.ceil(expected_ranks) - fees.nrmp_included_ranks)
+    eras = float(table["eras_cost_usd"].sum()) if table.height else 0.0
+    return (
+        eras
+        + fees.transcript_usd
+        + fees.nrmp_registration_usd
+        + extra_ranks * fees.nrmp_extra_rank_usd
     )
 
 
@@ -834,113 +861,6 @@ def application_curve(
     recommended, diminishing_returns (booleans marking those rows).
     """
     return match_chances(applicant, programs, specialties=specialties, as_of=as_of).curves
-
-
-def what_if(
-    applicant: ApplicantProfile,
-    programs: Any,
-    *,
-    as_of: dt.date | None = None,
-) -> pl.DataFrame:
-    """The change in P(match anywhere) from concrete actions, one row per lever.
-
-    Levers: Step 2 CK +5 and +10, passing Step 3, one more US letter in the first choice,
-    one more away rotation (at the program of the first choice where it helps most),
-    20 more applications in each specialty, adding the first backup specialty.
-    Columns: lever, label, baseline, p_match_any, delta, p_match_first, delta_first, note.
-    """
-    model = model_for(programs, as_of=as_of)
-    base = match_chances(applicant, model, curve=False)
-    first = applicant.target_specialties[0]
-    base_first = float(base.specialties["p_match"][0])
-    out = []
-
-    def record(lever: str, label: str, chances: MatchChances | None, note: str = "") -> None:
-        if chances is None:
-            after, after_first = base.p_match_any, base_first
-        else:
-            after = chances.p_match_any
-            after_first = float(
-                chances.specialties.filter(pl.col("specialty") == first)["p_match"][0]
-            )
-        out.append(
-            {
-                "lever": lever,
-                "label": label,
-                "baseline": base.p_match_any,
-                "p_match_any": after,
-                "delta": after - base.p_match_any,
-                "p_match_first": after_first,
-                "delta_first": after_first - base_first,
-                "note": note,
-            }
-        )
-
-    for points in (5, 10):
-        new = min(300, applicant.step2_for_model + points)
-        variant = applicant.model_copy(update={"step2_score": new})
-        record(
-            f"step2_plus_{points}",
-            f"Step 2 CK +{points}",
-            match_chances(variant, model, curve=False),
-            f"{applicant.step2_for_model} -> {new}",
-        )
-    if applicant.step3_passed:
-        record("step3", "Pass Step 3", None, "already passed")
-    else:
-        variant = applicant.model_copy(update={"step3_passed": True})
-        record(
-            "step3",
-            "Pass Step 3",
-            match_chances(variant, model, curve=False),
-            "needed for H-1B sponsorship" if applicant.visa_needed in ("h1b", "either") else "",
-        )
-    letters = dict(applicant.us_letters)
-    letters[first] = letters.get(first, 0) + 1
-    record(
-        "letter",
-        f"One more US letter ({first})",
-        match_chances(applicant.model_copy(update={"us_letters": letters}), model, curve=False),
-    )
-    best = best_rotation(applicant, model)
-    if best is None:
-        record(
-            "rotation",
-            f"One more away rotation ({first})",
-            None,
-            "no program in the table takes IMG visiting students",
-        )
-    else:
-        record(
-            "rotation",
-            f"One more away rotation ({first})",
-            match_chances(applicant, model, rotations=[best], curve=False),
-            f"at {best}",
-        )
-    more = {
-        s: int(r) + 20
-        for s, r in zip(
-            base.specialties["specialty"], base.specialties["applications_requested"], strict=True
-        )
-    }
-    record(
-        "applications",
-        "20 more applications per specialty",
-        match_chances(applicant, model, applications=more, curve=False),
-    )
-    backup = first_backup(applicant, model)
-    if backup is None:
-        record("backup", "Add a backup specialty", None, "no adjacent specialty left in the table")
-    else:
-        record(
-            "backup",
-            f"Add {backup} as a backup",
-            match_chances(
-                applicant, model, specialties=[*applicant.target_specialties, backup], curve=False
-            ),
-            f"{backup} after {', '.join(applicant.target_specialties)}",
-        )
-    return pl.DataFrame(out)
 
 
 def first_backup(applicant: ApplicantProfile, programs: Any) -> str | None:

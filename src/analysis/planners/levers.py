@@ -21,8 +21,7 @@ the reason they are left out, and no number:
   `max_specialties` (`params/backup.yaml`).
 
 Signals are not a lever yet (they need a model of their own). Columns: lever, label, baseline,
-p_match_any_after, delta, p_match_first_after, delta_first, available, reason. This replaces
-`analysis.model.probability.what_if` for users.
+p_match_any_after, delta, p_match_first_after, delta_first, available, reason.
 """
 
 from __future__ import annotations
