@@ -43,6 +43,8 @@ as_of: str = "2026-11-01"  # plan date (ISO): facts verified over a year before 
 # %%
 import datetime as dt
 
+import polars as pl
+
 from analysis import viz
 from analysis.data.applicants import load_applicant
 from analysis.data.programs import load_programs
@@ -141,10 +143,33 @@ narrow_view.header
 narrow_view.chart
 
 # %% [markdown]
+# ## Program signals
+#
+# Most specialties let you send a few program signals with your applications (interventional
+# and diagnostic radiology share 6 gold and 6 silver; internal medicine has 3 gold and 12
+# silver). The explorer starts with your own signals, if your profile or your program table
+# has them, and rings each signaled program in its tier's colour. Here one gold signal goes
+# to the most likely program whose chance is still middling (between 5% and 60%), where a
+# signal moves the chance most: the key figures give P(match) in the specialty with and
+# without the signals. The effect sizes are upper bounds for IMGs (notebook 03 explains them),
+# and a signal never opens a program that screens you out.
+
+# %%
+middling = view.frame.filter(pl.col("eligible") & pl.col("p_interview").is_between(0.05, 0.6))
+signed = explorer.static_view(
+    programs, applicant, view.filters.with_signal(middling["program_id"][0], "gold"), as_of=plan_date
+)
+signed.header
+
+# %%
+signed.chart
+
+# %% [markdown]
 # ## Interactive explorer
 #
 # Pick a specialty, a visa need, states (none selected keeps every state) and a minimum
-# score, and drag the Step 2 CK slider: the key figures, the chart and the table redraw
+# score, drag the Step 2 CK slider, or pick a program and give it a signal: the key figures
+# (with P(match) in the specialty), the chart and the table redraw
 # for every change (the line at the bottom shows how long each redraw took; typically
 # a few tens of milliseconds, since the program table is scored once per visa need). The
 # panel needs a running kernel: in an exported HTML file it does not appear, which is why
