@@ -40,14 +40,17 @@ electives as there are months before graduation, at most as many externships as 
 it, and a program once. How many rotations are worth it is decided without the budget: the
 largest k whose best portfolio adds at least 1 point of P(match anywhere) over the best of
 k - 1. Then the best portfolio of at most k rotations within budget and the window wins (ties:
-cheaper, then fewer, then program ids), so a larger budget never lowers the plan's P(match).
+cheaper, then fewer, then program ids), so a larger budget never lowers the P(match) of the
+rotations at programs (a test checks it for students).
 For an IR applicant, plans of two or more rotations include a DR/ESIR safety when one exists
 (the IR guide's portfolio: "1 Safety DR/ESIR-oriented program"), and every plan includes a
 rotation in the first-choice specialty (all three rotation guides); when ignoring those rules
 would gain a point or more, the plan says so. Each chosen rotation's `gain` is its Shapley
 share of the rotations' gain (letters saturate, so gains interact; the shares sum to the
 total). Observerships and research positions for graduates are then added greedily in the
-months left (`analysis.planners.graduate`). Deterministic.
+months and budget left (`analysis.planners.graduate`); that greedy step is not monotone in
+the budget (a larger budget can buy an externship that takes the months a research position
+needed). Deterministic.
 
 Known limits: acceptance for a visiting rotation is not guaranteed (apply to 8-15 programs
 for 2-4 rotations, as Mastering Away Rotations: A Guide for Non-US Citizen IMGs in
