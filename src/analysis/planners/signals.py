@@ -96,10 +96,16 @@ def p_match_from_interviews(p: np.ndarray, g: np.ndarray) -> np.ndarray:
 
     Vectorized over leading axes of `p` (programs on the last axis): sum_k P(K = k) g(k),
     with the interview count's pmf truncated at len(g) - 1 (the tail in the last bin), as
-    `analysis.probability.match_chances` computes it.
+    `analysis.model.probability.match_chances` computes it. Programs with p = 0 everywhere are
+    left out of the product (their factor is 1): the same number, faster.
     """
     g = np.asarray(g, dtype=float)
-    return (poisson_binomial_pmf(np.asarray(p, dtype=float), g.size - 1) * g).sum(axis=-1)
+    p = np.asarray(p, dtype=float)
+    if p.ndim >= 1 and p.shape[-1]:
+        keep = np.any(p.reshape(-1, p.shape[-1]) > 0, axis=0)
+        if not keep.all():
+            p = p[..., keep]
+    return (poisson_binomial_pmf(p, g.size - 1) * g).sum(axis=-1)
 
 
 def p_match_any(p_match: Sequence[float] | np.ndarray) -> float:
@@ -674,11 +680,17 @@ class _Search:
         self.free = [s.allowed.copy() for s in specs]  # may still get a signal
         self.pm = [float(p_match_from_interviews(s.p0, s.g)) for s in specs]
         self._deriv: list[np.ndarray | None] = [None] * len(specs)
+        # a signal never moves a zero chance, so only these columns can ever matter
+        self.nz = [s.p0 > 0 for s in specs]
 
     def deriv(self, i: int) -> np.ndarray:
-        """dP_i/dp_j at the current state (cached until specialty i changes)."""
+        """dP_i/dp_j at the current state (cached until specialty i changes); 0 where p0 = 0
+        (those programs never get a signal, so their derivative is never used)."""
         if self._deriv[i] is None:
-            self._deriv[i] = interview_derivative(self.p[i], self.specs[i].g)
+            d = np.zeros_like(self.p[i])
+            nz = self.nz[i]
+            d[nz] = interview_derivative(self.p[i][nz], self.specs[i].g)
+            self._deriv[i] = d
         return self._deriv[i]
 
     def others(self, *skip: int) -> float:
@@ -733,7 +745,9 @@ def _review_specialty(search: _Search, pool: _Pool, i: int) -> dict[int, _Review
     p0 = specs[i].p0
     rows = np.broadcast_to(search.p[i], (len(signaled), p0.size)).copy()
     rows[np.arange(len(signaled)), signaled] = p0[signaled]
-    d_rows = _derivative_rows(rows, specs[i].g, search.p[i] > 0.5)
+    nz = search.nz[i]
+    d_rows = np.zeros_like(rows)
+    d_rows[:, nz] = _derivative_rows(rows[:, nz], specs[i].g, search.p[i][nz] > 0.5)
     members = [r for r, s in enumerate(specs) if s.rules.pool == pool.name]
     out = {}
     for row, j in enumerate(signaled):
