@@ -203,3 +203,28 @@ def test_bad_tier_words_are_reported_together():
         "a": "gold",
         "b": "single",
     }
+
+
+def test_signals_on_the_whole_plan_start_from_the_plans_p_match(model, applicants):
+    from analysis.planners.plan import make_plan
+    from analysis.planners.signals import signals_for_plan
+
+    for name in ("amira_ir", "samuel_im"):
+        a = applicants[name]
+        plan = make_plan(a, model, as_of=AS_OF)
+        result = signals_for_plan(plan, model, baselines=False)
+        assert result.specialties == plan.backup.rank_list
+        assert result.p_match_any_without == pytest.approx(
+            plan.chances_with_plan.p_match_any, abs=1e-9
+        )
+        after = match_chances(
+            plan.rotations.applicant_after or a,
+            model,
+            specialties=plan.backup.rank_list,
+            applications=plan.backup.applications,
+            rotations=plan.rotations.program_ids,
+            curve=False,
+            signals=result.optimized_map(),
+        )
+        assert result.p_match_any_with == pytest.approx(after.p_match_any, abs=1e-9)
+        assert result.p_match_any_with > result.p_match_any_without

@@ -1564,3 +1564,30 @@ def signal_plan(
         notes=notes,
         names=chances.select("program_id", "program_name", "state") if chances.height else None,
     )
+
+
+def signals_for_plan(plan: Any, programs: Any, **options: Any) -> ApplicantSignals:
+    """`signal_plan` on a whole plan's final lists: its rank list with the backups, their
+    numbers of programs and the planned rotations (a `planners.plan.Plan`).
+
+    Its P(match anywhere) without signals is the plan's (`plan.backup.chances`); with them,
+    `match_chances` on the same lists with `optimized_map()`. Once applications have closed
+    (the plan's season phase "interviewing") new signals can no longer be sent: the result
+    says so in its notes.
+    """
+    rotations = plan.rotations
+    result = signal_plan(
+        rotations.applicant_after or plan.applicant,
+        programs,
+        specialties=plan.backup.rank_list,
+        applications=plan.backup.applications,
+        rotations=rotations.program_ids,
+        as_of=plan.as_of,
+        **options,
+    )
+    if getattr(plan, "season_phase", None) == "interviewing":
+        result.notes.append(
+            "Applications have closed for this season: signals went with them, so these are "
+            "what the best signals would have done; only your own signals count now."
+        )
+    return result
