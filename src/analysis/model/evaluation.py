@@ -320,7 +320,24 @@ def join_observed(
     spec = _resolve_specialty(specialty)
     rate_column = rates.require_group(group) if group is not None else None
     notes: list[str] = []
+    candidates = _candidates(table, spec, notes)
+    frame = _keyed_rates(rates, spec)
+    frame = _match(frame, *_program_keys(candidates))
+    frame = frame.with_columns(reason=_reason(rate_column))
+    frame = frame.with_columns(detail=_detail(group))
+    unjoined, joined = _split(frame, table)
+    if table["specialty"].n_unique() > 1 and spec is None and not rates.has_specialty:
+        codes = ", ".join(sorted(table["specialty"].unique().to_list()))
+        notes.append(
+            f"the program table has several specialties ({codes}) and the rates table names "
+            "none: a program name shared across specialties is ambiguous; say which specialty "
+            "the rates are for"
+        )
+    return RateJoin(joined=joined, unjoined=unjoined, notes=tuple(notes))
 
+
+def _candidates(table: pl.DataFrame, spec: str | None, notes: list[str]) -> pl.DataFrame:
+    """The programs a rates row may join, with their name and city keys."""
     candidates = table.select("program_id", "program_name", "specialty", "state", "city")
     if spec is not None:
         candidates = candidates.filter(pl.col("specialty") == spec)
@@ -330,6 +347,11 @@ def join_observed(
         name_key=normalized_name_expr("program_name"),
         city_key=_city_key("city"),
     ).filter(pl.col("name_key") != "")
+    return candidates
+
+
+def _keyed_rates(rates: Any, spec: str | None) -> pl.DataFrame:
+    """The rates rows with their keys, duplicates (the same program twice) flagged."""
     frame = rates.table.with_columns(
         name_key=normalized_name_expr("program"),
         city_key=_city_key("city"),
@@ -348,6 +370,11 @@ def join_observed(
         .over(dup_keys, mapping_strategy="join"),
     ).with_columns(duplicate=(pl.col("dup_n") > 1) & (pl.col("name_key") != ""))
 
+    return frame
+
+
+def _program_keys(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Programs per (name, state, specialty) key, and per key and city (the tie-break)."""
     # programs per key: any specialty ("*") or one; then per key and city (the tie-break)
     keyed = pl.concat(
         [
@@ -374,8 +401,13 @@ def join_observed(
         .group_by("name_key", "state", "spec_key", "city_key")
         .agg(n_city=pl.len(), city_id=pl.col("program_id").min())
     )
+    return by_name, by_city
+
+
+def _match(frame: pl.DataFrame, by_name: pl.DataFrame, by_city: pl.DataFrame) -> pl.DataFrame:
+    """Each usable rates row's program (one by name, else one by name and city), conflicts."""
     usable = ~pl.col("duplicate") & pl.col("state").is_not_null() & (pl.col("name_key") != "")
-    frame = (
+    return (
         frame.join(by_name, on=["name_key", "state", "spec_key"], how="left")
         .join(by_city, on=["name_key", "state", "spec_key", "city_key"], how="left")
         .with_columns(
@@ -398,8 +430,9 @@ def join_observed(
         )
     )
 
-    state_label = pl.col("state").fill_null("")
-    spec_label = pl.col("want_specialty")
+
+def _reason(rate_column: str | None) -> pl.Expr:
+    """Why a rates row is not used (null when it joins)."""
     reason = (
         pl.when(pl.col("duplicate"))
         .then(pl.lit("duplicate"))
@@ -414,8 +447,13 @@ def join_observed(
     )
     if rate_column is not None:
         reason = reason.when(pl.col(rate_column).is_null()).then(pl.lit("unknown_rate"))
-    frame = frame.with_columns(reason=reason.otherwise(None))
+    return reason.otherwise(None)
 
+
+def _detail(group: str | None) -> pl.Expr:
+    """The reason in words, with the rows or programs it concerns."""
+    state_label = pl.col("state").fill_null("")
+    spec_label = pl.col("want_specialty")
     rows_text = _listed(pl.col("dup_rows"), pl.col("dup_n"))
     conflict_text = _listed(pl.col("conflict_rows"), pl.col("conflict_n"))
     several_specialties = pl.col("n_specialties") > 1
@@ -470,8 +508,11 @@ def join_observed(
         )
         .otherwise(None)
     )
-    frame = frame.with_columns(detail=detail)
+    return detail
 
+
+def _split(frame: pl.DataFrame, table: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(unjoined rows with their reason, joined rows with the program's name and specialty)."""
     unjoined = (
         frame.filter(pl.col("reason").is_not_null())
         .select(
@@ -513,15 +554,7 @@ def join_observed(
         .sort("row")
     )
 
-    multi = table["specialty"].n_unique() > 1 and spec is None and not rates.has_specialty
-    if multi:
-        codes = ", ".join(sorted(table["specialty"].unique().to_list()))
-        notes.append(
-            f"the program table has several specialties ({codes}) and the rates table names "
-            "none: a program name shared across specialties is ambiguous; say which specialty "
-            "the rates are for"
-        )
-    return RateJoin(joined=joined, unjoined=unjoined, notes=tuple(notes))
+    return unjoined, joined
 
 
 # --------------------------------------------------------------------------- statistics
@@ -747,18 +780,7 @@ def evaluate(
     visa_needed = "none" if group == "us_img" else applicant.visa_needed
     notes = list(rates.notes) + list(join.notes)
 
-    model_table = table
-    if hold_out:
-        for column in OBSERVED_RATE_COLUMNS:
-            held = table[column].is_not_null().sum()
-            if held:
-                notes.append(
-                    f"the program table's own {column} ({held} programs) was set aside for the "
-                    "predictions, so the model is judged on the other facts"
-                )
-        model_table = table.with_columns(
-            pl.lit(None, dtype=pl.Float64).alias(c) for c in OBSERVED_RATE_COLUMNS
-        )
+    model_table = _held_out(table, notes) if hold_out else table
 
     joined = join.joined.rename({rate_column: "observed_rate"}).select(
         "row", "program", "program_id", "program_name", "specialty", "state", "observed_rate"
@@ -777,26 +799,7 @@ def evaluate(
         .join(population_predicted, on="program_id", how="left")
         .join(table.select("program_id", *_numeric_inputs()), on="program_id", how="left")
     )
-    own_rate = f"{group}_interview_rate"  # the answer, not an input
-    correlations: dict[str, Correlation] = {}
-    for name in ("img_friendliness", "predicted_rate", "p_interview", *INPUT_COLUMNS):
-        if name == own_rate:
-            continue
-        correlations[name] = _spearman_frame(
-            pairs.select(x=pl.col(name).cast(pl.Float64), y=pl.col("observed_rate"))
-        )
-    neutral = {
-        name: _spearman_frame(
-            pairs.select(
-                x=pl.col(name)
-                .cast(pl.Float64)
-                .fill_nan(None)
-                .fill_null(pl.col(name).cast(pl.Float64).median()),
-                y=pl.col("observed_rate"),
-            )
-        ).rho
-        for name in correlations
-    }
+    correlations, neutral = _correlations(pairs, group)
     ratio, ratio_n = calibration_ratio(pairs["predicted_rate"], pairs["observed_rate"])
     reference_ratio, _ = calibration_ratio(pairs["p_interview"], pairs["observed_rate"])
     return Evaluation(
@@ -813,6 +816,50 @@ def evaluate(
         profile=applicant,
         notes=tuple(notes),
     )
+
+
+def _held_out(table: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
+    """The table with its own observed rates set aside (noted), for the predictions."""
+    for column in OBSERVED_RATE_COLUMNS:
+        held = table[column].is_not_null().sum()
+        if held:
+            notes.append(
+                f"the program table's own {column} ({held} programs) was set aside for the "
+                "predictions, so the model is judged on the other facts"
+            )
+    return table.with_columns(
+        pl.lit(None, dtype=pl.Float64).alias(c) for c in OBSERVED_RATE_COLUMNS
+    )
+
+
+def _correlations(
+    pairs: pl.DataFrame, group: str
+) -> tuple[dict[str, Correlation], dict[str, float | None]]:
+    """Spearman with the observed rate: where each input is known, and over all programs with
+    unknowns at the input's median. The group's own observed rate is the answer, not an input."""
+    own_rate = f"{group}_interview_rate"
+    names = [
+        n
+        for n in ("img_friendliness", "predicted_rate", "p_interview", *INPUT_COLUMNS)
+        if n != own_rate
+    ]
+    known = {
+        n: _spearman_frame(pairs.select(x=pl.col(n).cast(pl.Float64), y=pl.col("observed_rate")))
+        for n in names
+    }
+    neutral = {
+        n: _spearman_frame(
+            pairs.select(
+                x=pl.col(n)
+                .cast(pl.Float64)
+                .fill_nan(None)
+                .fill_null(pl.col(n).cast(pl.Float64).median()),
+                y=pl.col("observed_rate"),
+            )
+        ).rho
+        for n in names
+    }
+    return known, neutral
 
 
 # --------------------------------------------------------------------------- enrich

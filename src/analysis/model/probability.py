@@ -740,70 +740,71 @@ def interview_chances(
     """
     model = model_for(programs, as_of=as_of)
     specs = list(specialties) if specialties is not None else _profile_specialties(applicant)
-    arrays = ApplicantArrays.from_profiles([applicant])
     feat = model.features(applicant.visa_needed)
     planned = list(rotations)
     rotated = {r.program_id for r in applicant.completed_rotations if r.program_id} | set(planned)
-    signaled = signal_map(signals)
-    frames = []
-    for rank, s in enumerate(specs, start=1):
-        letters = sum(
-            letter_weight(s, feat.table["specialty"][feat.row_of[pid]])
-            for pid in planned
-            if pid in feat.row_of
-        )
-        sc = specialty_scores(
-            model,
-            arrays,
-            s,
-            applicant.visa_needed,
-            rotations={0: rotated} if rotated else None,
-            extra_letters=np.array([letters], dtype=float),
-            signals={0: signaled} if signaled else None,
-        )
-        if sc.rows.size == 0:
-            continue
-        base = feat.table[sc.rows.tolist()].select(
-            "program_id",
-            "program_name",
-            "specialty",
-            "city",
-            "state",
-            "program_type",
-            "img_friendliness",
-            "tier",
-            "confidence",
-            "stale",
-            "closed_reason",
-            "min_step2_score",
-            "yog_cutoff_years",
-            "usce_required_months",
-            "max_attempts",
-        )
-        frames.append(
-            base.with_columns(
-                preference=pl.lit(rank),
-                screen_bits=pl.Series(sc.screen_bits[0]),
-                p_interview=pl.Series(sc.p[0]),
-                p_interview_low=pl.Series(sc.p_low[0]),
-                p_interview_high=pl.Series(sc.p_high[0]),
-                rotation=pl.Series(np.isin(feat.ids[sc.rows], list(rotated))),
-                p_considered=pl.Series(sc.ceiling[0]),
-                signal=pl.Series(
-                    [signaled.get(pid) for pid in feat.ids[sc.rows].tolist()], dtype=pl.String
-                ),
-            )
-        )
+    planned_specialties = [
+        feat.table["specialty"][feat.row_of[pid]] for pid in planned if pid in feat.row_of
+    ]
+    request = _Request(
+        model=model,
+        arrays=ApplicantArrays.from_profiles([applicant]),
+        visa=applicant.visa_needed,
+        rotated=rotated,
+        signaled=signal_map(signals),
+        letters={s: sum(letter_weight(s, r) for r in planned_specialties) for s in specs},
+        wanted={},
+        curve=False,
+    )
+    frames = [_program_rows(request, s, rank) for rank, s in enumerate(specs, start=1)]
+    frames = [f for f in frames if f is not None]
     if not frames:
         return pl.DataFrame()
-    out = pl.concat(frames)
-    out = out.with_columns(
+    out = pl.concat(frames).with_columns(
         eligible=pl.col("screen_bits") == 0,
         screen_reason=_screen_reason_expr(applicant),
     )
     thresholds = ("min_step2_score", "yog_cutoff_years", "usce_required_months", "max_attempts")
     return out.drop("screen_bits", "closed_reason", *thresholds).sort(
         ["preference", "p_interview", "program_id"], descending=[False, True, False]
+    )
+
+
+_PROGRAM_COLUMNS = (
+    "program_id", "program_name", "specialty", "city", "state", "program_type",
+    "img_friendliness", "tier", "confidence", "stale", "closed_reason",
+    "min_step2_score", "yog_cutoff_years", "usce_required_months", "max_attempts",
+)  # fmt: skip
+
+
+def _program_rows(request: _Request, s: str, rank: int) -> pl.DataFrame | None:
+    """One specialty's programs with the applicant's chances there (None: no program)."""
+    feat = request.model.features(request.visa)
+    sc = specialty_scores(
+        request.model,
+        request.arrays,
+        s,
+        request.visa,
+        rotations={0: request.rotated} if request.rotated else None,
+        extra_letters=np.array([request.letters.get(s, 0)], dtype=float),
+        signals={0: request.signaled} if request.signaled else None,
+    )
+    if sc.rows.size == 0:
+        return None
+    ids = feat.ids[sc.rows]
+    return (
+        feat.table[sc.rows.tolist()]
+        .select(_PROGRAM_COLUMNS)
+        .with_columns(
+            preference=pl.lit(rank),
+            screen_bits=pl.Series(sc.screen_bits[0]),
+            p_interview=pl.Series(sc.p[0]),
+            p_interview_low=pl.Series(sc.p_low[0]),
+            p_interview_high=pl.Series(sc.p_high[0]),
+            rotation=pl.Series(np.isin(ids, list(request.rotated))),
+            p_considered=pl.Series(sc.ceiling[0]),
+            signal=pl.Series([request.signaled.get(pid) for pid in ids.tolist()], dtype=pl.String),
+        )
     )
 
 
