@@ -23,7 +23,10 @@ Rules from the advising guides, encoded in `params/rotations.yaml`:
   a bonus on the interview chance at that program ("essentially a 4-week extended interview",
   Ultimate IMG Residency Guide: Mastering Away Rotations in Internal Medicine), one more US
   letter in its specialty (letters saturate at three), and the program is on the application
-  list. An externship for graduates counts the same.
+  list. An externship for graduates counts the same. The month of hands-on US experience a
+  rotation also brings is not added to the applicant's USCE (so the gain shown is
+  conservative: one more hands-on month is worth the `usce` effect on top, as the levers
+  show).
 - **Timing**: 4 weeks starting on the 1st; at most one a month; none in interview season
   (November-January); ending before letters are due (`analysis.planners.timeline`: two weeks
   before programs can review); at least 3 months after the planning date and within 12
