@@ -62,6 +62,7 @@ from typing import Any, Literal
 import polars as pl
 
 from analysis.data import normalize as nz
+from analysis.data.files import unescape_formulas
 from analysis.data.schemas import (
     REQUIRED_PROGRAM_COLUMNS,
     is_canonical,
@@ -71,14 +72,17 @@ from analysis.data.schemas import (
     slugify,
 )
 from analysis.data.vocabulary import specialties
-from analysis.errors import NO_VALUE as _NO  # "no single value is at fault"
 from analysis.errors import (
+    KEEP_PER_KIND,
     DataValidationError,
+    DataWarning,
     NormalizationError,
     Problem,
+    ProblemLog,
     file_problem,
     short_message,
 )
+from analysis.errors import NO_VALUE as _NO  # "no single value is at fault"
 
 __all__ = [
     "LoadInfo",
@@ -256,6 +260,7 @@ class RawTable:
     delimiter: str | None = None
     sheet: str | None = None
     kind: str = "csv"
+    warnings: list[str] = field(default_factory=list)  # repaired on reading (LoadInfo)
 
 
 def _column_letter(index: int) -> str:
@@ -267,10 +272,11 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _decode(data: bytes, label: str) -> tuple[str, str]:
+def _decode(data: bytes, label: str) -> tuple[str, str, list[str]]:
+    """The text of a CSV file, its encoding, and warnings about lines read as cp1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16"), "utf-16"
+            return data.decode("utf-16"), "utf-16", []
         except UnicodeDecodeError as error:
             raise DataValidationError(
                 [file_problem(label, f"not valid UTF-16 text ({error.reason})")]
@@ -294,15 +300,74 @@ def _decode(data: bytes, label: str) -> tuple[str, str]:
                 )
             ]
         )
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _decode_lines(data, label)
+    return text, "utf-8 (with BOM)" if data.startswith(b"\xef\xbb\xbf") else "utf-8", []
+
+
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_LINES_SHOWN = 10
+
+
+def _decode_lines(data: bytes, label: str) -> tuple[str, str, list[str]]:
+    """Text that is not all UTF-8: each line as UTF-8 if it is, else as Windows-1252.
+
+    (Bytes that Windows-1252 leaves undefined are read as Latin-1, which maps every byte.)
+
+    Why line by line: real exports are UTF-8 with a row or two pasted from a Windows program;
+    decoding the whole file as cp1252 would turn every UTF-8 accent into mojibake ("Bogotá"
+    into "BogotÃ¡"). A file whose non-ASCII lines are all cp1252 is simply a cp1252 file (no
+    warning). A line that holds UTF-8 sequences *and* invalid bytes mixes encodings: no
+    decoding of it is right, so it stops the load with its line number.
+    """
+    lines = data.split(b"\n")
+    texts: list[str] = []
+    fallback: list[int] = []
+    utf8_seen = latin1 = False
+    for number, line in enumerate(lines, start=1):
         try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
+            texts.append(line.decode("utf-8"))
+            utf8_seen = utf8_seen or not line.isascii()
             continue
-        if encoding == "utf-8-sig":
-            encoding = "utf-8 (with BOM)" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-        return text, encoding
-    raise AssertionError("latin-1 decodes every byte string")  # pragma: no cover
+        except UnicodeDecodeError:
+            pass
+        if _UTF8_SEQUENCE.search(line):
+            raise _mixed_line(label, number, "mixes UTF-8 and another encoding")
+        try:
+            texts.append(line.decode("cp1252"))
+        except UnicodeDecodeError:  # bytes cp1252 leaves undefined: Latin-1 maps every byte
+            texts.append(line.decode("latin-1"))
+            latin1 = True
+        fallback.append(number)
+    text = "\n".join(texts)
+    if not utf8_seen:
+        return text, "latin-1" if latin1 else "cp1252", []
+    shown = ", ".join(str(n) for n in fallback[:_LINES_SHOWN])
+    more = f" and {len(fallback) - _LINES_SHOWN:,} more" if len(fallback) > _LINES_SHOWN else ""
+    one = len(fallback) == 1
+    lines_read = (
+        "1 line is not UTF-8 and was" if one else f"{len(fallback):,} lines are not UTF-8 and were"
+    )
+    warning = (
+        f"{label}: {lines_read} read as Windows-1252 (cp1252): line{'' if one else 's'} "
+        f"{shown}{more}; check {'its' if one else 'their'} accents, or save the file as UTF-8"
+    )
+    return text, f"utf-8 ({len(fallback):,} cp1252 line{'' if one else 's'})", [warning]
+
+
+def _mixed_line(label: str, number: int, what: str) -> DataValidationError:
+    return DataValidationError(
+        [
+            Problem(label, None, None, _NO,
+                    f"line {number} {what}; save the file as UTF-8 (in Excel: CSV UTF-8)",
+                    line=number)
+        ],
+        source=label,
+    )  # fmt: skip
 
 
 def _sniff_delimiter(text: str, suffix: str) -> str:
@@ -319,7 +384,7 @@ def read_csv_cells(path: Path, label: str) -> RawTable:
     data = path.read_bytes()
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
         raise DataValidationError([file_problem(label, "the file is empty")])
-    text, encoding = _decode(data, label)
+    text, encoding, warnings_ = _decode(data, label)
     text = text.lstrip("\ufeff")
     delimiter = _sniff_delimiter(text, path.suffix.lower())
     payload = text.encode("utf-8")
@@ -336,6 +401,7 @@ def read_csv_cells(path: Path, label: str) -> RawTable:
         frame = _read_ragged_csv(text, delimiter)
     raw = _raw_from_grid(frame, label, path.name, first_row=1)
     raw.encoding, raw.delimiter, raw.kind = encoding, delimiter, "csv"
+    raw.warnings.extend(warnings_)
     return raw
 
 
@@ -344,6 +410,7 @@ def _read_ragged_csv(text: str, delimiter: str) -> pl.DataFrame:
 
     Cells beyond the header then land in unnamed columns, which are reported as ignored.
     """
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))  # a cell may be the whole file
     records = list(csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter))
     width = max((len(record) for record in records), default=0)
     padded = [record + [""] * (width - len(record)) for record in records]
@@ -353,8 +420,9 @@ def _read_ragged_csv(text: str, delimiter: str) -> pl.DataFrame:
 def _raw_from_grid(frame: pl.DataFrame, label: str, name: str, *, first_row: int) -> RawTable:
     """Find the header row of a text grid (title rows above it are skipped)."""
     frame = frame.select(
-        pl.col(c).str.strip_chars().replace("", None).alias(c) for c in frame.columns
-    )
+        unescape_formulas(pl.col(c).str.strip_chars()).replace("", None).alias(c)
+        for c in frame.columns
+    )  # cells escaped by our writers ("'=x") read back as written (files.spreadsheet_safe)
     nonempty = frame.select(pl.any_horizontal(pl.all().is_not_null()).alias("x"))["x"]
     candidates = nonempty.arg_true().to_list()
     if not candidates:
@@ -378,9 +446,108 @@ def _raw_from_grid(frame: pl.DataFrame, label: str, name: str, *, first_row: int
     return RawTable(file=label, name=name, headers=headers, columns=columns, rows=rows)
 
 
+_WORKBOOK_LIMIT = 512 << 20
+"""Most bytes a workbook may unpack to (the national table of 5,000 programs is 6 MB)."""
+_WORKBOOK_RATIO = 100
+"""Highest compression ratio of a large part of a workbook (real sheets compress about 10:1)."""
+_RATIO_FROM = 16 << 20
+_WORKBOOK_PARTS = 10_000
+
+
+def _check_workbook(path: Path, label: str) -> None:
+    """Refuse a workbook that is not a ZIP archive, or that would unpack to too much.
+
+    XLSX, XLSM and ODS files are ZIP archives: a 2 MB "zip bomb" unpacks to gigabytes and
+    the reader would hold them in memory. Before any parsing, the archive's table of
+    contents is checked (size of every part, compression ratio of the large ones), then the
+    parts are unpacked as a stream and counted (table-of-contents sizes can lie), stopping
+    as soon as the limit is passed. Nothing is kept in memory.
+    """
+    import zipfile
+
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".ods"):
+        return  # .xls workbooks are not ZIP archives (and not compressed)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
+        expected = (
+            f"not a valid {suffix} workbook (not a ZIP archive: {short_message(error)}); open "
+            "it in Excel and save it again, or save the table as CSV"
+        )
+        raise DataValidationError([file_problem(label, expected)], source=label) from None
+    refuse = _workbook_refusal(parts)
+    if refuse is None:
+        unpacked = _unpacked_size(path, parts, _WORKBOOK_LIMIT)
+        if unpacked > _WORKBOOK_LIMIT:
+            refuse = f"unpacks to more than {_WORKBOOK_LIMIT >> 20:,} MB"
+    if refuse is not None:
+        expected = (
+            f"{refuse}; refused before reading it (a workbook of 100,000 programs unpacks to "
+            "about 110 MB): save the table as CSV, or check where the file comes from"
+        )
+        raise DataValidationError([file_problem(label, expected)], source=label)
+
+
+def _workbook_refusal(parts: list[Any]) -> str | None:
+    """Why a workbook's table of contents is refused (None if it is fine)."""
+    import zipfile
+
+    if len(parts) > _WORKBOOK_PARTS:
+        return f"holds {len(parts):,} parts (a workbook has a few dozen)"
+    declared = sum(part.file_size for part in parts)
+    if declared > _WORKBOOK_LIMIT:
+        return f"unpacks to {declared / (1 << 20):,.0f} MB (more than {_WORKBOOK_LIMIT >> 20} MB)"
+    for part in parts:
+        if part.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            return f"part {part.filename!r} uses a compression workbooks do not use"
+        ratio = part.file_size / max(part.compress_size, 1)
+        if part.file_size > _RATIO_FROM and ratio > _WORKBOOK_RATIO:
+            return (
+                f"part {part.filename!r} is compressed {ratio:,.0f} to 1 (a workbook's large "
+                f"parts are at most {_WORKBOOK_RATIO} to 1)"
+            )
+    return None
+
+
+def _unpacked_size(path: Path, parts: list[Any], limit: int) -> int:
+    """The real unpacked size of the archive's parts, counted up to just past `limit`."""
+    import struct
+    import zipfile
+    import zlib
+
+    total = 0
+    with path.open("rb") as handle:
+        for part in parts:
+            handle.seek(part.header_offset)
+            header = handle.read(30)
+            if len(header) < 30 or header[:4] != b"PK\x03\x04":
+                raise zipfile.BadZipFile(f"bad local header for {part.filename!r}")
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            handle.seek(part.header_offset + 30 + name_length + extra_length)
+            left = part.compress_size
+            if part.compress_type == zipfile.ZIP_STORED:
+                total += left
+                continue
+            inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+            while left > 0 and total <= limit:
+                chunk = handle.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                while chunk and total <= limit:
+                    total += len(inflate.decompress(chunk, 1 << 20))
+                    chunk = inflate.unconsumed_tail
+            if total > limit:
+                return total
+    return total
+
+
 def _read_excel_cells(path: Path, label: str, sheet: str | None) -> RawTable:
     import fastexcel
 
+    _check_workbook(path, label)
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as error:  # fastexcel raises its own error types
@@ -606,14 +773,22 @@ class _Work:
     """Accumulates the canonical columns and the problems of one table."""
 
     raw: RawTable
-    problems: list[Problem] = field(default_factory=list)
+    log: ProblemLog = field(default_factory=ProblemLog)
     out: dict[str, pl.Series] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict)  # canonical column -> user header
     texts: dict[str, pl.Series] = field(default_factory=dict)  # canonical column -> user text
     positions: dict[int, int] | None = None  # spreadsheet row -> position in raw.rows
 
     def problem(self, row: int | None, column: str | None, value: Any, expected: str) -> None:
-        self.problems.append(Problem(self.raw.file, row, column, value, expected))
+        self.log.add(Problem(self.raw.file, row, column, value, expected))
+
+    def row_problems(self, rows: list[int], column: str | None, value: Any, expected: str) -> None:
+        """The same problem on many rows: the first ones kept, the rest only counted."""
+        kind = (self.raw.file, column, expected)
+        room = self.log.room(kind)
+        for row in rows[:room]:
+            self.problem(row, column, value, expected)
+        self.log.count(kind, len(rows) - min(room, len(rows)))
 
 
 def _map_unique(
@@ -637,13 +812,24 @@ def _replace(series: pl.Series, mapping: dict[str, Any], dtype: Any) -> pl.Serie
 
 
 def _report(work: _Work, column: _Column, failures: dict[str, str]) -> None:
+    """One problem per failing cell: the first `KEEP_PER_KIND` of each kind built, the rest
+    counted (vectorized: a column of 200,000 bad cells costs no Python loop over them)."""
     if not failures:
         return
     mask = column.series.is_in(list(failures))
-    for row, value in zip(
-        work.raw.rows.filter(mask).to_list(), column.series.filter(mask).to_list(), strict=True
-    ):
-        work.problem(row, column.header, value, failures[value])
+    values = column.series.filter(mask)
+    cells = pl.DataFrame(
+        {
+            "row": work.raw.rows.filter(mask),
+            "value": values,
+            "expected": values.replace_strict(failures, return_dtype=pl.String),
+        }
+    ).with_columns(pl.int_range(pl.len()).over("expected").alias("n"))
+    for row, value, expected, _ in cells.filter(pl.col("n") < KEEP_PER_KIND).iter_rows():
+        work.problem(row, column.header, value, expected)
+    rest = cells.filter(pl.col("n") >= KEEP_PER_KIND).group_by("expected").len()
+    for expected, count in rest.iter_rows():
+        work.log.count((work.raw.file, column.header, expected), count)
 
 
 def _text_series(column: _Column) -> pl.Series:
@@ -823,6 +1009,7 @@ def _build(
     assembled frame is checked against the contract (`_assemble`).
     """
     fmt = _table_format(raw)
+    dropped = _drop_identical_rows(raw)
     work = _Work(raw)
     columns, ignored = _assign_roles(raw, fmt, work)
     roles = {c.role: c for c in columns}
@@ -847,8 +1034,41 @@ def _build(
         ignored_columns=tuple(ignored),
         skipped_rows=int(sum(skipped.values())),
         skipped_specialties=skipped,
+        dropped_duplicate_rows=dropped,
+        warnings=tuple(raw.warnings),
     )
     return frame, info
+
+
+def _drop_identical_rows(raw: RawTable) -> int:
+    """Drop rows identical, cell for cell, to an earlier row; warn how many (in `raw`).
+
+    Real exports repeat a program as an identical row (a scraper's national FREIDA export of
+    Internal Medicine lists one program twice); such a row adds nothing. Rows that share an
+    id but differ anywhere stay, and are reported as duplicate ids with both rows.
+    """
+    if not raw.columns or raw.rows.len() < 2:
+        return 0
+    cells = pl.DataFrame([c.alias(f"c{i}") for i, c in enumerate(raw.columns)])
+    repeat = cells.select(~pl.struct(pl.all()).is_first_distinct()).to_series()
+    count = int(repeat.sum())
+    if not count:
+        return 0
+    first_row = (
+        cells.with_columns(raw.rows.alias("__row"))
+        .with_columns(pl.col("__row").first().over(cells.columns).alias("__first"))
+        .filter(repeat)
+        .select("__row", "__first")
+        .head(_ROWS_SHOWN)
+        .rows()
+    )
+    pairs = ", ".join(f"row {row} = row {first}" for row, first in first_row)
+    more = f" and {count - _ROWS_SHOWN:,} more" if count > _ROWS_SHOWN else ""
+    noun = "row identical to an earlier row" if count == 1 else "rows identical to earlier rows"
+    raw.warnings.append(f"{raw.file or 'table'}: dropped {count:,} {noun} ({pairs}{more})")
+    raw.columns = [c.filter(~repeat) for c in raw.columns]
+    raw.rows = raw.rows.filter(~repeat)
+    return count
 
 
 def _table_format(raw: RawTable) -> Format:
@@ -880,11 +1100,9 @@ def _require_columns(work: _Work, fmt: Format, roles: dict[str, _Column]) -> Non
             missing.append("a specialty column ('IR/DR', 'Specialty' or 'Track')")
     label = work.raw.file
     for name in missing:
-        work.problems.append(
-            file_problem(label, f"missing required column {name!r} ({fmt} format)", name)
-        )
+        work.log.add(file_problem(label, f"missing required column {name!r} ({fmt} format)", name))
     if missing:
-        raise DataValidationError(work.problems, source=label)
+        raise work.log.error(label)
 
 
 def _read_specialty(
@@ -934,9 +1152,10 @@ def _read_specialty(
         work.out["specialty"] = _replace(text, mapping, pl.String)
     work.out["specialty"] = work.out["specialty"].alias("specialty")
     work.origin["specialty"] = spec_column.header
-    null_specialty = text.is_null()
-    for row in raw.rows.filter(null_specialty).to_list():
-        work.problem(row, spec_column.header, None, "a specialty is required on every row")
+    missing_rows = raw.rows.filter(text.is_null()).to_list()
+    work.row_problems(
+        missing_rows, spec_column.header, None, "a specialty is required on every row"
+    )
     return spec_column, keep, skipped
 
 
@@ -1021,7 +1240,19 @@ def _assemble(work: _Work, fmt: Format, keep: pl.Series) -> pl.DataFrame:
             series = pl.Series(name, [None] * height, dtype=dtype)
         data[name] = series.cast(dtype).alias(name)
     frame = pl.DataFrame(data).with_columns(raw.rows.alias("__row")).filter(keep)
+    frame = _fill_defaults(frame, raw, fmt)
+    # program ids for trackers: slug of the name (plus the specialty when names repeat)
+    if fmt == "tracker":
+        frame = _tracker_ids(frame)
+    _check_required_and_unique(work, frame)
+    _validate_contract(work, frame)
+    if work.log:
+        raise work.log.error(raw.file)
+    return frame.drop("__row").select(list(schema))
 
+
+def _fill_defaults(frame: pl.DataFrame, raw: RawTable, fmt: Format) -> pl.DataFrame:
+    """The default track, route, IMG presence and source where the table leaves them out."""
     label = raw.name
     default_source = {
         "canonical": f"table ({label})",
@@ -1035,7 +1266,7 @@ def _assemble(work: _Work, fmt: Format, keep: pl.Series) -> pl.DataFrame:
             "freida": "FREIDA export (data frame)",
         }[fmt]
     defaults = {code: spec.default_track for code, spec in specialties().items()}
-    frame = frame.with_columns(
+    return frame.with_columns(
         pl.col("track").fill_null(
             pl.col("specialty").replace_strict(defaults, default=None, return_dtype=pl.String)
         ),
@@ -1046,37 +1277,45 @@ def _assemble(work: _Work, fmt: Format, keep: pl.Series) -> pl.DataFrame:
         pl.col("source").fill_null(pl.lit(default_source)),
     )
 
-    # program ids for trackers: slug of the name (plus the specialty when names repeat)
-    if fmt == "tracker":
-        frame = _tracker_ids(frame)
 
-    # required values and unique ids (named precisely; pandera repeats are dropped below)
+_ROWS_SHOWN = 5
+
+
+def _check_required_and_unique(work: _Work, frame: pl.DataFrame) -> None:
+    """Required values on every row, unique ids (named precisely; pandera repeats dropped)."""
     for name in ("program_id", "program_name"):
         if name == "program_id" and "program_id" not in work.origin:
             continue  # ids made from names: a missing name is reported once, below
         header = work.origin.get(name, name)
-        for row in frame.filter(pl.col(name).is_null())["__row"].to_list():
-            work.problem(row, header, None, f"a {name.replace('_', ' ')} is required on every row")
+        rows = frame.filter(pl.col(name).is_null())["__row"].to_list()
+        work.row_problems(
+            rows, header, None, f"a {name.replace('_', ' ')} is required on every row"
+        )
     duplicated = frame.filter(
         pl.col("program_id").is_duplicated() & pl.col("program_id").is_not_null()
     )
-    if duplicated.height:
-        id_header = work.origin.get("program_id", work.origin.get("program_name", "program_id"))
-        groups = duplicated.group_by("program_id").agg(pl.col("__row").sort())
-        for program_id, rows in groups.iter_rows():
-            for row in rows:
-                others = ", ".join(str(r) for r in rows if r != row)
-                work.problem(
-                    row,
-                    id_header,
-                    program_id,
-                    f"duplicate program id: also on row {others} (ids must be unique)",
-                )
-
-    _validate_contract(work, frame)
-    if work.problems:
-        raise DataValidationError(work.problems, source=raw.file)
-    return frame.drop("__row").select(list(schema))
+    if not duplicated.height:
+        return
+    id_header = work.origin.get("program_id", work.origin.get("program_name", "program_id"))
+    groups = (
+        duplicated.group_by("program_id")
+        .agg(pl.col("__row").sort())
+        .sort(pl.col("__row").list.first())
+    )
+    built = 0
+    for program_id, rows in groups.iter_rows():
+        for row in rows:
+            if built >= KEEP_PER_KIND:
+                kind = (work.raw.file, id_header, "duplicate program id (ids must be unique)")
+                work.log.count(kind, 1)
+                continue
+            others = [str(r) for r in rows if r != row]
+            shown = ", ".join(others[:_ROWS_SHOWN])
+            if len(others) > _ROWS_SHOWN:
+                shown += f" and {len(others) - _ROWS_SHOWN:,} more"
+            expected = f"duplicate program id: also on row {shown} (ids must be unique)"
+            work.problem(row, id_header, program_id, expected)
+            built += 1
 
 
 def _tracker_ids(frame: pl.DataFrame) -> pl.DataFrame:
@@ -1117,39 +1356,56 @@ def _validate_contract(work: _Work, frame: pl.DataFrame) -> None:
         cases = error.failure_cases if error.failure_cases is not None else pl.DataFrame()
     else:
         return
-    already = {(p.row, p.column) for p in work.problems}
+    cases = cases.with_columns(
+        pl.int_range(pl.len()).over(["column", "check"]).alias("__n")
+    )  # fmt: skip
+    for (column, check), count in (
+        cases.filter(pl.col("__n") >= KEEP_PER_KIND).group_by("column", "check").len().rows()
+        if cases.height
+        else []
+    ):
+        case = {"column": column, "check": check, "schema_context": None}
+        target = _case_target(work, frame, case)
+        if target is not None:
+            work.log.count((work.raw.file, target[0], target[1]), count)
+    already = {(p.row, p.column) for p in work.log.problems}
     rows = frame["__row"]
-    for case in cases.iter_rows(named=True):
+    for case in cases.filter(pl.col("__n") < KEEP_PER_KIND).iter_rows(named=True):
         index = case.get("index")
         row = int(rows[int(index)]) if index is not None and index < rows.len() else None
-        column = case.get("column")
-        check = str(case.get("check") or "")
+        target = _case_target(work, frame, case)
+        if target is None or (row, target[0]) in already:
+            continue
+        header, expected = target
         if case.get("schema_context") == "DataFrameSchema":
-            header = work.origin.get("pct_non_us_img_residents", "pct_non_us_img_residents")
             value = frame["pct_non_us_img_residents"][int(index)] if row is not None else _NO
-            work.problem(
-                row,
-                header,
-                value,
-                "the percent of non-US IMG residents cannot exceed the percent of IMG residents",
-            )
-            continue
-        if column not in work.origin and column not in frame.columns:
-            continue
-        header = work.origin.get(column, column)
-        if (row, header) in already:
-            continue
-        if check in ("not_nullable", "field_uniqueness") and (row, header) in already:
-            continue
-        if check == "field_uniqueness":
-            continue  # reported with the other rows by _assemble
-        if check == "not_nullable":
-            expected = "a value is required on every row"
         else:
-            expected = program_column(column).expected() if column in polars_schema() else check
-        value = _user_text(work, column, row, case.get("failure_case"))
+            value = _user_text(work, case.get("column"), row, case.get("failure_case"))
         work.problem(row, header, value, expected)
         already.add((row, header))
+
+
+_NON_US_SHARE = "the percent of non-US IMG residents cannot exceed the percent of IMG residents"
+
+
+def _case_target(work: _Work, frame: pl.DataFrame, case: dict[str, Any]) -> tuple[str, str] | None:
+    """(header, expected) of a pandera failure case, or None when reported elsewhere."""
+    column = case.get("column")
+    check = str(case.get("check") or "")
+    if case.get("schema_context") == "DataFrameSchema" or check.startswith("non_us_img_share"):
+        return work.origin.get(
+            "pct_non_us_img_residents", "pct_non_us_img_residents"
+        ), _NON_US_SHARE
+    if column not in work.origin and column not in frame.columns:
+        return None
+    if check == "field_uniqueness":
+        return None  # reported with the other rows by _check_required_and_unique
+    if check == "not_nullable":
+        if column in REQUIRED_PROGRAM_COLUMNS:
+            return None  # reported by the loader with what to write
+        return work.origin.get(column, column), "a value is required on every row"
+    expected = program_column(column).expected() if column in polars_schema() else check
+    return work.origin.get(column, column), expected
 
 
 def _user_text(work: _Work, column: str, row: int | None, fallback: Any) -> Any:
@@ -1171,7 +1427,11 @@ def _user_text(work: _Work, column: str, row: int | None, fallback: Any) -> Any:
 
 @dataclass(frozen=True)
 class LoadInfo:
-    """What `inspect_programs` found: format, file, rows, ignored columns, skipped rows."""
+    """What `inspect_programs` found: format, file, rows, ignored columns, skipped rows.
+
+    `warnings` says what was repaired while reading (identical duplicate rows dropped, lines
+    read as Windows-1252); `load_programs` also issues each as a `DataWarning`.
+    """
 
     format: str
     file: str | None
@@ -1183,6 +1443,8 @@ class LoadInfo:
     ignored_columns: tuple[str, ...] = ()
     skipped_rows: int = 0
     skipped_specialties: dict[str, int] = field(default_factory=dict)
+    dropped_duplicate_rows: int = 0
+    warnings: tuple[str, ...] = ()  # what was repaired: identical rows dropped, cp1252 lines
 
 
 _cache: dict[tuple[Any, ...], tuple[pl.DataFrame, LoadInfo]] = {}
@@ -1222,9 +1484,13 @@ def inspect_programs(
     if isinstance(source, pl.LazyFrame):
         source = source.collect()
     if isinstance(source, pl.DataFrame) or _is_pandas(source):
-        frame = source if isinstance(source, pl.DataFrame) else _pandas_to_polars(source)
-        raw = _raw_from_frame(frame, None, "data frame")
-        return _build(raw, on_unknown_specialty=on_unknown_specialty)
+
+        def from_frame() -> tuple[pl.DataFrame, LoadInfo]:
+            frame = source if isinstance(source, pl.DataFrame) else _pandas_to_polars(source)
+            raw = _raw_from_frame(frame, None, "data frame")
+            return _build(raw, on_unknown_specialty=on_unknown_specialty)
+
+        return _guarded(None, from_frame)
     if not isinstance(source, str | os.PathLike):
         raise TypeError(f"expected a path or a data frame, got {type(source).__name__}")
     path = Path(source)
@@ -1239,6 +1505,19 @@ def inspect_programs(
         hit = _cache.get(key)
     if hit is not None:
         return hit[0].clone(), hit[1]
+    frame, info = _guarded(
+        label,
+        lambda: _build(_read_file(path, label, sheet), on_unknown_specialty=on_unknown_specialty),
+    )
+    with _cache_lock:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = (frame, info)
+    return frame.clone(), info
+
+
+def _read_file(path: Path, label: str, sheet: str | None) -> RawTable:
+    """The cells of a program-table file, by extension."""
     suffix = path.suffix.lower()
     if sheet is not None and suffix not in EXCEL_SUFFIXES:
         raise DataValidationError(
@@ -1262,12 +1541,28 @@ def inspect_programs(
             [file_problem(label, f"unsupported file type {suffix or '(none)'!r}; use {allowed}")]
         )
     raw.name = path.name
-    frame, info = _build(raw, on_unknown_specialty=on_unknown_specialty)
-    with _cache_lock:
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = (frame, info)
-    return frame.clone(), info
+    return raw
+
+
+def _guarded(
+    label: str | None, call: Callable[[], tuple[pl.DataFrame, LoadInfo]]
+) -> tuple[pl.DataFrame, LoadInfo]:
+    """`call()`, with any failure no check foresaw turned into this table's error.
+
+    The loader's checks name row, column and what is expected; this is the net under them,
+    so that a table never ends in a traceback (the message names the exception, so the case
+    can be reproduced and given a precise check).
+    """
+    try:
+        return call()
+    except DataValidationError:
+        raise
+    except OSError as error:
+        expected = f"cannot read: {error.strerror or short_message(error)}"
+        raise DataValidationError([file_problem(label, expected)], source=label) from None
+    except Exception as error:
+        expected = f"could not be read ({type(error).__name__}: {short_message(error)})"
+        raise DataValidationError([file_problem(label, expected)], source=label) from None
 
 
 def load_programs(
@@ -1291,10 +1586,16 @@ def load_programs(
         FileNotFoundError: no such file.
         DataValidationError: every problem of the table at once.
 
+    Warns:
+        DataWarning: what was repaired while reading (`LoadInfo.warnings`): identical
+            duplicate rows dropped, lines read as Windows-1252.
+
     Example:
         >>> programs = load_programs("data/demo/programs.csv")
     """
-    frame, _ = inspect_programs(source, sheet=sheet, on_unknown_specialty=on_unknown_specialty)
+    frame, info = inspect_programs(source, sheet=sheet, on_unknown_specialty=on_unknown_specialty)
+    for message in info.warnings:
+        warnings.warn(message, DataWarning, stacklevel=2)
     return frame
 
 
