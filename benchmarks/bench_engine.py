@@ -8,7 +8,8 @@ Prints its figures and ends with one JSON line. Measured in the same run:
   table and builds the feature arrays;
 - batch: p_interview for every (applicant, program) pair of N synthetic applicants x the whole
   table, plus chances (pmf, intervals, recommended applications) for their target specialties
-  (goal < 10 s for 10,000 on 2 cores), with pairs per second;
+  (goal < 10 s for 10,000 on 2 cores), with pairs per second (the applicants are a cohort
+  drawn from the documented population, `analysis.model.calibration.cohort`);
 - a baseline: the same interview count distribution and P(match) for one applicant computed
   with a plain Python loop over programs (the textbook dynamic programme), to show what the
   vectorized product tree buys.
@@ -27,12 +28,11 @@ from analysis.config import demo_applicants_dir, demo_programs_path
 from analysis.data.applicants import load_applicants
 from analysis.data.programs import load_programs
 from analysis.data.reference import match_curve
-from analysis.model.calibration import calibration_cohort
+from analysis.model.calibration import cohort
+from analysis.model.engine import chances_for_arrays, interview_probability_matrix
 from analysis.model.probability import (
     ApplicantArrays,
     MatchModel,
-    chances_batch,
-    interview_probability_matrix,
     match_chances,
     poisson_binomial_pmf,
     specialty_scores,
@@ -99,13 +99,13 @@ def main() -> None:
         f"{vec_ms:.2f} ms (x{loop_ms / vec_ms:.1f}); the tree's advantage grows with batch size"
     )
 
-    people = calibration_cohort(args.applicants, seed=7)
+    people, targets, applications = cohort("non_us_img", args.applicants, seed=7)
     start = time.perf_counter()
     matrix, ids = interview_probability_matrix(people, model)
     pairs_s = time.perf_counter() - start
     pairs = matrix.shape[0] * matrix.shape[1]
     start = time.perf_counter()
-    batch = chances_batch(people, model)
+    batch = chances_for_arrays(people, targets, applications, model)
     chances_s = time.perf_counter() - start
     total_s = pairs_s + chances_s
     loop_batch_s = batch.height * loop_ms / 1000  # the same pmf by python loop, extrapolated

@@ -222,17 +222,19 @@ def screen_pass(
     n, m = len(arrays), next(iter(thresholds.values())).size
     bits = np.zeros((n, m), dtype=np.uint8)
     passes = unknown_screen_pass(arrays, specialty)
-    log_pass = np.zeros((n, m))
-    for bit, rule in enumerate(SCREEN_RULES, start=2):
+    pattern = np.zeros(m, dtype=np.int64)  # which rules each program leaves unknown (4 bits)
+    combos = np.ones((n, 1 << len(SCREEN_RULES)))  # applicant x pattern: product of passes
+    for k, rule in enumerate(SCREEN_RULES):
         limit = thresholds[rule]
         known = np.flatnonzero(np.isfinite(limit))
         if known.size:
             value, compare = values[rule]
             hit = compare(value[:, None], limit[known][None, :])
-            bits[:, known] |= hit.astype(np.uint8) << bit
-        unknown = ~np.isfinite(limit)
-        log_pass += np.log(np.maximum(passes[rule], 1e-12))[:, None] * unknown[None, :]
-    return bits, np.exp(log_pass)
+            bits[:, known] |= hit.astype(np.uint8) << (k + 2)
+        pattern |= (~np.isfinite(limit)).astype(np.int64) << k
+        has_rule = (np.arange(combos.shape[1]) >> k) & 1
+        combos *= np.where(has_rule[None, :] == 1, passes[rule][:, None], 1.0)
+    return bits, combos[:, pattern]
 
 
 def _place_by_rate(
@@ -248,15 +250,23 @@ def _place_by_rate(
     bits, expected = screen_pass(sample, thresholds, specialty)
     weight = np.where(bits == 0, expected, 0.0)
     target = np.clip(rate, 0.0, float(p["observed_max_rate"]))
+    # safeguarded Newton on the log-odds of the average, all programs at once (the average
+    # rises with u; bisection whenever a step would leave the bracket); a target the screens
+    # make unreachable ends at the bracket's top
     lo = np.full(rate.size, -8.0)
     hi = np.full(rate.size, 8.0)
-    for _ in range(30):  # bisection, all programs at once: the average rises with u
-        mid = 0.5 * (lo + hi)
-        value = (weight * sigmoid(a.intercept + a.tau * mid[None, :] + x[:, None])).mean(axis=0)
-        below = value < target
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    placed = float(p["observed_reliability"]) * 0.5 * (lo + hi)
+    u = np.zeros(rate.size)
+    goal = np.log(np.clip(target, 1e-9, None)) - np.log1p(-np.clip(target, None, 1 - 1e-9))
+    for _ in range(14):
+        s_ = sigmoid(a.intercept + a.tau * u[None, :] + x[:, None])
+        mean = np.clip((weight * s_).mean(axis=0), 1e-12, 1 - 1e-12)
+        slope = a.tau * (weight * s_ * (1.0 - s_)).mean(axis=0) / (mean * (1.0 - mean))
+        gap = np.log(mean) - np.log1p(-mean) - goal
+        lo = np.where(gap < 0, u, lo)
+        hi = np.where(gap < 0, hi, u)
+        step = u - gap / np.maximum(slope, 1e-12)
+        u = np.where((step > lo) & (step < hi), step, 0.5 * (lo + hi))
+    placed = float(p["observed_reliability"]) * u
     return np.where(np.isfinite(rate) & (rate > 0), placed, np.nan)
 
 
