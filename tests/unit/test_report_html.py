@@ -310,19 +310,21 @@ def test_index_escapes_every_user_string() -> None:
     assert all(SCRIPT_NAME not in script for script in parsed.scripts)
 
 
-def test_index_lists_specialty_columns_sort_keys_links_and_failures() -> None:
+def test_index_lists_the_cohort_columns_sort_keys_links_and_failures() -> None:
     html = render_index(index_rows(), PAGE)
     parsed = parse(html)
     headers = re.findall(r"<button type=\"button\"[^>]*>([^<]+)</button>", html)
-    assert headers[:5] == ["Applicant", "Targets", "P(IR)", "P(DR)", "P(IM)"]
-    assert "P(any)" in headers and "Rotations" in headers and "Status" in headers
+    assert headers == [
+        "Applicant", "First choice", "Visa", "Step 2 CK", "USCE (months)", "P today",
+        "With the plan", "80% interval", "Rotations", "Fees", "Risk", "Status", "Report",
+    ]  # fmt: skip
     links = [value for _, name, value in parsed.attributes if name == "href"]
-    assert links == ["a1.html", "b2.html", "#failure-3", "errors.json"]
+    assert links == ["a1.html", "b2.html", "#failure-3", "cohort.csv", "errors.json"]
     sort_keys = [value for _, name, value in parsed.attributes if name == "data-sort"]
-    assert "0.45" in sort_keys and "0.1" in sort_keys
+    assert "0.45" in sort_keys and "0.8" in sort_keys
     assert 'id="failure-3"' in html and "validate" in html
-    assert "1 failed" not in html or "failed" in html
     assert re.search(r'class="n">3</span> applicants', html)
+    assert "0 of 3 applicants at risk (1 without a report, 2 not assessed)" in html
 
 
 def test_index_marks_placeholder_probabilities() -> None:
@@ -339,6 +341,6 @@ def test_index_marks_placeholder_probabilities() -> None:
         href="p.html",
     )
     html = render_index([row], PAGE)
-    assert html.count(">n/a</td>") == 3
+    assert html.count(">n/a</td>") == 4  # today, with the plan, interval, rotations
     assert "placeholders" in html
     assert ">0%<" not in html

@@ -412,6 +412,7 @@ class IndexRow:
     stage: str | None = None
     message: str | None = None
     seconds: float | None = None
+    summary: Mapping[str, Any] = field(default_factory=dict)  # the report's, for the dashboard
 
 
 @dataclass(frozen=True)
@@ -455,11 +456,20 @@ def _index_environment() -> Any:
 
 
 def render_index(rows: Sequence[IndexRow], page: IndexPage) -> str:
-    """The cohort index: a sortable table of every applicant, then the failures.
+    """The cohort index: the advisor's dashboard of every applicant, then the failures.
 
-    Sorting and filtering are a few lines of inline JavaScript reading `data-sort`
-    attributes; no library, no network. All text is escaped by Jinja's autoescape.
+    The columns, risk flag and chart come from `analysis.report.cohort` (each row's summary).
+    Sorting and filtering are a few lines of inline JavaScript reading `data-` attributes;
+    the chart is drawn by the inlined chart bundle; no network. All text is escaped by
+    Jinja's autoescape, the chart's spec by `script_json`.
     """
+    from markupsafe import Markup
+
+    from analysis.report.cohort import RISK_THRESHOLD, dashboard_context
+
+    dashboard = dashboard_context(rows)
+    spec = dashboard.pop("chart_spec")
+    chart = "" if spec is None else _chart_html(spec, "cohort-chart", "vega-lite")
     specialties = _specialty_columns([row for row in rows if row.status != "failed"])
     ok_rows = [row for row in rows if row.status != "failed"]
     failed_rows = [row for row in rows if row.status == "failed"]
@@ -480,4 +490,8 @@ def render_index(rows: Sequence[IndexRow], page: IndexPage) -> str:
         percent=_percent,
         generated_at=page.generated_at.strftime("%Y-%m-%d %H:%M %Z").strip(),
         any_placeholder=any(row.placeholder for row in ok_rows),
+        risk_threshold=RISK_THRESHOLD,
+        chart_html=Markup(chart),
+        vega_bundle=Markup(vega_bundle() if chart else ""),
+        **dashboard,
     )

@@ -647,13 +647,21 @@ class SummaryOutput:
 def report_summary(
     applicant: Any, plan: Any, data_sources: pl.DataFrame, as_of: str
 ) -> dict[str, Any]:
-    """The report template's summary for the cohort index (`report.ReportSummary`).
+    """The report template's summary for the cohort index and `cohort.csv` (`ReportSummary`).
 
     Keys: applicant_id, name, target_specialties, p_match (per target specialty, the
     profile as it is), p_match_any (the same, any target), rotations (planned count),
     data_sources (per source: programs, oldest_verified, newest_verified, stale_share),
-    and p_match_any_low, p_match_any_high, p_match_any_with_plan, rank_list,
-    rotation_cost_usd, as_of. Probabilities rounded to 4 decimals.
+    and p_match_any_low, p_match_any_high, p_match_any_with_plan (with its 80% interval
+    p_match_any_with_plan_low/high), rank_list, rotation_cost_usd, application_fees_usd (the
+    plan's ERAS, transcript and NRMP fees), as_of; the profile facts the cohort dashboard
+    shows: visa_needed, step2_ck with step2_ck_status ("taken" or "expected"), usce_months
+    (hands-on), first_choice and first_choice_eligible_programs (programs of the first choice
+    no published screen rules the applicant out of; 0 when the table has none).
+
+    Every number is read from the plan the report shows (`Plan`: computed once), never
+    recomputed. Probabilities keep full precision, so the index formats the very number the
+    report formats (rounding a rounded number could differ by a point).
 
     Args:
         applicant: the profile.
@@ -665,20 +673,29 @@ def report_summary(
     sources = data_sources.select(
         "source", "programs", "oldest_verified", "newest_verified", "stale_share"
     ).to_dicts()
+    first = applicant.target_specialties[0] if applicant.target_specialties else None
+    eligible = now.specialties.filter(pl.col("specialty") == first)["eligible_programs"]
     return {
         "applicant_id": applicant.applicant_id,
         "name": applicant.name,
         "target_specialties": list(applicant.target_specialties),
-        "p_match": {
-            r["specialty"]: round(r["p_match"], 4) for r in now.specialties.iter_rows(named=True)
-        },
-        "p_match_any": round(now.p_match_any, 4),
-        "p_match_any_low": round(now.p_match_any_low, 4),
-        "p_match_any_high": round(now.p_match_any_high, 4),
-        "p_match_any_with_plan": round(with_plan.p_match_any, 4),
-        "rank_list": plan.chances_with_plan.specialties["specialty"].to_list(),
+        "p_match": {r["specialty"]: r["p_match"] for r in now.specialties.iter_rows(named=True)},
+        "p_match_any": now.p_match_any,
+        "p_match_any_low": now.p_match_any_low,
+        "p_match_any_high": now.p_match_any_high,
+        "p_match_any_with_plan": with_plan.p_match_any,
+        "p_match_any_with_plan_low": with_plan.p_match_any_low,
+        "p_match_any_with_plan_high": with_plan.p_match_any_high,
+        "rank_list": list(plan.backup.rank_list),
         "rotations": plan.rotations.rotations.height,
         "rotation_cost_usd": round(plan.rotations.total_cost_usd),
+        "application_fees_usd": round(with_plan.total_cost_usd),
+        "visa_needed": applicant.visa_needed,
+        "step2_ck": applicant.step2_for_model,
+        "step2_ck_status": "taken" if applicant.step2_score is not None else "expected",
+        "usce_months": applicant.usce_months,
+        "first_choice": first,
+        "first_choice_eligible_programs": int(eligible[0]) if eligible.len() else 0,
         "as_of": as_of,
         "data_sources": [
             {
