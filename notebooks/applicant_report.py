@@ -232,6 +232,61 @@ present.backup_table(plan.backup)
 markup.bullet_list(plan.backup.notes, title="Notes on the backup plan")
 
 # %% [markdown]
+# ## Program signals
+#
+# Most specialties let you send a few program signals with your applications: gold and
+# silver in internal medicine (3 and 12), anesthesiology (5 and 10) and radiology (6 and 6,
+# one pool shared by diagnostic and interventional radiology), a single kind elsewhere
+# (psychiatry 10, family medicine 5). Programs use them to choose whom to interview. A signal
+# raises the odds of an interview where the program can consider you: it moves a middling
+# chance most, a high one little, and never opens a program that screens you out, so a signal
+# to a program that would interview you anyway, or never, is wasted. These are the signals
+# that raise your chance of matching anywhere most on the plan's rank list, each with the
+# reason it goes there; the chart shows each program's chance without (hollow) and with the
+# signal (filled). The effect sizes come from published comparisons of signaled and
+# non-signaled programs, none of them for IMGs: treat them as upper bounds.
+
+# %%
+from analysis.planners.signals import signals_for_plan
+
+signals = signals_for_plan(plan, model)  # the plan's rank list, programs and rotations
+markup.key_figures([
+    ("P(match) anywhere, the plan without signals", markup.prob(signals.p_match_any_without)),
+    ("With these signals", markup.prob(signals.p_match_any_with),
+     f"effect range {markup.prob(signals.optimized.p_match_any_with_low)}-"
+     f"{markup.prob(signals.optimized.p_match_any_with_high)}"),
+    ("Signals placed", str(signals.optimized.signals.height), f"rules of {signals.season}"),
+])
+
+# %%
+viz.signal_chart(signals.signals_frame(), p_match_any_without=signals.p_match_any_without,
+                 p_match_any_with=signals.p_match_any_with)
+
+# %%
+markup.table(
+    signals.signals_frame(),
+    {"program_name": "Program", "state": "State", "specialty": "Specialty", "tier": "Signal",
+     "p_interview_without": "P(interview) without", "p_interview_with": "With",
+     "reason": "Why here"},
+    formats={"p_interview_without": "prob", "p_interview_with": "prob"},
+)
+
+# %% [markdown]
+# The same rank list and programs with the signals placed other ways: your own (if your
+# profile or program table gives them), the most IMG-friendly programs first, and at random
+# among the programs that can consider you (the mean of 200 draws).
+
+# %%
+viz.signal_comparison(signals.comparison())
+
+# %%
+markup.bullet_list(
+    [*signals.optimized.notes, *signals.notes,
+     *([] if signals.own is None else signals.own.flags["message"].to_list())],
+    title="Notes on the signals",
+)
+
+# %% [markdown]
 # ## Timeline
 #
 # Your calendar to Match Day: preparation, exams, the rotations above, applications,
@@ -258,7 +313,8 @@ present.timeline_table(plan.timeline)
 #   change; facts verified more than a year ago are marked. Unknown facts are estimated from
 #   the specialty's typical program and never counted as a "no".
 # - **What the model does not see:** the strength of your letters and personal statement,
-#   interview performance, program signals and geographic preferences, couples matching.
+#   interview performance, which programs opted out of signals, geographic preferences,
+#   couples matching.
 # - **Rules of thumb come from advising guides** (how many rotations, when, how many
 #   programs); the plan follows them where the model cannot do better, and says so.
 #

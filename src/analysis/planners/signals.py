@@ -1094,7 +1094,11 @@ def _with_gains(
     effects: SignalEffects,
 ) -> list[tuple[int, int, str, float, float, str]]:
     """Fill each signal's gain (P(match) with all chosen signals minus without this one) and
-    its one-line reason: the chance it moves and what it adds, then the given reason."""
+    its one-line reason: the chance it moves and what it adds, then the given reason.
+
+    P_s is linear in each p_j, so the gain is exactly D_j (p_with_j - p_j), D the derivative
+    with every chosen signal in place (one call per specialty, not one per signal).
+    """
     if not chosen:
         return []
     tables = [_effects_matrix(s, effects, "central") for s in specs]
@@ -1102,12 +1106,15 @@ def _with_gains(
     for i, j, tier, *_ in chosen:
         p[i][j] = tables[i][tier][j]
     pm = [float(p_match_from_interviews(p[i], s.g)) for i, s in enumerate(specs)]
+    slopes: dict[int, np.ndarray] = {}
+    for i in {c[0] for c in chosen}:
+        nz = specs[i].p0 > 0
+        slopes[i] = np.zeros_like(p[i])
+        slopes[i][nz] = interview_derivative(p[i][nz], specs[i].g)
     out = []
     for i, j, tier, _, _, reason in chosen:
-        alt = p[i].copy()
-        alt[j] = specs[i].p0[j]
         others = float(np.prod([1.0 - pm[r] for r in range(len(specs)) if r != i]))
-        gain_s = pm[i] - float(p_match_from_interviews(alt, specs[i].g))
+        gain_s = float(slopes[i][j] * (p[i][j] - specs[i].p0[j]))
         before, after = specs[i].p0[j], p[i][j]
         text = (
             f"{_band(before)} chance {_pct(before)} -> {_pct(after)} with a {tier} signal; "

@@ -9,6 +9,7 @@ re-exported here, so a notebook writes `viz.match_curve(curves)`:
 - `chances`: the match curve, the interview distribution, the what-if levers.
 - `plans`: the backup plan and the Gantt chart of rotations and timeline.
 - `calibration`: the model against the reference figures.
+- `signals`: P(interview) without and with each program signal, and the ways to signal compared.
 - `markup`: escaped HTML blocks, tables and number formats.
 - `explorer`: the interactive program explorer (ipywidgets) and its static view.
 
@@ -47,6 +48,7 @@ from analysis.viz.programs import (
     programs_map,
     us_states_topology,
 )
+from analysis.viz.signals import signal_chart, signal_comparison
 
 __all__ = [
     "backup_plan_chart",
@@ -59,6 +61,8 @@ __all__ = [
     "match_curve",
     "plan_gantt",
     "programs_map",
+    "signal_chart",
+    "signal_comparison",
     "us_states_topology",
     "what_if_tornado",
 ]

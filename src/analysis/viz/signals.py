@@ -116,32 +116,26 @@ def signal_chart(
         alt.Tooltip("gain_text:N", title="Adds to P(match anywhere)"),
         alt.Tooltip("reason:N", title="Why here"),
     ]
-    base = alt.Chart(inline_data(df, columns))
     y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=300))
-    scale = alt.Scale(domain=[0, 1], nice=False)
+    # shared encodings on the base: one copy of the tooltip and y, not one per layer
+    base = alt.Chart(inline_data(df, columns)).encode(y=y, tooltip=tooltip)
+    x = alt.X("p_interview_without:Q", title="P(interview)", scale=alt.Scale(domain=[0, 1],
+              nice=False), axis=alt.Axis(format="%"))  # fmt: skip
     color = alt.Color(
         "tier:N",
         title="Signal",
         scale=alt.Scale(domain=list(TIER_COLORS), range=list(TIER_COLORS.values())),
         legend=alt.Legend(orient="bottom", values=tiers),
     )
-    line = base.mark_rule(strokeWidth=3).encode(
-        y=y,
-        x=alt.X(
-            "p_interview_without:Q", title="P(interview)", scale=scale, axis=alt.Axis(format="%")
-        ),
-        x2="p_interview_with:Q",
-        color=color,
-        tooltip=tooltip,
-    )
+    # typed channels, not shorthand strings: Altair parses each shorthand through its schema
+    x_with = alt.X("p_interview_with:Q")
+    line = base.mark_rule(strokeWidth=3).encode(x=x, x2=alt.X2("p_interview_with"), color=color)
     before = base.mark_point(filled=False, color=INK, size=60).encode(
-        y=y, x="p_interview_without:Q", tooltip=tooltip
+        x=alt.X("p_interview_without:Q")
     )
-    after = base.mark_point(filled=True, size=80).encode(
-        y=y, x="p_interview_with:Q", color=color, tooltip=tooltip
-    )
+    after = base.mark_point(filled=True, size=80).encode(x=x_with, color=color)
     label = base.mark_text(align="left", dx=7, fontSize=11).encode(
-        y=y, x="p_interview_with:Q", text="with_text:N", tooltip=tooltip
+        x=x_with, text=alt.Text("with_text:N")
     )
     count = df.height
     if p_match_any_without is not None and p_match_any_with is not None:
@@ -156,8 +150,12 @@ def signal_chart(
         "Hollow: without the signal; filled: with it. A signal moves a middling chance most.",
         _UPPER,
     ]
-    return alt.layer(line, before, after, label).properties(
-        width=width, height=alt.Step(22), title=chart_title(text, subtitle)
+    # one constructor: .properties() on a layered chart deep-copies every layer
+    return alt.LayerChart(
+        layer=[line, before, after, label],
+        width=width,
+        height=alt.Step(22),
+        title=chart_title(text, subtitle),
     )
 
 
@@ -206,9 +204,10 @@ def signal_comparison(comparison: FrameLike, *, width: int = 480) -> alt.LayerCh
         tooltip=tooltip,
     )
     text = base.mark_text(align="left", dx=4).encode(
-        y=y, x="p_match_any:Q", text="value_text:N", tooltip=tooltip
+        y=y, x=alt.X("p_match_any:Q"), text=alt.Text("value_text:N"), tooltip=tooltip
     )
-    return alt.layer(bars, text).properties(
+    return alt.LayerChart(
+        layer=[bars, text],
         width=width,
         height=alt.Step(26),
         title=chart_title(
