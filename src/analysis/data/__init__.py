@@ -9,7 +9,8 @@ that `applicants.load_applicant` validated; nothing above re-checks them.
 - `schemas`: the contracts of the program table and the applicant profile.
 - `programs`: program tables from CSV, XLSX, Parquet or data frames, in three header formats.
 - `applicants`: applicant profiles from YAML, JSON or CSV.
-- `files`: the atomic-write helper and the writers built on it.
+- `documents`: YAML and JSON read within bounds (no aliases, no duplicate keys), with lines.
+- `files`: the atomic-write helper, the spreadsheet-formula escape, the writers.
 - `reference`: the public reference figures the model is calibrated to.
 - `demo`: the synthetic demo data (with its package data in `demo_files/`).
 """
