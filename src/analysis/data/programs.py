@@ -86,7 +86,9 @@ from analysis.errors import NO_VALUE as _NO  # "no single value is at fault"
 
 __all__ = [
     "LoadInfo",
+    "check_workbook",
     "clear_cache",
+    "decode_text",
     "ensure_programs",
     "inspect_programs",
     "load_programs",
@@ -272,8 +274,12 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _decode(data: bytes, label: str) -> tuple[str, str, list[str]]:
-    """The text of a CSV file, its encoding, and warnings about lines read as cp1252."""
+def decode_text(data: bytes, label: str) -> tuple[str, str, list[str]]:
+    """The text of a CSV file, its encoding, and warnings about lines read as cp1252.
+
+    Every reader of text tables should decode with this (UTF-16 by BOM, else UTF-8, else
+    line by line), so no file is ever turned into mojibake.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "utf-16", []
@@ -384,7 +390,7 @@ def read_csv_cells(path: Path, label: str) -> RawTable:
     data = path.read_bytes()
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
         raise DataValidationError([file_problem(label, "the file is empty")])
-    text, encoding, warnings_ = _decode(data, label)
+    text, encoding, warnings_ = decode_text(data, label)
     text = text.lstrip("\ufeff")
     delimiter = _sniff_delimiter(text, path.suffix.lower())
     payload = text.encode("utf-8")
@@ -454,7 +460,7 @@ _RATIO_FROM = 16 << 20
 _WORKBOOK_PARTS = 10_000
 
 
-def _check_workbook(path: Path, label: str) -> None:
+def check_workbook(path: Path, label: str) -> None:
     """Refuse a workbook that is not a ZIP archive, or that would unpack to too much.
 
     XLSX, XLSM and ODS files are ZIP archives: a 2 MB "zip bomb" unpacks to gigabytes and
@@ -547,7 +553,7 @@ def _unpacked_size(path: Path, parts: list[Any], limit: int) -> int:
 def _read_excel_cells(path: Path, label: str, sheet: str | None) -> RawTable:
     import fastexcel
 
-    _check_workbook(path, label)
+    check_workbook(path, label)
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as error:  # fastexcel raises its own error types
