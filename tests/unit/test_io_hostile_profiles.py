@@ -293,3 +293,26 @@ def test_read_document_keeps_lines_of_list_items() -> None:
     assert document.data == {"a": [1, {"x": 2}]}
     assert document.lines[("a", "1", "x")] == 3
     assert document.line_of(("a", "1", "x", "deeper")) == 3
+
+
+def test_the_report_batch_records_hostile_profiles_and_prepares_the_others(tmp_path) -> None:
+    """The batch's input stage (before any kernel): one record per bad applicant, no abort."""
+    from analysis.report import runner
+
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    write(folder, billion_laughs(), "1_laughs.yaml")
+    write(folder, BASE.replace("244", "9" * 5000).replace("a1", "n1"), "2_number.yaml")
+    write(folder, BASE.replace("a1", "n2") + "notes: " + "[" * 2000 + "]" * 2000, "3_deep.yaml")
+    write(folder, BASE.replace("a1", "ok"), "4_ok.yaml")
+    programs = Path(__file__).resolve().parents[1] / "fixtures" / "programs" / "canonical_small.csv"
+    options = runner.ReportOptions(programs=programs, out_dir=tmp_path / "out", sources=(folder,))
+    inputs = runner._checked_inputs(options)
+    records: dict[int, runner.ReportRecord] = {}
+    jobs = runner._jobs(tmp_path / "out", inputs, "2026-01-01", False, records)
+    assert [job.applicant_id for _, job in jobs] == ["ok"]
+    assert sorted(records) == [0, 1, 2]
+    assert all(record.status == "failed" for record in records.values())
+    assert "anchors (&name) are not allowed" in records[0].message
+    assert "5,000 characters" in records[1].message
+    assert "nested deeper than 20 levels" in records[2].message
