@@ -332,14 +332,45 @@ def inputs_hash(
     return digest.hexdigest()
 
 
+OUTPUT_NAMES = frozenset({"index", "errors", "cohort"})
+"""Names the output folder uses for itself (index.html, errors.json, cohort.csv)."""
+WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"{port}{n}" for port in ("com", "lpt") for n in range(10)}
+)
+"""Device names Windows reserves, with any extension (`con.html` cannot be a file there)."""
+
+
+def report_stem(applicant_id: str) -> str:
+    """The file name, without extension, of an applicant's report, state and profile copy.
+
+    The id itself, except for ids the output folder or Windows would misread: `index`,
+    `errors`, `cohort` (any case) and Windows device names, which Windows reserves whatever
+    follows the first dot (`CON`, `nul.x`, `COM1`...), get `~report` before their first dot
+    (`index~report.html`, `nul~report.x.html`). Ids never contain `~`, so no two ids share
+    a file name; ids that differ only by case are refused by the batch (`_jobs`), since
+    Windows and macOS treat their files as one.
+    """
+    base, dot, rest = applicant_id.partition(".")
+    if applicant_id.lower() in OUTPUT_NAMES or base.lower() in WINDOWS_RESERVED:
+        return f"{base}~report{dot}{rest}"
+    return applicant_id
+
+
 def state_path(out_dir: Path, applicant_id: str) -> Path:
     """Where the state of one applicant's report is kept."""
-    return out_dir / STATE_DIR / "state" / f"{applicant_id}.json"
+    return out_dir / STATE_DIR / "state" / f"{report_stem(applicant_id)}.json"
 
 
 def report_path(out_dir: Path, applicant_id: str) -> Path:
     """Where one applicant's report is written."""
-    return out_dir / f"{applicant_id}.html"
+    return out_dir / f"{report_stem(applicant_id)}.html"
+
+
+def report_href(applicant_id: str) -> str:
+    """The index's link to an applicant's report (relative, percent-encoded)."""
+    from urllib.parse import quote
+
+    return quote(f"{report_stem(applicant_id)}.html")
 
 
 def read_state(out_dir: Path, applicant_id: str) -> dict[str, Any] | None:
@@ -348,7 +379,10 @@ def read_state(out_dir: Path, applicant_id: str) -> dict[str, Any] | None:
         state = json.loads(state_path(out_dir, applicant_id).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return state if isinstance(state, dict) and state.get("format") == _STATE_FORMAT else None
+    if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
+        return None
+    # on a case-insensitive file system, `Amira`'s state file is also `amira`'s
+    return state if state.get("applicant_id") == applicant_id else None
 
 
 def is_up_to_date(out_dir: Path, applicant_id: str, digest: str) -> dict[str, Any] | None:
@@ -402,6 +436,39 @@ def remove_stale_temp_files(out_dir: Path) -> int:
                     path.unlink()
                     removed += 1
     return removed
+
+
+class OutputFolderError(ValueError):
+    """The output folder cannot hold reports (it is a file, read-only...); nothing was written."""
+
+
+def prepare_output_folder(out_dir: Path) -> None:
+    """Create the output folder and its state folders, and check that each is writable.
+
+    Raises:
+        OutputFolderError: `out_dir` or one of its parents is a file, or a folder cannot be
+            created or written (read-only, no permission, `.imgmatch` is a file...).
+    """
+    existing = next((p for p in (out_dir, *out_dir.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        if existing == out_dir:
+            raise OutputFolderError(f"{out_dir} is a file; --out needs a folder")
+        raise OutputFolderError(f"{out_dir} cannot be created: {existing} is a file, not a folder")
+    state = out_dir / STATE_DIR
+    for folder in (out_dir, state, state / "state", state / "applicants"):
+        if folder.exists() and not folder.is_dir():
+            raise OutputFolderError(
+                f"{folder} is a file, but imgmatch keeps its state in a folder of that name; "
+                "move the file away or choose another --out"
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, probe = tempfile.mkstemp(dir=folder, prefix=".imgmatch-probe-")
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise OutputFolderError(f"cannot write in {folder} ({reason})") from None
 
 
 @contextlib.contextmanager
@@ -466,8 +533,12 @@ def load_template(path: Path) -> tuple[Template, list[str]]:
     from analysis.report.html import SUMMARY_TAG
 
     path = Path(path).resolve()
-    data = path.read_bytes()
     label = str(path)
+    if path.is_dir():
+        raise DataValidationError(
+            [file_problem(label, "is a folder; the template must be a notebook file (.ipynb)")]
+        )
+    data = path.read_bytes()
     try:
         nb = nbformat.reads(data.decode("utf-8"), as_version=4)
     except Exception as error:
@@ -745,7 +816,8 @@ def _render_on_worker(
 ) -> RenderResult:
     """A Dask task: write the applicant file locally, render, return HTML and summary."""
     context = _worker_context(programs, template, settings)
-    applicant_file = Path(context.programs_file).parent / "applicants" / f"{job.applicant_id}.json"
+    folder = Path(context.programs_file).parent / "applicants"
+    applicant_file = folder / f"{report_stem(job.applicant_id)}.json"
     applicant_file.write_text(job.profile_json, encoding="utf-8")
     return render_one(dataclasses.replace(job, applicant_file=str(applicant_file)), context)
 
@@ -813,7 +885,7 @@ def _run_dask(
             for job in jobs
         ]
         by_key = {future.key: job for future, job in zip(futures, jobs, strict=True)}
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             job = by_key[future.key]
             try:
                 result = future.result()
@@ -915,7 +987,7 @@ def run_reports(options: ReportOptions, progress: Progress | None = None) -> Bat
     as_of = (options.as_of or default_as_of()).isoformat()
     out_dir = Path(options.out_dir)
     inputs = _checked_inputs(options)  # 1. before anything is written
-    out_dir.mkdir(parents=True, exist_ok=True)
+    prepare_output_folder(out_dir)
     records: dict[int, ReportRecord] = {}
     try:
         with _batch_lock(out_dir), _sigterm_as_interrupt():
@@ -981,6 +1053,10 @@ def _checked_inputs(options: ReportOptions) -> _Inputs:
     template, warnings = load_template(Path(options.template or config.report_template_path()))
     _check_sources(sources)
     programs_path = Path(options.programs).resolve()
+    if programs_path.is_dir():
+        raise DataValidationError(
+            [file_problem(str(options.programs), "is a folder; give the program table's file")]
+        )
     if not programs_path.is_file():
         raise FileNotFoundError(2, "No such file", str(options.programs))
     load_programs(programs_path)
@@ -990,8 +1066,32 @@ def _checked_inputs(options: ReportOptions) -> _Inputs:
         programs_path=programs_path,
         programs_sha=sha256_file(programs_path),
         version=analysis.__version__,
-        applicants=list(iter_applicants(*sources)),
+        applicants=load_applicant_sources(sources),
     )
+
+
+def load_applicant_sources(sources: Sequence[Path]) -> list[tuple[str, Any]]:
+    """Every applicant of the sources as `(label, profile or error)`, whatever goes wrong.
+
+    The loader reports each bad profile as its own `DataValidationError`; should reading a
+    source fail in a way it did not foresee, that source becomes one failed entry (the
+    exception named) and the other sources are still read.
+    """
+    loaded: list[tuple[str, Any]] = []
+    for source in sources:
+        try:
+            loaded.extend(iter_applicants(source))
+        except Exception as error:
+            loaded.append((str(source), _unexpected(str(source), error)))
+    return loaded
+
+
+def _unexpected(label: str, error: BaseException) -> DataValidationError:
+    """An input that failed in a way no check foresaw: named, for this applicant only."""
+    from analysis.errors import short_message
+
+    message = f"could not be read ({type(error).__name__}: {short_message(error)})"
+    return DataValidationError([file_problem(label, message)], source=label)
 
 
 def _jobs(
@@ -999,40 +1099,76 @@ def _jobs(
 ) -> list[tuple[int, RenderJob]]:
     """The reports to render, by position in the input; records the others in `records`.
 
-    An invalid applicant is a failed record; one whose inputs hash matches its state is an
-    unchanged record (unless `force`). Each applicant to render gets its profile written as
-    JSON under the state folder (the template reads it, so CSV rows work too).
+    An invalid applicant is a failed record, and so is one whose file name another applicant
+    of the batch already has (ids equal but for case) or whose preparation fails in any way;
+    one whose inputs hash matches its state is an unchanged record (unless `force`).
     """
     jobs: list[tuple[int, RenderJob]] = []
-    applicants_dir = out_dir / STATE_DIR / "applicants"
+    owners: dict[str, str] = {}  # file name, case-folded -> label of the applicant using it
     for position, (label, item) in enumerate(inputs.applicants):
         if isinstance(item, DataValidationError):
             records[position] = _validation_record(label, item)
             continue
-        profile_json = canonical_profile_json(item)
-        digest = inputs_hash(
-            profile_json, inputs.programs_sha, inputs.template.sha256, inputs.version, as_of
-        )
-        state = None if force else is_up_to_date(out_dir, item.applicant_id, digest)
-        if state is not None:
-            records[position] = ReportRecord(
-                label=label,
-                applicant_id=item.applicant_id,
-                status="unchanged",
-                summary=state["summary"],
-                seconds=state.get("seconds"),
+        name = report_stem(item.applicant_id).casefold()
+        if name in owners:
+            records[position] = _failed(
+                label, item.applicant_id, "validate", _clash(item, owners[name])
             )
             continue
-        applicant_file = (applicants_dir / f"{item.applicant_id}.json").resolve()
-        write_text(
-            applicant_file,
-            json.dumps(json.loads(profile_json), indent=2, ensure_ascii=False) + "\n",
-        )
-        job = RenderJob(
-            item.applicant_id, label, item.name, profile_json, digest, str(applicant_file)
-        )
-        jobs.append((position, job))
+        owners[name] = label
+        try:
+            prepared = _prepare(out_dir, inputs, as_of, force, label, item)
+        except Exception as error:  # a file that cannot be written, anything unforeseen
+            message = f"could not prepare the report ({type(error).__name__}: {error})"
+            records[position] = _failed(label, item.applicant_id, "prepare", message)
+            continue
+        if isinstance(prepared, ReportRecord):
+            records[position] = prepared
+        else:
+            jobs.append((position, prepared))
     return jobs
+
+
+def _clash(profile: Any, owner: str) -> str:
+    return (
+        f"applicant_id {profile.applicant_id!r} differs only by case from the id of {owner}: "
+        "Windows and macOS would store both reports as one file; give one of them another id"
+    )
+
+
+def _failed(label: str, applicant_id: str | None, stage: str, message: str) -> ReportRecord:
+    return ReportRecord(label, applicant_id, "failed", stage=stage, message=message)
+
+
+def _prepare(
+    out_dir: Path, inputs: _Inputs, as_of: str, force: bool, label: str, profile: Any
+) -> ReportRecord | RenderJob:
+    """An unchanged record when the saved report is current, else the job that renders it.
+
+    The job's profile is written as JSON under the state folder (the template reads it, so
+    CSV rows work too).
+    """
+    profile_json = canonical_profile_json(profile)
+    digest = inputs_hash(
+        profile_json, inputs.programs_sha, inputs.template.sha256, inputs.version, as_of
+    )
+    state = None if force else is_up_to_date(out_dir, profile.applicant_id, digest)
+    if state is not None:
+        return ReportRecord(
+            label=label,
+            applicant_id=profile.applicant_id,
+            status="unchanged",
+            summary=state["summary"],
+            seconds=state.get("seconds"),
+        )
+    applicants_dir = out_dir / STATE_DIR / "applicants"
+    applicant_file = (applicants_dir / f"{report_stem(profile.applicant_id)}.json").resolve()
+    write_text(
+        applicant_file, json.dumps(json.loads(profile_json), indent=2, ensure_ascii=False) + "\n"
+    )
+    return RenderJob(
+        profile.applicant_id, label, profile.name, profile_json, digest, str(applicant_file)
+    )
 
 
 def _render(
@@ -1054,7 +1190,11 @@ def _render(
 
     def on_result(result: RenderResult) -> None:
         job = job_of[result.applicant_id]
-        record = store_result(out_dir, job, result, settings.as_of, settings.version)
+        try:
+            record = store_result(out_dir, job, result, settings.as_of, settings.version)
+        except Exception as error:  # the state file could not be written, for example
+            message = f"could not store the report ({type(error).__name__}: {error})"
+            record = _failed(job.label, job.applicant_id, "write", message)
         records[position_of[result.applicant_id]] = record
         progress.advance(record)
 
@@ -1146,7 +1286,7 @@ def index_rows(records: Sequence[ReportRecord]) -> list[Any]:
     rows = []
     for record in records:
         summary = record.summary or {}
-        href = f"{record.applicant_id}.html" if record.status != "failed" else None
+        href = report_href(record.applicant_id) if record.status != "failed" else None
         rows.append(
             IndexRow(
                 label=record.label,
