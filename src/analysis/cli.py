@@ -1,21 +1,48 @@
 """The `imgmatch` command line (typer). Every command has `--help`.
 
 Commands stay thin: each calls a function of the package and prints its result. Bad input
-(`DataValidationError`) is printed as a readable list of problems, with no traceback, and
-the command exits 2. Heavy imports happen inside the commands so `--help` is instant.
+(`DataValidationError`) is printed as a list of problems, one per line, with no traceback,
+and the command exits 2; so does a file-system error (an output path that is a file, a
+read-only folder...), in one sentence. Heavy imports happen inside the commands so `--help`
+is instant.
+
+Output rules. Everything a user typed (names, ids, paths, cell values) is printed as text,
+never as rich markup, and with its control characters shown as escapes (`\\x1b`), so a
+name cannot crash the command, colour the terminal or move the cursor (`printable`).
+On a terminal, tables fit the window; in a pipe or a log nothing is wrapped: lines keep
+their full length and tables their natural width (`PIPE_WIDTH`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import json
+import math
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
+from rich.table import Table
+from rich.text import Text
+from typer.core import TyperCommand
 
 from analysis.errors import DataValidationError
+
+
+class _Command(TyperCommand):
+    """A typer command whose `--help` shows no `<bool>` beside flags (they take no value)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
 
 app = typer.Typer(
     name="imgmatch",
@@ -26,9 +53,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-console = Console()
-err_console = Console(stderr=True)
+command = functools.partial(app.command, cls=_Command)
+"""`app.command` with the flag display fixed; every command is declared through it."""
 
 EXIT_INVALID_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -36,15 +62,119 @@ EXIT_INTERRUPTED = 130
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# --------------------------------------------------------------------------- output
+
+PIPE_WIDTH = 100_000
+"""Console width when the output is not a terminal: no line or table is ever wrapped."""
+
+
+class _Console(Console):
+    """A rich console that wraps to the window on a terminal and never in a pipe or a file."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        return size if self.is_terminal else ConsoleDimensions(PIPE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = _Console()
+err_console = _Console(stderr=True)
+
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def printable(value: object) -> str:
+    """`value` as one line a terminal shows as it is: control characters become escapes.
+
+    ESC (the start of every terminal escape sequence) shows as `\\x1b`, a newline as `\\n`,
+    a bidirectional override as `\\u202e`, an undecodable byte of a file name as `\\udc80`.
+    """
+    return _UNPRINTABLE.sub(
+        lambda match: match.group().encode("unicode_escape", "backslashreplace").decode("ascii"),
+        str(value),
+    )
+
+
+Part = str | tuple[str, str]
+
+
+def text(*parts: Part) -> Text:
+    """Text from plain strings and (string, style) pairs: nothing in it is read as markup."""
+    return Text.assemble(
+        *((printable(p), "") if isinstance(p, str) else (printable(p[0]), p[1]) for p in parts)
+    )
+
+
+def say(*parts: Part, style: str = "", err: bool = False, one_line: bool = False) -> None:
+    """Print a line of text (see `text`); `one_line` never wraps it, even on a terminal."""
+    (err_console if err else console).print(text(*parts), style=style, soft_wrap=one_line)
+
+
+def refuse(label: str, message: str) -> typer.Exit:
+    """Print `label message` (one line, on stderr) and return the exit to raise (code 2)."""
+    say((label, "bold red"), " ", message, err=True, one_line=True)
+    return typer.Exit(EXIT_INVALID_INPUT)
+
+
+def table(*columns: str | tuple[str, str], **options: Any) -> Table:
+    """A rich table whose headers are text; a column is a name or (name, justify)."""
+    grid = Table(**options)
+    for column in columns:
+        name, justify = (column, "left") if isinstance(column, str) else column
+        grid.add_column(text(name), justify=justify)  # type: ignore[arg-type]
+    return grid
+
+
+def show(grid: Table, title: str | None = None) -> None:
+    """Print a table, its title on a line of its own (a rich title would wrap to the table)."""
+    if title:
+        say(title, style="italic")
+    console.print(grid)
+
+
+def add_row(grid: Table, *cells: str | Text) -> None:
+    """Add a row of cells; strings are shown as text, never as markup."""
+    grid.add_row(*(cell if isinstance(cell, Text) else text(cell) for cell in cells))
+
+
 def print_problems(error: DataValidationError) -> None:
-    """Print every problem of an input as a list (no traceback)."""
-    err_console.print(f"[bold red]Invalid input:[/] {error.summary()}")
-    for problem in error.problems:
-        err_console.print(f"  - {problem}", highlight=False, markup=False)
+    """Print the problems of an input, one per line and never wrapped (no traceback).
+
+    One problem fits on the summary line; more are listed below it, the first 50 one by one
+    and the rest summed up by kind (`DataValidationError.lines`).
+    """
+    lines = error.lines()
+    if error.count == 1 and len(lines) == 1:
+        say(("Invalid input:", "bold red"), " ", lines[0].strip()[2:], err=True, one_line=True)
+        return
+    say(("Invalid input:", "bold red"), " ", error.summary(), err=True, one_line=True)
+    for line in lines:
+        say(line, err=True, one_line=True)
+
+
+def os_error_sentence(error: OSError) -> str:
+    """An `OSError` as one sentence: what failed, on which path, and what to check."""
+    path = error.filename if error.filename is not None else ""
+    reason = error.strerror or str(error) or type(error).__name__
+    hints = {
+        IsADirectoryError: "a file name is needed there, not a folder",
+        NotADirectoryError: "a part of that path is a file, not a folder",
+        FileExistsError: "something else already has that name",
+        PermissionError: "that location is not writable by you; choose another",
+    }
+    hint = next((h for kind, h in hints.items() if isinstance(error, kind)), "")
+    where = f"{path}: " if path else ""
+    return f"{where}{reason}" + (f" ({hint})." if hint else ".")
 
 
 def handles_bad_input(command: F) -> F:
-    """Turn `DataValidationError` (and missing files) into a problem list and exit code 2."""
+    """Turn bad input and file-system errors into a message and exit code 2 (no traceback)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -54,10 +184,26 @@ def handles_bad_input(command: F) -> F:
             print_problems(error)
             raise typer.Exit(EXIT_INVALID_INPUT) from None
         except FileNotFoundError as error:
-            err_console.print(f"[bold red]File not found:[/] {error.filename or error}")
-            raise typer.Exit(EXIT_INVALID_INPUT) from None
+            raise refuse("File not found:", str(error.filename or error)) from None
+        except OSError as error:
+            raise refuse("Cannot read or write a file:", os_error_sentence(error)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def json_text(doc: Any) -> str:
+    """Indented JSON that is always valid: NaN and infinities become null."""
+
+    def finite(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {key: finite(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [finite(item) for item in value]
+        return value
+
+    return json.dumps(finite(doc), indent=2, allow_nan=False, default=str)
 
 
 @app.callback()
@@ -74,7 +220,7 @@ _FORMAT_NAMES = {
 }
 
 
-@app.command(
+@command(
     short_help="Check a program table and/or applicant profiles.",
     help="Check a program table and/or applicant profiles before using them.\n\n"
     "Prints what was read (format detected, rows, programs per specialty, share of unknown "
@@ -117,15 +263,14 @@ def validate(
     from analysis.errors import file_problem
 
     if programs is None and not applicants:
-        err_console.print(
-            "[bold red]Nothing to validate:[/] give --programs FILE and/or --applicants "
-            "FILE_OR_DIR (see imgmatch validate --help)."
+        raise refuse(
+            "Nothing to validate:",
+            "give --programs FILE and/or --applicants FILE_OR_DIR (see imgmatch validate --help).",
         )
-        raise typer.Exit(EXIT_INVALID_INPUT)
     errors: list[DataValidationError] = []
     if programs is not None:
         try:
-            table, info = inspect_programs(
+            table_, info = inspect_programs(
                 programs,
                 sheet=sheet,
                 on_unknown_specialty="skip" if skip_unknown_specialties else "error",
@@ -135,7 +280,7 @@ def validate(
         except FileNotFoundError:
             errors.append(DataValidationError([file_problem(programs, "no such file")]))
         else:
-            _print_program_summary(table, info, summarize_programs(table))
+            _print_program_summary(info, summarize_programs(table_))
     if applicants:
         good, bad = [], []
         for label, result in iter_applicants(*applicants):
@@ -146,64 +291,55 @@ def validate(
         raise DataValidationError.merge(errors)
 
 
-def _print_program_summary(table: Any, info: Any, summary: dict[str, Any]) -> None:
-    from rich.table import Table
-
+def _print_program_summary(info: Any, summary: dict[str, Any]) -> None:
     from analysis.data.vocabulary import specialty_name
 
-    overview = Table(title=f"Program table: {info.file}", show_header=False, title_justify="left")
-    overview.add_column("what", style="bold")
-    overview.add_column("value")
-    overview.add_row("format", _FORMAT_NAMES.get(info.format, info.format))
+    overview = table("what", "value", show_header=False)
+    add_row(overview, text(("format", "bold")), _FORMAT_NAMES.get(info.format, info.format))
     if info.sheet:
-        overview.add_row("sheet", info.sheet)
+        add_row(overview, text(("sheet", "bold")), info.sheet)
     if info.encoding:
         delimiter = {"\t": "tab", ",": "comma", ";": "semicolon"}.get(info.delimiter or "", "")
-        overview.add_row("encoding", f"{info.encoding}, {delimiter}-separated")
-    overview.add_row("rows", str(summary["rows"]))
+        add_row(overview, text(("encoding", "bold")), f"{info.encoding}, {delimiter}-separated")
+    add_row(overview, text(("rows", "bold")), str(summary["rows"]))
     if info.skipped_rows:
         skipped = ", ".join(f"{name} ({count})" for name, count in info.skipped_specialties.items())
-        overview.add_row("skipped rows", f"{info.skipped_rows} of unknown specialties: {skipped}")
+        add_row(
+            overview,
+            text(("skipped rows", "bold")),
+            f"{info.skipped_rows} of unknown specialties: {skipped}",
+        )
     if info.format != "canonical":
         used = "; ".join(f"{header} → {role}" for header, role in info.columns.items())
-        overview.add_row("columns read", used)
-    overview.add_row(
-        "ignored columns", ", ".join(info.ignored_columns) if info.ignored_columns else "none"
-    )
-    console.print(overview)
+        add_row(overview, text(("columns read", "bold")), used)
+    ignored = ", ".join(info.ignored_columns) if info.ignored_columns else "none"
+    add_row(overview, text(("ignored columns", "bold")), ignored)
+    show(overview, f"Program table: {info.file}")
 
-    by_specialty = Table(title="Programs per specialty", title_justify="left")
-    by_specialty.add_column("code")
-    by_specialty.add_column("specialty")
-    by_specialty.add_column("programs", justify="right")
+    by_specialty = table("code", "specialty", ("programs", "right"))
     for code, count in summary["specialties"].items():
-        by_specialty.add_row(code, specialty_name(code), str(count))
-    console.print(by_specialty)
+        add_row(by_specialty, code, specialty_name(code), str(count))
+    show(by_specialty, "Programs per specialty")
 
-    unknown = Table(title="Unknown values per column", title_justify="left")
-    unknown.add_column("column")
-    unknown.add_column("unknown", justify="right")
+    unknown = table("column", ("unknown", "right"))
     known = []
     for column, share in sorted(summary["unknown_share"].items(), key=lambda kv: -kv[1]):
         if share > 0:
-            unknown.add_row(column, f"{share:.0%}")
+            add_row(unknown, column, f"{share:.0%}")
         else:
             known.append(column)
-    console.print(unknown)
+    show(unknown, "Unknown values per column")
     if known:
-        console.print(f"Fully known: {', '.join(known)}", style="dim")
-    console.print(f"[green]OK[/]: {summary['rows']} programs in {info.file}")
+        say(f"Fully known: {', '.join(known)}", style="dim")
+    say(("OK", "green"), f": {summary['rows']} programs in {info.file}")
 
 
 def _print_applicant_summary(good: list[tuple[str, Any]], bad_count: int) -> None:
-    from rich.table import Table
-
     if good:
-        table = Table(title="Applicants", title_justify="left")
-        for column in ("applicant_id", "name", "visa", "targets", "match year", "from"):
-            table.add_column(column)
+        grid = table("applicant_id", "name", "visa", "targets", "match year", "from")
         for label, profile in good:
-            table.add_row(
+            add_row(
+                grid,
                 profile.applicant_id,
                 profile.name,
                 profile.visa_needed,
@@ -211,17 +347,16 @@ def _print_applicant_summary(good: list[tuple[str, Any]], bad_count: int) -> Non
                 str(profile.match_year),
                 label.replace("\\", "/").rsplit("/", 1)[-1],
             )
-        console.print(table)
+        show(grid, "Applicants")
     noun = "applicant" if len(good) == 1 else "applicants"
     invalid = f", {bad_count} invalid" if bad_count else ""
-    style = "green" if not bad_count else "yellow"
-    console.print(f"[{style}]{len(good)} valid {noun}[/]{invalid}")
+    say((f"{len(good)} valid {noun}", "yellow" if bad_count else "green"), invalid)
 
 
 # --------------------------------------------------------------------------- demo data
 
 
-@app.command(
+@command(
     "demo-data",
     short_help="Write the synthetic demo program table and demo applicants.",
     help="Generate the SYNTHETIC demo data (fictional programs calibrated to the reference "
@@ -235,98 +370,122 @@ def demo_data_command(
     seed: int = typer.Option(2025, "--seed", min=0, help="Generator seed (same seed, same data)."),
 ) -> None:
     """Write the synthetic demo data and print its calibration summary."""
-    import polars as pl
-    from rich import box
-    from rich.table import Table
-
-    from analysis.data.demo import INTERVIEW_STAND_IN, calibration_summary, write_demo_data
+    from analysis.data.demo import write_demo_data
 
     try:
         written = write_demo_data(out, seed=seed)
     except NotADirectoryError as error:
-        err_console.print(f"[bold red]Cannot write demo data:[/] {error}")
-        raise typer.Exit(EXIT_INVALID_INPUT) from None
-    except OSError as error:
-        err_console.print(f"[bold red]Cannot write to {out}:[/] {error.strerror or error}")
-        raise typer.Exit(1) from None
-
+        raise refuse("Cannot write demo data:", str(error)) from None
     programs = written.programs
-    console.print(f"Wrote [bold]SYNTHETIC[/] demo data (seed {seed}) to {out}:", highlight=False)
-    console.print(
+    say("Wrote ", ("SYNTHETIC", "bold"), f" demo data (seed {seed}) to {out}:")
+    say(
         f"  {written.programs_path.name}: {programs.height:,} fictional programs, "
         f"{int(programs['pgy1_positions'].sum()):,} first-year positions, "
-        f"{programs['specialty'].n_unique()} specialties",
-        highlight=False,
+        f"{programs['specialty'].n_unique()} specialties"
     )
-    names = ", ".join(path.name for path in written.applicant_paths)
-    console.print(f"  applicants/: {names}", highlight=False)
+    say(f"  applicants/: {', '.join(path.name for path in written.applicant_paths)}")
+    _print_demo_calibration(written.calibration)
 
-    summary = calibration_summary(written.calibration)
+
+def _print_demo_calibration(checks: Any) -> None:
+    """How the demo table compares with the reference: per specialty, then every check."""
+    import polars as pl
+    from rich import box
+
+    from analysis.data.demo import INTERVIEW_STAND_IN, calibration_summary
+
+    summary = calibration_summary(checks)
     exact = summary.filter(
         (pl.col("programs") == pl.col("programs_ref"))
         & (pl.col("pgy1_positions") == pl.col("pgy1_positions_ref"))
     ).height
-    console.print(
-        f"  programs and positions equal NRMP 2025's for {exact} of {summary.height} specialties",
-        highlight=False,
-    )
-    table = Table(
-        title="Non-US IMG interview rate per program, generated/reference",
-        title_justify="left",
+    say(f"  programs and positions equal NRMP 2025's for {exact} of {summary.height} specialties")
+    grid = table(
+        "specialty",
+        *((column, "right") for column in ("share at 0", "median", "p90", "mean", "ok")),
         box=box.SIMPLE_HEAD,
     )
-    for column in ("specialty", "share at 0", "median", "p90", "mean", "ok"):
-        table.add_column(column, justify="left" if column == "specialty" else "right")
     for row in summary.iter_rows(named=True):
-        table.add_row(
+        add_row(
+            grid,
             row["specialty"] + ("*" if row["stand_in"] else ""),
             f"{row['share_zero']:.2f}/{row['share_zero_ref']:.2f}",
             f"{row['median']:.3f}/{row['median_ref']:.3f}",
             f"{row['p90']:.3f}/{row['p90_ref']:.3f}",
             f"{row['mean']:.3f}/{row['mean_ref']:.3f}",
-            "[green]yes[/]" if row["ok"] else "[red]no[/]",
+            text(("yes", "green")) if row["ok"] else text(("no", "red")),
         )
-    console.print(table)
+    show(grid, "Non-US IMG interview rate per program, generated/reference")
     if summary["stand_in"].any():
         stand_ins = ", ".join(f"{code} -> {ref}" for code, ref in INTERVIEW_STAND_IN.items())
-        console.print(
+        say(
             f"  * no reference row of its own: compared with a stand-in's ({stand_ins}), "
-            "with a wider tolerance at zero",
-            highlight=False,
+            "with a wider tolerance at zero"
         )
-    checks = written.calibration
     passed = int(checks["within_tolerance"].sum())
-    style = "green" if passed == checks.height else "yellow"
-    console.print(
-        f"[{style}]{passed} of {checks.height} calibration checks within tolerance[/] "
-        "(analysis.data.demo.calibration_table lists them all, with their tolerances)."
+    say(
+        (
+            f"{passed} of {checks.height} calibration checks within tolerance",
+            "green" if passed == checks.height else "yellow",
+        ),
+        " (analysis.data.demo.calibration_table lists them all, with their tolerances).",
     )
     for row in checks.filter(~checks["within_tolerance"]).iter_rows(named=True):
-        console.print(
-            f"  [yellow]outside tolerance:[/] {row['specialty']} {row['metric']}: "
-            f"{row['generated']} vs {row['reference']}",
-            highlight=False,
+        say(
+            "  ",
+            ("outside tolerance:", "yellow"),
+            f" {row['specialty']} {row['metric']}: {row['generated']} vs {row['reference']}",
         )
 
 
 # --------------------------------------------------------------------------- engine commands
 
 VISA_CHOICES = ("j1", "h1b", "either", "none")
+AS_OF_RANGE = (dt.date(2000, 1, 1), dt.date(2100, 12, 31))
+"""Plan dates the commands accept: the seasons the model's calendar and figures can describe."""
+MAX_BUDGET_USD = 1_000_000.0
+"""The largest --budget, as for a profile's budget_usd."""
 
 
-def _parse_as_of(as_of: str | None):
-    import datetime as dt
-
+def _parse_as_of(as_of: str | None) -> dt.date | None:
+    """The --as-of date, or None for the default; anything else exits 2 with one sentence."""
     if not as_of:
         return None
+    first, last = AS_OF_RANGE
     try:
-        return dt.date.fromisoformat(as_of)
+        date = dt.date.fromisoformat(as_of)
     except ValueError:
-        err_console.print(f"[bold red]Invalid --as-of:[/] {as_of!r}; expected YYYY-MM-DD")
-        raise typer.Exit(EXIT_INVALID_INPUT) from None
+        date = None
+    if date is None or not first <= date <= last:
+        raise refuse(
+            "Invalid --as-of:",
+            f"{as_of!r}; expected a date (YYYY-MM-DD) from {first} to {last}.",
+        )
+    return date
 
 
-@app.command()
+def _checked_budget(budget: float | None) -> float | None:
+    """The --budget in USD: a number from 0 to `MAX_BUDGET_USD` (NaN and infinity refused)."""
+    if budget is not None and not (math.isfinite(budget) and 0 <= budget <= MAX_BUDGET_USD):
+        raise refuse(
+            "Invalid --budget:",
+            f"{budget}; expected an amount in USD from 0 to {MAX_BUDGET_USD:,.0f}.",
+        )
+    return budget
+
+
+def _check_output_file(out: Path, option: str = "--out") -> None:
+    """Refuse an output file that is a folder, or that sits under a file."""
+    if out.is_dir():
+        raise refuse(f"Invalid {option}:", f"{out} is a folder; give a file name.")
+    existing = next((parent for parent in out.parents if parent.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise refuse(
+            f"Invalid {option}:", f"{out} cannot be created: {existing} is a file, not a folder."
+        )
+
+
+@command()
 @handles_bad_input
 def score(
     programs: Path = typer.Option(..., "--programs", help="Program table (CSV, XLSX, Parquet)."),
@@ -341,34 +500,32 @@ def score(
 ) -> None:
     """Score every program's IMG-friendliness (0-100) with its components and confidence."""
     if visa is not None and visa not in VISA_CHOICES:
-        err_console.print(
-            f"[bold red]Invalid --visa:[/] {visa!r}; expected one of {', '.join(VISA_CHOICES)}"
-        )
-        raise typer.Exit(EXIT_INVALID_INPUT)
+        raise refuse("Invalid --visa:", f"{visa!r}; expected one of {', '.join(VISA_CHOICES)}.")
     if out.suffix.lower() not in (".csv", ".parquet"):
-        err_console.print(f"[bold red]Invalid --out:[/] {out}; use a .csv or .parquet file name")
-        raise typer.Exit(EXIT_INVALID_INPUT)
+        raise refuse("Invalid --out:", f"{out}; use a .csv or .parquet file name.")
+    _check_output_file(out)
+    plan_date = _parse_as_of(as_of)
     from analysis.data.files import atomic_output
     from analysis.data.programs import load_programs
     from analysis.model.friendliness import score_programs
 
-    table = load_programs(programs, sheet=sheet)
-    scored = score_programs(table, visa_needed=visa, as_of=_parse_as_of(as_of))
-    out.parent.mkdir(parents=True, exist_ok=True)
+    table_ = load_programs(programs, sheet=sheet)
+    scored = score_programs(table_, visa_needed=visa, as_of=plan_date)
     with atomic_output(out) as tmp:
         if out.suffix.lower() == ".csv":
             scored.write_csv(tmp)
         else:
             scored.write_parquet(tmp)
     tiers = scored.group_by("tier").len().sort("len", descending=True)
-    console.print(
-        f"Scored {scored.height} programs for visa need "
-        f"[bold]{visa or 'generic IMG'}[/]; wrote {out}"
+    say(
+        f"Scored {scored.height} programs for visa need ",
+        (visa or "generic IMG", "bold"),
+        f"; wrote {out}",
     )
-    console.print("  " + ", ".join(f"{r['tier']}: {r['len']}" for r in tiers.iter_rows(named=True)))
+    say("  " + ", ".join(f"{r['tier']}: {r['len']}" for r in tiers.iter_rows(named=True)))
 
 
-@app.command()
+@command()
 @handles_bad_input
 def chances(
     applicant: Path = typer.Option(..., "--applicant", help="Applicant profile (YAML or JSON)."),
@@ -377,8 +534,7 @@ def chances(
     as_of: str | None = typer.Option(None, "--as-of", help="Date for staleness (YYYY-MM-DD)."),
 ) -> None:
     """Interview and match chances per target specialty, with 80% intervals and ERAS costs."""
-    import json
-
+    plan_date = _parse_as_of(as_of)
     from analysis.data.applicants import load_applicant
     from analysis.data.programs import load_programs
     from analysis.model.probability import match_chances
@@ -386,30 +542,36 @@ def chances(
     from analysis.planners.plan import lever_records
 
     profile = load_applicant(applicant)
-    table = load_programs(programs)
-    plan_date = _parse_as_of(as_of)
-    result = match_chances(profile, table, as_of=plan_date)
-    levers = levers_for(profile, table, as_of=plan_date, on_past="explain")
+    table_ = load_programs(programs)
+    result = match_chances(profile, table_, as_of=plan_date)
+    levers = levers_for(profile, table_, as_of=plan_date, on_past="explain")
     if as_json:
         doc = result.to_dict()
         doc["levers"] = [
             {k: r[k] for k in ("lever", "p_match_any_after", "available", "reason")}
             for r in lever_records(levers)
         ]
-        typer.echo(json.dumps(doc, indent=2))
+        typer.echo(json_text(doc))
         return
-    from rich.table import Table
+    _print_chances(profile, result)
+    say("Levers still open at the plan date", style="bold")
+    _print_levers(levers)
 
-    grid = Table(
-        title=f"Match chances: {profile.name} ({profile.applicant_id})", title_justify="left"
+
+_CHANCES_COLUMNS = ("Applications", "Eligible", "Interviews", "P(match) [80% interval]",
+                    "P(match here)", "Recommended", "ERAS cost")  # fmt: skip
+
+
+def _print_chances(profile: Any, result: Any) -> None:
+    grid = table(
+        ("#", "right"),
+        "Specialty",
+        *((column, "right") for column in _CHANCES_COLUMNS),
     )
-    headers = ("#", "Specialty", "Applications", "Eligible", "Interviews",
-               "P(match) [80% interval]", "P(match here)", "Recommended", "ERAS cost")  # fmt: skip
-    for column in headers:
-        grid.add_column(column, justify="left" if column == "Specialty" else "right")
     for r in result.specialties.iter_rows(named=True):
         rec = r["recommended_applications"]
-        grid.add_row(
+        add_row(
+            grid,
             str(r["preference"]),
             r["specialty"] + ("" if r["calibrated"] else " *"),
             str(r["applications"]),
@@ -420,37 +582,33 @@ def chances(
             str(rec) if rec else "not reached",
             f"${r['eras_cost_usd']:,.0f}",
         )
-    console.print(grid)
-    console.print(
-        f"P(match anywhere): [bold]{result.p_match_any:.0%}[/] "
-        f"[{result.p_match_any_low:.0%}-{result.p_match_any_high:.0%}]; "
-        f"total application cost about ${result.total_cost_usd:,.0f} (ERAS, transcript, NRMP)."
+    show(grid, f"Match chances: {profile.name} ({profile.applicant_id})")
+    say(
+        "P(match anywhere): ",
+        (f"{result.p_match_any:.0%}", "bold"),
+        f" [{result.p_match_any_low:.0%}-{result.p_match_any_high:.0%}]; total application "
+        f"cost about ${result.total_cost_usd:,.0f} (ERAS, transcript, NRMP).",
     )
-    console.print(
+    say(
         "Recommended = fewest best-fit programs reaching an 80% chance in that specialty. "
         "Probabilities assume you rank every interview; NRMP's rates count only applicants who "
         "certified a rank list.",
         style="dim",
     )
     if not result.specialties["calibrated"].all():
-        console.print(
-            "* no reference interview rates for this specialty: a stand-in is used.", style="dim"
-        )
-    console.print("Levers still open at the plan date", style="bold")
-    _print_levers(levers)
+        say("* no reference interview rates for this specialty: a stand-in is used.", style="dim")
 
 
-# --------------------------------------------------------------------------- report
-
-
-@app.command()
+@command()
 @handles_bad_input
 def plan(
     applicant: Path = typer.Option(..., "--applicant", help="Applicant profile (YAML or JSON)."),
     programs: Path = typer.Option(..., "--programs", help="Program table (CSV, XLSX, Parquet)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a readable plan."),
     budget: float | None = typer.Option(
-        None, "--budget", help="Rotation budget in USD (default: the profile's budget_usd)."
+        None,
+        "--budget",
+        help="Rotation budget in USD, 0 to 1,000,000 (default: the profile's budget_usd).",
     ),
     target: float = typer.Option(
         0.85, "--target", help="P(match anywhere) the backup plan aims for (0-1)."
@@ -460,65 +618,68 @@ def plan(
     ),
 ) -> None:
     """Away rotations, backup specialties and a dated timeline, each explained."""
-    import json
-
+    if not 0 < target < 1:
+        raise refuse("Invalid --target:", f"{target}; expected a number between 0 and 1.")
+    budget = _checked_budget(budget)
+    plan_date = _parse_as_of(as_of)
     from analysis.data.applicants import load_applicant
     from analysis.data.programs import load_programs
     from analysis.planners.plan import make_plan
+    from analysis.planners.season import SeasonOverError
 
-    if not 0 < target < 1:
-        err_console.print(f"[bold red]Invalid --target:[/] {target}; expected a number in (0, 1)")
-        raise typer.Exit(EXIT_INVALID_INPUT)
     profile = load_applicant(applicant)
-    table = load_programs(programs)
-    result = make_plan(profile, table, target=target, budget_usd=budget, as_of=_parse_as_of(as_of))
+    table_ = load_programs(programs)
+    try:
+        result = make_plan(profile, table_, target=target, budget_usd=budget, as_of=plan_date)
+    except SeasonOverError as error:
+        reason = error.problems[0].expected if error.problems else str(error)
+        raise refuse(f"Cannot plan for {profile.applicant_id}:", f"{reason}.") from None
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(json_text(result.to_dict()))
         return
     _print_plan(result)
 
 
 def _print_plan(result: Any) -> None:
     a = result.applicant
-    console.print(f"Plan for {a.name} ({a.applicant_id}), {a.match_year} Match",
-                  style="bold", markup=False, highlight=False)  # fmt: skip
-    console.print(result.headline(), markup=False, highlight=False)
+    say(f"Plan for {a.name} ({a.applicant_id}), {a.match_year} Match", style="bold")
+    say(result.headline())
     if result.season_note:
-        console.print(result.season_note, markup=False, highlight=False)
+        say(result.season_note)
     _print_rotations(result.rotations)
     _print_backup(result.backup)
     if result.levers is not None:
-        console.print("\nLevers still open at the plan date", style="bold")
+        console.line()
+        say("Levers still open at the plan date", style="bold")
         _print_levers(result.levers)
     _print_timeline(result.timeline)
-    console.print(
-        "\nProbabilities are model estimates calibrated to public NRMP figures, for an "
+    console.line()
+    say(
+        "Probabilities are model estimates calibrated to public NRMP figures, for an "
         "applicant who ranks every interview; see the README, 'What the numbers mean'.",
         style="dim",
     )
 
 
 def _print_rotations(rot: Any) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
     from analysis.planners.enrollment import KIND_LABELS
     from analysis.planners.wording import signed_points
 
-    console.print("\nAway rotations and options for graduates", style="bold")
+    console.line()
+
+    say("Away rotations and options for graduates", style="bold")
     if rot.rotations.height:
-        grid = Table(show_header=True, box=None, pad_edge=False)
-        for column in ("#", "Month", "Kind", "Hands-on", "Where", "Spec.", "Role", "Cost",
-                       "Gain"):  # fmt: skip
-            grid.add_column(column, overflow="fold")
+        columns = ("#", "Month", "Kind", "Hands-on", "Where", "Spec.", "Role", "Cost", "Gain")
+        grid = table(*columns, box=None, pad_edge=False)
         for i, r in enumerate(rot.rotations.iter_rows(named=True), start=1):
             where = f"{r['program_name']}, {r['state']}" if r["state"] else r["program_name"]
-            grid.add_row(
+            add_row(
+                grid,
                 str(i),
                 r["start"].strftime("%b %Y"),
                 KIND_LABELS[r["kind"]].split(" for ")[0],
                 "yes" if r["hands_on"] else "no",
-                escape(where),
+                where,
                 r["specialty"],
                 r["role"] or "",
                 f"${r['cost_usd']:,.0f}",
@@ -526,27 +687,27 @@ def _print_rotations(rot: Any) -> None:
             )
         console.print(grid)
         for i, r in enumerate(rot.rotations.iter_rows(named=True), start=1):
-            console.print(f"  {i}. {r['reason']}", markup=False, highlight=False)
+            say(f"  {i}. {r['reason']}")
         budget = f" of ${rot.budget_usd:,.0f}" if rot.budget_usd is not None else ""
-        console.print(f"  Total ${rot.total_cost_usd:,.0f}{budget}.", markup=False)
+        say(f"  Total ${rot.total_cost_usd:,.0f}{budget}.")
     else:
-        console.print("  None planned.")
+        say("  None planned.")
     for note in rot.notes:
-        console.print(f"  - {note}", highlight=False, markup=False)
+        say(f"  - {note}")
 
 
 def _print_backup(plan: Any) -> None:
-    from rich.table import Table
-
     from analysis.planners.wording import signed_points
 
-    console.print("\nRank list: your specialties and backups, in order", style="bold")
-    backup = Table(show_header=True, box=None, pad_edge=False)
-    for column in ("#", "Spec.", "In plan", "P alone", "Adds", "P anywhere", "Programs", "ERAS",
-                   "Visa sponsors"):  # fmt: skip
-        backup.add_column(column)
+    console.line()
+
+    say("Rank list: your specialties and backups, in order", style="bold")
+    columns = ("#", "Spec.", "In plan", "P alone", "Adds", "P anywhere", "Programs", "ERAS",
+               "Visa sponsors")  # fmt: skip
+    backup = table(*columns, box=None, pad_edge=False)
     for r in plan.table.iter_rows(named=True):
-        backup.add_row(
+        add_row(
+            backup,
             str(r["order"]),
             r["specialty"],
             "yes" if r["included"] else "no",
@@ -560,9 +721,9 @@ def _print_backup(plan: Any) -> None:
     console.print(backup)
     for r in plan.table.iter_rows(named=True):
         path = "" if r["order"] == 1 else f" Path back: {r['path_back']}."
-        console.print(f"  {r['specialty']}: {r['note']}{path}", markup=False, highlight=False)
+        say(f"  {r['specialty']}: {r['note']}{path}")
     for note in plan.notes:
-        console.print(f"  - {note}", highlight=False, markup=False)
+        say(f"  - {note}")
 
 
 def _print_levers(levers: Any) -> None:
@@ -570,58 +731,66 @@ def _print_levers(levers: Any) -> None:
 
     for r in levers.iter_rows(named=True):
         if r["available"]:
-            text = f"  {r['label']}: {signed_points(r['delta'])} ({r['reason']})"
+            say(f"  {r['label']}: {signed_points(r['delta'])} ({r['reason']})")
         else:
-            text = f"  {r['label']}: left out ({r['reason']})"
-        console.print(text, markup=False, highlight=False)
+            say(f"  {r['label']}: left out ({r['reason']})")
 
 
 def _print_timeline(timeline: Any) -> None:
-    console.print("\nTimeline (approximate dates; check the AAMC and NRMP calendars)", style="bold")
+    console.line()
+    say("Timeline (approximate dates; check the AAMC and NRMP calendars)", style="bold")
     shown = timeline.filter(timeline["status"] != "done")
     done = timeline.height - shown.height
     if done:
-        console.print(f"  ({done} earlier step{'s' if done > 1 else ''} done)", markup=False)
+        say(f"  ({done} earlier step{'s' if done > 1 else ''} done)")
     for r in shown.iter_rows(named=True):
         until = f" to {r['end'].isoformat()}" if r["end"] else ""
         status = "" if r["status"] == "upcoming" else f" [{r['status']}]"
-        console.print(f"  {r['start'].isoformat()}{until}: {r['event']}{status}", markup=False,
-                      highlight=False)  # fmt: skip
+        say(f"  {r['start'].isoformat()}{until}: {r['event']}{status}")
 
 
-@app.command()
+@command()
 @handles_bad_input
 def calibrate(
     programs: Path = typer.Option(
         None, "--programs", help="Program table (default: the demo table)."
     ),
-    cohort: int = typer.Option(3000, "--cohort", help="Size of the synthetic calibration cohort."),
+    cohort: int = typer.Option(
+        3000,
+        "--cohort",
+        min=100,
+        max=1_000_000,
+        help="Size of the synthetic calibration cohort.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """The model against NRMP: interview rates, match rates of both IMG groups, difficulty order."""
-    import json
-
-    from rich.table import Table
-
     from analysis.config import demo_programs_path
     from analysis.data.programs import load_programs
     from analysis.model import calibration
 
-    table = load_programs(programs or demo_programs_path())
-    result = calibration.calibration_summary(table, size=cohort)
+    table_ = load_programs(programs or demo_programs_path())
+    result = calibration.calibration_summary(table_, size=cohort)
     if as_json:
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(json_text(result))
         return
-    for group, label in (("non_us_img", "non-US IMGs"), ("us_img", "US IMGs")):
-        grid = Table(
-            title=f"Population-average interview rate per program vs the reference ({label})",
-            title_justify="left",
+    _print_calibration(result)
+
+
+_CALIBRATION_COLUMNS = ("Model mean", "Ref mean", "Ratio", "Facts only ratio", "Model closed",
+                        "Ref at 0")  # fmt: skip
+
+
+def _print_calibration(result: dict[str, Any]) -> None:
+    groups = (("non_us_img", "non-US IMGs"), ("us_img", "US IMGs"))
+    for group, label in groups:
+        grid = table(
+            "Specialty",
+            *((column, "right") for column in _CALIBRATION_COLUMNS),
         )
-        for column in ("Specialty", "Model mean", "Ref mean", "Ratio", "Facts only ratio",
-                       "Model closed", "Ref at 0"):  # fmt: skip
-            grid.add_column(column, justify="left" if column == "Specialty" else "right")
         for r in result["interview_rates"][group]:
-            grid.add_row(
+            add_row(
+                grid,
                 r["specialty"] + ("" if r["calibrated"] else " *"),
                 f"{r['model_mean']:.3f}",
                 f"{r['ref_mean']:.3f}",
@@ -630,17 +799,15 @@ def calibrate(
                 f"{r['model_share_closed']:.0%}",
                 f"{r['ref_share_zero']:.0%}",
             )
-        console.print(grid)
-    for group, label in (("non_us_img", "non-US IMGs"), ("us_img", "US IMGs")):
+        show(grid, f"Population-average interview rate per program vs the reference ({label})")
+    for group, label in groups:
         m = result["match_rate"][group]
-        console.print(
+        say(
             f"Match rate of {m['applicants']:.0f} synthetic {label}: "
             f"{m['match_rate_certified']:.1%} of those with at least one interview (NRMP's "
             f"denominator: applicants who certified a rank list; NRMP {m['nrmp_2025']:.1%} in "
             f"2025, {m['nrmp_2026']:.1%} in 2026); {m['p_match_all_applicants']:.1%} of "
-            "everyone who applied.",
-            highlight=False,
-            markup=False,
+            "everyone who applied."
         )
     ranked = ", ".join(
         f"{r['specialty']} {r['match_rate_certified']:.0%}"
@@ -649,21 +816,18 @@ def calibrate(
         if r["calibrated"]
     )
     consistent = result["difficulty_consistent_with_reference"]
-    console.print(
+    say(
         f"Difficulty, hardest first: {ranked}. "
-        f"{'Consistent' if consistent else 'Not consistent'} with the reference groups.",
-        highlight=False,
-        markup=False,
+        f"{'Consistent' if consistent else 'Not consistent'} with the reference groups."
     )
-    console.print(
+    say(
         "* no reference interview rates: a stand-in specialty's are used. "
         "Facts only: the table's observed interview rates hidden.",
         style="dim",
-        markup=False,
     )
 
 
-@app.command(
+@command(
     help="Check the model against observed interview rates on your own data: join a table of "
     "per-program rates (Program, City, State and a column per group: MD, DO, US IMG, Non US "
     "IMG; values 0-1, a percent, '-' or empty for unknown) to a program table, then print how "
@@ -693,55 +857,45 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """The model against observed per-program interview rates (Spearman, calibration ratio)."""
-    import json
-
     from analysis.data.observed_rates import write_unjoined_csv
     from analysis.data.programs import load_programs
     from analysis.model.evaluation import evaluate as run_evaluate
 
     if group not in ("non_us_img", "us_img"):
-        err_console.print(
-            f"Invalid --group: {group!r}; expected non_us_img or us_img", markup=False
-        )
-        raise typer.Exit(EXIT_INVALID_INPUT)
-    table = load_programs(programs, sheet=sheet, on_unknown_specialty="skip")
-    result = run_evaluate(table, observed, group=group, specialty=specialty)
+        raise refuse("Invalid --group:", f"{group!r}; expected non_us_img or us_img.")
     target = unjoined_out or observed.with_name(observed.stem + ".unjoined.csv")
+    _check_output_file(target, "--unjoined")
+    table_ = load_programs(programs, sheet=sheet, on_unknown_specialty="skip")
+    result = run_evaluate(table_, observed, group=group, specialty=specialty)
     write_unjoined_csv(result.unjoined, target)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(json_text(result.to_dict()))
         return
     _print_evaluation(result.to_dict(), target, result.notes)
 
 
 def _print_evaluation(doc: dict[str, Any], unjoined: Path, notes: Sequence[str]) -> None:
-    from rich.table import Table
-
-    console.print(
+    say(
         f"Joined {doc['joined']} programs; {doc['unjoined']} rows of the rates table did not "
-        f"join (listed in {unjoined}).",
-        markup=False,
-        highlight=False,
+        f"join (listed in {unjoined})."
     )
-    grid = Table(title="Spearman correlation with the observed rate", title_justify="left")
-    for column in ("Input", "Spearman", "Programs"):
-        grid.add_column(column, justify="left" if column == "Input" else "right")
+    grid = table(
+        "Input", ("Spearman", "right"), ("Programs", "right"),
+    )  # fmt: skip
     for name, rho in sorted(doc["spearman"].items(), key=lambda kv: -(kv[1] or -2)):
         n = doc.get("spearman_n", {}).get(name, "")
-        grid.add_row(name, "n/a" if rho is None else f"{rho:.3f}", str(n))
-    console.print(grid)
+        add_row(grid, name, "n/a" if rho is None else f"{rho:.3f}", str(n))
+    show(grid, "Spearman correlation with the observed rate")
     ratio = doc["calibration_ratio"]
-    console.print(
+    say(
         "Calibration ratio (sum of predicted over sum of observed rates): "
-        + ("n/a" if ratio is None else f"{ratio:.2f}"),
-        markup=False,
-        highlight=False,
+        + ("n/a" if ratio is None else f"{ratio:.2f}")
     )
     for note in notes:
-        console.print(f"note: {note}", markup=False, highlight=False)
+        say(f"note: {note}")
 
 
-@app.command(
+@command(
     help="Fill the observed interview rates of a program table from a per-program rates table "
     "(never overwriting a known value) and write the enriched table to OUT (CSV, XLSX or "
     "Parquet)."
@@ -760,34 +914,41 @@ def enrich(
     from analysis.model.evaluation import enrich as run_enrich
 
     if out.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
-        err_console.print(
-            f"Invalid --out: {out}; use a .csv, .xlsx or .parquet file name", markup=False
-        )
-        raise typer.Exit(EXIT_INVALID_INPUT)
-    table = load_programs(programs, sheet=sheet, on_unknown_specialty="skip")
-    result = run_enrich(table, observed, specialty=specialty)
+        raise refuse("Invalid --out:", f"{out}; use a .csv, .xlsx or .parquet file name.")
+    _check_output_file(out)
+    table_ = load_programs(programs, sheet=sheet, on_unknown_specialty="skip")
+    result = run_enrich(table_, observed, specialty=specialty)
     save_programs(result.table, out)
-    console.print(
+    say(
         f"Filled the non-US IMG interview rate of {result.filled} programs "
         f"({result.kept} already had one, {result.differing} of them differ from the file by "
         f"more than 0.005) and the US IMG rate of {result.filled_us_img}; "
-        f"{result.unjoined.height} rows of the rates table did not join; wrote {out}",
-        markup=False,
-        highlight=False,
+        f"{result.unjoined.height} rows of the rates table did not join; wrote {out}"
     )
 
 
-@app.command(
-    short_help="Write one HTML report per applicant, plus index.html and errors.json.",
-    help="Write one self-contained HTML report per applicant, plus index.html (the cohort "
-    "table) and errors.json.\n\n"
+# --------------------------------------------------------------------------- report
+
+_REPORT_HELP = (
+    "Write one self-contained HTML report per applicant, plus index.html (the cohort table) "
+    "and errors.json.\n\n"
     "APPLICANTS are profile files (YAML/JSON), folders of them, or CSV files with one "
     "applicant per row. Reports whose inputs (profile, program table, template, imgmatch "
     "version, plan date) are unchanged since the last run are skipped; a failing applicant "
     "never stops the batch.\n\n"
     "Exit code: 0 every report written; 1 some applicants failed (see errors.json); 2 invalid "
-    "program table, template or arguments (nothing written); 130 interrupted (finished "
-    "reports are kept: run the same command again to finish).",
+    "program table, template, output folder or arguments (nothing written); 130 interrupted "
+    "(finished reports are kept: run the same command again to finish)."
+)
+_SCHEDULER_HELP = (
+    "Dask scheduler address (e.g. tcp://127.0.0.1:8786): render on that cluster, started with "
+    "`dask scheduler` and `dask worker ADDRESS` (needs the imgmatch\\[dask] extra)."
+)
+
+
+@command(
+    short_help="Write one HTML report per applicant, plus index.html and errors.json.",
+    help=_REPORT_HELP,
 )
 @handles_bad_input
 def report(
@@ -802,10 +963,7 @@ def report(
         ..., "--programs", metavar="FILE", help="Program table (CSV, XLSX, Parquet)."
     ),
     out: Path = typer.Option(
-        ...,
-        "--out",
-        metavar="DIR",
-        help="Output folder: <applicant_id>.html each, index.html, errors.json.",
+        ..., "--out", metavar="DIR", help="Output folder: one report each, index.html, errors.json."
     ),
     workers: int | None = typer.Option(
         None,
@@ -817,11 +975,7 @@ def report(
         show_default=False,
     ),
     scheduler: str | None = typer.Option(
-        None,
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Dask scheduler address (e.g. tcp://10.0.0.5:8786): render on that cluster "
-        "(needs the imgmatch\\[dask] extra).",
+        None, "--scheduler", metavar="ADDRESS", help=_SCHEDULER_HELP
     ),
     force: bool = typer.Option(
         False, "--force", help="Redo every report, even those whose inputs are unchanged."
@@ -851,6 +1005,8 @@ def report(
     """Write one HTML report per applicant, plus index.html and errors.json."""
     from analysis.report.runner import ReportOptions
 
+    if not math.isfinite(timeout):
+        raise refuse("Invalid --timeout:", f"{timeout}; expected a number of seconds.")
     options = ReportOptions(
         programs=programs,
         out_dir=out,
@@ -869,62 +1025,76 @@ def report(
 
 def _run_report_batch(options: Any) -> Any:
     """`run_reports` with a progress bar on a terminal; Ctrl-C exits 130 with what was kept."""
-    from analysis.report.runner import NullProgress, ReportsInterrupted, RichProgress, run_reports
+    from analysis.report.runner import (
+        NullProgress,
+        OutputFolderError,
+        ReportsInterrupted,
+        RichProgress,
+        run_reports,
+    )
 
     progress = RichProgress(err_console) if err_console.is_terminal else NullProgress()
     try:
         return run_reports(options, progress)
+    except OutputFolderError as error:
+        raise refuse("Cannot write reports:", str(error)) from None
     except ReportsInterrupted as stop:
-        err_console.print(
-            f"[bold yellow]Interrupted.[/] {stop.written} reports written and kept; run the "
-            f"same command again to finish the {stop.remaining} left."
+        say(
+            ("Interrupted.", "bold yellow"),
+            f" {_count(stop.written, 'report')} written and kept; run the same command again "
+            f"to finish the {stop.remaining} left.",
+            err=True,
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except KeyboardInterrupt:  # before any report was started: nothing written
-        err_console.print("[bold yellow]Interrupted.[/] No report was written.")
+        say(("Interrupted.", "bold yellow"), " No report was written.", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 applicant', '2 applicants'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _print_report_summary(result: Any) -> None:
     """The end-of-batch summary: counts, time per report, throughput, where things are."""
-    from rich.markup import escape
-
     for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
-    console.print(
-        f"[bold]{len(result.records)} applicants[/]: [green]{len(result.rendered)} written[/], "
-        f"[cyan]{len(result.skipped)} unchanged (skipped)[/], "
-        f"[red]{len(result.failed)} failed[/] in {result.wall_seconds:.1f} s",
-        highlight=False,
-        soft_wrap=True,
+        say(("warning:", "yellow"), f" {warning}", err=True, one_line=True)
+    say(
+        (_count(len(result.records), "applicant"), "bold"),
+        ": ",
+        (f"{len(result.rendered)} written", "green"),
+        ", ",
+        (f"{len(result.skipped)} unchanged (skipped)", "cyan"),
+        ", ",
+        (f"{len(result.failed)} failed", "red"),
+        f" in {result.wall_seconds:.1f} s",
+        one_line=True,
     )
     timing = result.timing()
     if timing["mean"] is not None:
         where = (
-            f"{result.workers} local worker{'s' if result.workers != 1 else ''}"
+            f"{_count(result.workers, 'local worker')}"
             if result.backend == "local"
-            else f"{result.backend}, {result.workers} worker threads"
+            else f"{result.backend}, {_count(result.workers, 'worker thread')}"
         )
-        console.print(
+        say(
             f"  per report: mean {timing['mean']:.2f} s, median {timing['median']:.2f} s, "
-            f"max {timing['max']:.2f} s; {timing['throughput']:.2f} reports/s with "
-            f"{escape(where)}",
-            highlight=False,
-            soft_wrap=True,
+            f"max {timing['max']:.2f} s; {timing['throughput']:.2f} reports/s with {where}",
+            one_line=True,
         )
-    console.print(
-        f"  index: {escape(str(result.out_dir / 'index.html'))}   "
-        f"errors: {escape(str(result.out_dir / 'errors.json'))}   plan as of {result.as_of}",
-        highlight=False,
-        soft_wrap=True,
+    say(
+        f"  index: {result.out_dir / 'index.html'}   errors: {result.out_dir / 'errors.json'}"
+        f"   plan as of {result.as_of}",
+        one_line=True,
     )
     for record in result.failed:
         lines = (record.message or "").strip().splitlines()
-        console.print(
-            f"  [red]failed[/] {escape(record.label)} ({escape(record.stage or '?')}): "
-            f"{escape(lines[0] if lines else '')}",
-            highlight=False,
-            soft_wrap=True,
+        say(
+            "  ",
+            ("failed", "red"),
+            f" {record.label} ({record.stage or '?'}): {lines[0] if lines else ''}",
+            one_line=True,
         )
 
 
