@@ -276,6 +276,11 @@ class _SpecialtyArrays:
     p_max: float
 
 
+BLOCK_CELLS = 2_000_000
+"""Cells (portfolios x programs) a `PortfolioEvaluator` works on at once: about 16 MB per
+float array, so its memory does not grow with the square of the table."""
+
+
 class PortfolioEvaluator:
     """Exact P(match anywhere) of many rotation portfolios at once (vectorized)."""
 
@@ -340,8 +345,40 @@ class PortfolioEvaluator:
         return parts
 
     def evaluate(self, portfolios: np.ndarray) -> np.ndarray:
-        """P(match anywhere) for each row of a boolean (portfolios x candidates) matrix."""
+        """P(match anywhere) for each row of a boolean (portfolios x candidates) matrix.
+
+        Rows are evaluated in blocks of at most `BLOCK_CELLS` (rows x programs of a
+        specialty) cells, so memory stays linear in the table even when there are as many
+        rows as candidates.
+        """
         portfolios = np.asarray(portfolios, dtype=bool)
+        rows = self._block_rows()
+        if portfolios.shape[0] <= rows:
+            return self._evaluate_block(portfolios)
+        return np.concatenate(
+            [
+                self._evaluate_block(portfolios[start : start + rows])
+                for start in range(0, portfolios.shape[0], rows)
+            ]
+        )
+
+    def evaluate_each(self) -> np.ndarray:
+        """P(match anywhere) with each candidate alone (the rows of an identity matrix, built
+        one block at a time)."""
+        n = len(self.cand_ids)
+        rows = self._block_rows()
+        values = []
+        for start in range(0, n, rows):
+            block = np.zeros((min(rows, n - start), n), dtype=bool)
+            block[np.arange(block.shape[0]), start + np.arange(block.shape[0])] = True
+            values.append(self._evaluate_block(block))
+        return np.concatenate(values) if values else np.zeros(0)
+
+    def _block_rows(self) -> int:
+        widest = max((part.ids.size for part in self.parts), default=1)
+        return max(1, BLOCK_CELLS // max(widest, len(self.cand_ids), 1))
+
+    def _evaluate_block(self, portfolios: np.ndarray) -> np.ndarray:
         n_port = portfolios.shape[0]
         p_none = np.ones(n_port)
         for part in self.parts:
@@ -554,7 +591,7 @@ def best_single_rotation(
         return None
     frame = pl.concat(frames, how="diagonal_relaxed").sort(["program_id", "kind"])
     evaluator = PortfolioEvaluator(applicant, model, frame)
-    gains = evaluator.evaluate(np.eye(frame.height, dtype=bool))
+    gains = evaluator.evaluate_each()
     best = int(np.argmax(gains))
     return str(frame["program_id"][best]), str(frame["kind"][best])
 
@@ -641,7 +678,7 @@ def _choose_programs(ctx: _Context, frame: pl.DataFrame) -> tuple[pl.DataFrame, 
     threshold = float(p["min_gain_per_rotation"])
     evaluator = PortfolioEvaluator(ctx.applicant, ctx.model, frame)
     base_value = float(evaluator.evaluate(np.zeros((1, frame.height), dtype=bool))[0])
-    alone = evaluator.evaluate(np.eye(frame.height, dtype=bool)) - base_value
+    alone = evaluator.evaluate_each() - base_value
     pool = _prune(frame.with_columns(gain_alone=pl.Series(alone)), ctx.applicant)
     max_size = min(ctx.cap, len(ctx.visiting) + len(ctx.graduate), pool.height)
     sub_eval = evaluator.with_candidates(pool)
