@@ -12,7 +12,7 @@ import pytest
 from analysis.config import demo_applicants_dir, demo_programs_path
 from analysis.data import applicants, programs
 from analysis.model.probability import model_for
-from analysis.viz import explorer
+from analysis.viz import explorer, markup
 from analysis.viz.explorer import Filters
 
 AS_OF = dt.date(2026, 11, 1)
@@ -212,12 +212,33 @@ def test_redraw_benchmark_reports_each_slider_move(model, amira) -> None:
     assert 0 < result["redraw_median_s"] <= result["redraw_max_s"]
 
 
-def test_screen_reasons_are_counted_whole(model, amira) -> None:
+def test_screen_reasons_are_counted_by_kind_with_thresholds_on_hover(model, amira) -> None:
     frame = explorer.explorer_frame(model, _amira_ir(), amira)
-    reasons = explorer.explorer_summary(frame)["screen_reasons"]
-    assert reasons
-    usce = [r for r in reasons if "US clinical experience" in r]
-    assert usce and all(r.startswith("1 month of hands-on") for r in usce)  # singular, whole
-    for joined in frame.filter(~pl.col("eligible"))["screen_reason"]:
-        assert "; ".join(joined.split("; ")) == joined
-        assert all(part in reasons for part in joined.split("; "))
+    summary = explorer.explorer_summary(frame)
+    reasons, thresholds = summary["screen_reasons"], summary["screen_thresholds"]
+    closed = frame.filter(~pl.col("eligible"))
+    expected = {
+        label: closed.filter(pl.col("screen_kinds").list.contains(kind)).height
+        for kind, label in explorer.SCREEN_KINDS.items()
+    }
+    assert reasons == {label: n for label, n in expected.items() if n}
+    assert list(reasons.values()) == sorted(reasons.values(), reverse=True)
+    # Amira's IR programs ask for different Step 2 CK minimums: still one kind, one count
+    minimums = closed.filter(pl.col("screen_kinds").list.contains("step2"))["min_step2_score"]
+    assert minimums.n_unique() > 1 and reasons["Step 2 CK minimum"] == minimums.len()
+    assert f"{minimums.min()}\u2013{minimums.max()}" in thresholds["Step 2 CK minimum"]
+    for joined, kinds in zip(closed["screen_reason"], closed["screen_kinds"], strict=True):
+        assert len(joined.split("; ")) == len(kinds)  # one reason per kind of screen
+    view = explorer.static_view(model, amira, _amira_ir())
+    for label in list(reasons)[:3]:  # the three commonest kinds, thresholds on hover
+        assert f'title="{markup.esc(thresholds[label])}"' in view.header.html
+        assert f"{label}: {reasons[label]}" in view.header.text
+
+
+def test_the_commonest_screen_reaches_the_top_three(model) -> None:
+    samuel = applicants.load_applicant(demo_applicants_dir() / "samuel_im.yaml")
+    frame = explorer.explorer_frame(model, Filters("IM", visa_needed="j1"), samuel)
+    summary = explorer.explorer_summary(frame)
+    step2 = frame.filter(pl.col("screen_kinds").list.contains("step2"))
+    assert step2["min_step2_score"].n_unique() > 1  # worded differently, counted together
+    assert "Step 2 CK minimum" in list(summary["screen_reasons"])[:3]

@@ -730,10 +730,11 @@ def interview_chances(
     """Per program of the applicant's specialties: eligibility, screen reason, p_interview.
 
     Columns: program_id, program_name, specialty, city, state, program_type, img_friendliness,
-    tier, confidence, stale, eligible, screen_reason, p_interview, p_interview_low,
-    p_interview_high, rotation, p_considered (the chance the program considers the applicant
-    at all: the ceiling a signal cannot raise), signal (the tier given, or null). Sorted by
-    specialty preference, then p_interview (highest first).
+    tier, confidence, stale, eligible, screen_reason, screen_kinds (the kinds of screen that
+    close the program, keys of `SCREENS` in their order; empty when eligible), p_interview,
+    p_interview_low, p_interview_high, rotation, p_considered (the chance the program
+    considers the applicant at all: the ceiling a signal cannot raise), signal (the tier
+    given, or null). Sorted by specialty preference, then p_interview (highest first).
 
     `signals` ({program_id: tier}, or the profile's `signals`) raise p_interview as in
     `match_chances`; None: no signals.
@@ -763,6 +764,7 @@ def interview_chances(
     out = pl.concat(frames).with_columns(
         eligible=pl.col("screen_bits") == 0,
         screen_reason=_screen_reason_expr(applicant),
+        screen_kinds=_screen_kinds_expr(),
     )
     thresholds = ("min_step2_score", "yog_cutoff_years", "usce_required_months", "max_attempts")
     return out.drop("screen_bits", "closed_reason", *thresholds).sort(
@@ -847,6 +849,15 @@ def _screen_reason_expr(applicant: ApplicantProfile) -> pl.Expr:
         for bit, (key, _) in enumerate(SCREENS)
     ]
     return pl.concat_str(parts, separator="; ", ignore_nulls=True).replace("", None)
+
+
+def _screen_kinds_expr() -> pl.Expr:
+    """The kinds of screen that close each program: `SCREENS` keys in their order."""
+    kinds = [
+        pl.when((pl.col("screen_bits") & (1 << bit)) > 0).then(pl.lit(key)).otherwise(None)
+        for bit, (key, _) in enumerate(SCREENS)
+    ]
+    return pl.concat_list(kinds).list.drop_nulls()
 
 
 def application_curve(

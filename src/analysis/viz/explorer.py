@@ -84,6 +84,22 @@ STEP2_RANGE = (200, 280)
 """Step 2 CK slider range (the profile allows 180-300; scores outside are clipped to it)."""
 
 SCREENED = "screened out"
+SCREEN_KINDS = {
+    "visa": "visa",
+    "military": "military",
+    "step2": "Step 2 CK minimum",
+    "graduation": "graduation cutoff",
+    "usce": "USCE required",
+    "attempts": "attempts",
+}
+"""Labels of the kinds of screen (`probability.SCREENS` keys), in the model's order."""
+THRESHOLDS = ("min_step2_score", "yog_cutoff_years", "usce_required_months", "max_attempts")
+_THRESHOLD_WORDS = {
+    "step2": ("min_step2_score", "minimum Step 2 CK {}"),
+    "graduation": ("yog_cutoff_years", "graduation at most {} years before the match"),
+    "usce": ("usce_required_months", "{} months of hands-on USCE required"),
+    "attempts": ("max_attempts", "USMLE attempts allowed: {}"),
+}
 _GOOD_CHANCE = 0.05
 _P_TICKS = (0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 
@@ -199,8 +215,10 @@ def explorer_frame(
 
     Columns: program_id, program_name, specialty, city, state, program_type, pgy1_positions,
     sponsors_j1, sponsors_h1b, last_verified, img_friendliness, tier, confidence, stale,
-    eligible, screen_reason, p_interview, p_interview_low, p_interview_high, status (the
-    tier, or "screened out"), signal (the tier of the filters' signal, or null).
+    eligible, screen_reason, screen_kinds (keys of `SCREEN_KINDS`), the program's thresholds
+    (min_step2_score, yog_cutoff_years, usce_required_months, max_attempts), p_interview,
+    p_interview_low, p_interview_high, status (the tier, or "screened out"), signal (the tier
+    of the filters' signal, or null).
     """
     model = _model(programs, as_of)
     person = person_for(filters, applicant)
@@ -210,7 +228,7 @@ def explorer_frame(
     if chances.is_empty():
         return _empty_frame()
     facts = model.features(filters.visa_needed).table.select(
-        "program_id", "pgy1_positions", "sponsors_j1", "sponsors_h1b", "last_verified"
+        "program_id", "pgy1_positions", "sponsors_j1", "sponsors_h1b", "last_verified", *THRESHOLDS
     )
     frame = chances.join(facts, on="program_id", how="left")
     if filters.states:
@@ -238,6 +256,8 @@ def explorer_frame(
             "stale",
             "eligible",
             "screen_reason",
+            "screen_kinds",
+            *THRESHOLDS,
             "p_interview",
             "p_interview_low",
             "p_interview_high",
@@ -267,6 +287,11 @@ def _empty_frame() -> pl.DataFrame:
             "stale": pl.Boolean,
             "eligible": pl.Boolean,
             "screen_reason": pl.String,
+            "screen_kinds": pl.List(pl.String),
+            "min_step2_score": pl.Int64,
+            "yog_cutoff_years": pl.Int64,
+            "usce_required_months": pl.Float64,
+            "max_attempts": pl.Int64,
             "p_interview": pl.Float64,
             "p_interview_low": pl.Float64,
             "p_interview_high": pl.Float64,
@@ -277,31 +302,68 @@ def _empty_frame() -> pl.DataFrame:
 
 
 def explorer_summary(frame: pl.DataFrame) -> dict[str, Any]:
-    """Totals of a view: programs, eligible, screened out (with the count of each reason; a
-    program can have several), expected interviews and
+    """Totals of a view: programs, eligible, screened out, expected interviews and
     P(at least one interview) if the applicant applied to every eligible program shown, and
-    the number of programs with at least a 5% chance."""
+    the number of programs with at least a 5% chance.
+
+    Screened-out programs are counted by kind of screen (`screen_reasons`: label -> programs,
+    commonest first; a program can fail several), so "minimum of 240" and "of 245" count as
+    one Step 2 CK screen; `screen_thresholds` gives each kind's thresholds in words.
+    """
     eligible = frame.filter(pl.col("eligible"))
     p = eligible["p_interview"]
-    reasons = (
-        frame.filter(~pl.col("eligible"))
-        .select(reason=pl.col("screen_reason").fill_null("screened out"))
-        .with_columns(reason=pl.col("reason").str.split("; "))  # one reason per item
-        .explode("reason")
-        .group_by("reason")
-        .len()
-        .sort(["len", "reason"], descending=[True, False])
-    )
+    reasons, thresholds = _screen_counts(frame.filter(~pl.col("eligible")))
     return {
         "programs": frame.height,
         "eligible": eligible.height,
         "screened_out": frame.height - eligible.height,
-        "screen_reasons": dict(reasons.iter_rows()),
+        "screen_reasons": reasons,
+        "screen_thresholds": thresholds,
         "expected_interviews": float(p.sum()) if eligible.height else 0.0,
         "p_any_interview": float(1.0 - (1.0 - p).product()) if eligible.height else 0.0,
         "good_chance": int((p >= _GOOD_CHANCE).sum()),
         "stale": int(frame["stale"].sum()) if frame.height else 0,
     }
+
+
+def _screen_counts(closed: pl.DataFrame) -> tuple[dict[str, int], dict[str, str]]:
+    """Screened-out programs per kind of screen (commonest first) and each kind's thresholds."""
+    kinds = (
+        closed.select(kind=pl.col("screen_kinds"))
+        .explode("kind")
+        .drop_nulls()
+        .group_by("kind")
+        .len()
+        .with_columns(order=pl.col("kind").replace_strict(list(SCREEN_KINDS), range(6)))
+        .sort(["len", "order"], descending=[True, False])
+    )
+    counts, thresholds = {}, {}
+    for kind, n, _ in kinds.iter_rows():
+        label = SCREEN_KINDS[kind]
+        counts[label] = n
+        thresholds[label] = _threshold_text(
+            kind, closed.filter(pl.col("screen_kinds").list.contains(kind))
+        )
+    return counts, thresholds
+
+
+def _threshold_text(kind: str, programs: pl.DataFrame) -> str:
+    """The thresholds of one kind of screen among the programs it closes, in words."""
+    where = f"in {programs.height} program" + ("" if programs.height == 1 else "s")
+    if kind == "visa":
+        return f"known not to sponsor the visa needed, {where}"
+    if kind == "military":
+        return f"military programs take US citizens only, {where}"
+    column, words = _THRESHOLD_WORDS[kind]
+    values = programs[column].drop_nulls()
+    if values.is_empty():
+        return where
+    low, high = values.min(), values.max()
+    if low == high:
+        return f"{words.format(f'{low:g}')}, {where}"
+    common = values.mode().sort()[0]
+    span = f"{low:g}\u2013{high:g}"
+    return f"{words.format(span)} (most often {common:g}), {where}"
 
 
 def signal_summary(
@@ -611,16 +673,43 @@ def explorer_table(
     )
 
 
+def _reasons_html(summary: dict[str, Any], top: int = 3) -> markup.Html:
+    """The commonest kinds of screen with their counts; each kind's thresholds on hover."""
+    items = list(summary["screen_reasons"].items())[:top]
+    thresholds = summary.get("screen_thresholds", {})
+    parts = [
+        markup.format_html(
+            '<span title="{title}" style="text-decoration: underline dotted">{label}: {n}</span>',
+            title=thresholds.get(label, ""),
+            label=label,
+            n=f"{n:,}",
+        )
+        for label, n in items
+    ]
+    return markup.Html(
+        " · ".join(p.html for p in parts),
+        " · ".join(f"{label}: {n:,}" for label, n in items),
+    )
+
+
+def _screened_note(screened_out: int, reasons: markup.Html) -> markup.Html:
+    """'12 screened out (Step 2 CK minimum: 9 · visa: 5)', the thresholds on hover."""
+    text = f"{screened_out:,} screened out"
+    if not reasons.text:
+        return markup.Html(markup.esc(text), text)
+    return markup.Html(f"{markup.esc(text)} ({reasons.html})", f"{text} ({reasons.text})")
+
+
 def _summary_html(
     summary: dict[str, Any], filters: Filters, who: str, match: dict[str, Any] | None = None
 ) -> markup.Html:
-    reasons = " · ".join(f"{r}: {n}" for r, n in list(summary["screen_reasons"].items())[:3])
+    reasons = _reasons_html(summary)
     figures = [
         ("Programs shown", f"{summary['programs']:,}", _filter_text(filters)),
         (
             "Eligible",
             f"{summary['eligible']:,}",
-            f"{summary['screened_out']} screened out" + (f" ({reasons})" if reasons else ""),
+            _screened_note(summary["screened_out"], reasons),
         ),
         (
             "Expected interviews",

@@ -324,20 +324,27 @@ def table(
     return Html("".join(parts), text)
 
 
-def key_figures(figures: Iterable[tuple[str, str] | tuple[str, str, str | None]]) -> Html:
-    """A row of headline figures: (label, value) or (label, value, note) each, escaped."""
+def key_figures(
+    figures: Iterable[tuple[str, str] | tuple[str, str, str | Html | None]],
+) -> Html:
+    """A row of headline figures: (label, value) or (label, value, note) each, escaped (a
+    note that is already an `Html` block is inserted as it is)."""
     cells = []
     lines = []
     for item in figures:
         label, value, note = (*item, None)[:3]
-        sub = f'<div style="font-size:0.8em;color:#555">{esc(note)}</div>' if note else ""
+        shown = note.html if isinstance(note, Html) else esc(note)
+        sub = f'<div style="font-size:0.8em;color:#555">{shown}</div>' if note else ""
         cells.append(
             '<div class="imgmatch-figure" style="display:inline-block;min-width:9em;'
             'margin:0 1.5em 0.8em 0;vertical-align:top">'
             f'<div style="font-size:0.85em;color:#555">{esc(label)}</div>'
             f'<div style="font-size:1.6em;font-weight:600">{esc(value)}</div>{sub}</div>'
         )
-        lines.append(f"{label}: {value}" + (f" ({note})" if note else ""))
+        lines.append(
+            f"{label}: {value}"
+            + (f" ({note.text if isinstance(note, Html) else note})" if note else "")
+        )
     return Html(f'<div class="imgmatch-figures">{"".join(cells)}</div>', "\n".join(lines))
 
 
