@@ -17,7 +17,7 @@ from tests.unit.engine_frames import applicant
 
 AS_OF = dt.date(2026, 12, 1)
 NAMES = ["step2_plus_5", "step2_plus_10", "step3", "letter", "usce", "rotation",
-         "applications", "backup"]  # fmt: skip
+         "applications", "backup", "signals", "signals_random"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_a_season_under_way_leaves_only_what_can_still_change(demo):
     rows = by_name(result)
     for name in ("letter", "usce", "rotation"):
         assert not rows[name]["available"] and "no month is left" in rows[name]["reason"]
-    for name in ("applications", "backup"):
+    for name in ("applications", "backup", "signals", "signals_random"):
         assert not rows[name]["available"] and "effectively closed" in rows[name]["reason"]
     assert rows["step3"]["available"]  # a result before the rank-list deadline is possible
     with pytest.raises(SeasonOverError):
@@ -113,3 +113,38 @@ def test_graduate_hands_on_month_needs_a_program_that_offers_it(demo):
     )
     assert not rows["rotation"]["available"]
     assert rows["letter"]["available"]  # an observership can still bring a letter
+
+
+def test_signals_used_well_beat_signals_at_random_and_both_are_model_numbers(demo):
+    from analysis.model.probability import match_chances
+    from analysis.planners.signals import signal_plan
+
+    a = applicant()
+    rows = by_name(levers(a, demo, as_of=AS_OF))
+    well, blind = rows["signals"], rows["signals_random"]
+    assert well["available"] and blind["available"]
+    assert well["delta"] > blind["delta"] > 0
+    assert "gold" in well["reason"] and "silver" in well["reason"]
+    plan = signal_plan(a, demo, as_of=AS_OF, draws=100, seed=0)
+    assert well["p_match_any_after"] == pytest.approx(plan.p_match_any_with, abs=1e-9)
+    assert blind["p_match_any_after"] == pytest.approx(plan.random.p_match_any_with, abs=1e-12)
+    direct = match_chances(a, demo, curve=False, signals=plan.optimized_map())
+    assert well["p_match_any_after"] == pytest.approx(direct.p_match_any, abs=1e-9)
+
+
+def test_levers_measured_from_the_applicants_own_signals(demo):
+    from analysis.model.probability import interview_chances, match_chances
+
+    a = applicant(target_specialties=["IM"])
+    table = interview_chances(a, demo)
+    pid = table.filter(pl.col("eligible"))["program_id"][0]
+    own = {pid: "gold"}
+    rows = by_name(levers(a, demo, as_of=AS_OF, signals=own))
+    base = match_chances(a, demo, curve=False, signals=own).p_match_any
+    assert rows["letter"]["baseline"] == pytest.approx(base)
+    assert rows["letter"]["delta"] > 0
+
+
+def test_no_signal_lever_where_the_season_has_no_known_counts(demo):
+    em = by_name(levers(applicant(target_specialties=["EM"]), demo, as_of=AS_OF))
+    assert not em["signals"]["available"] and "ResidencyCAS" in em["signals"]["reason"]

@@ -20,7 +20,14 @@ the reason they are left out, and no number:
   have effectively closed; a backup only while the rank list has fewer specialties than
   `max_specialties` (`params/backup.yaml`).
 
-Signals are not a lever yet (they need a model of their own). Columns: lever, label, baseline,
+- **Signals where they count** and **signals at random**: the season's program signals on the
+  applicant's own lists, placed by the signal planner (`analysis.planners.signals`) or at
+  random among the programs that can consider them (the mean of 100 draws): what using them
+  well is worth against using them blindly. Until applications close, and only where the
+  season's counts are known.
+
+`levers(..., signals=...)` measures every lever from the chances with those signals (an
+applicant's own, as `imgmatch chances` shows them). Columns: lever, label, baseline,
 p_match_any_after, delta, p_match_first_after, delta_first, available, reason.
 """
 
@@ -36,14 +43,17 @@ import polars as pl
 from analysis.data.schemas import ApplicantProfile
 from analysis.data.vocabulary import specialty_name
 from analysis.model.probability import MatchChances, MatchModel, match_chances, model_for
+from analysis.model.signals import signal_map
 from analysis.planners.backup import adjacent_specialties, max_specialties
 from analysis.planners.enrollment import split_months
 from analysis.planners.rotations import best_single_rotation, params, rotation_window
 from analysis.planners.season import SeasonOverError, check_season, season_calendar
+from analysis.planners.signals import ApplicantSignals, signal_plan
 from analysis.planners.timeline import letters_ready_by, score_report_days, step2_score_by, step3_by
 from analysis.planners.wording import dollars
 
 MORE_APPLICATIONS = 20
+RANDOM_DRAWS = 100
 _SCHEMA = {
     "lever": pl.String,
     "label": pl.String,
@@ -66,6 +76,7 @@ class _Lever:
     reason: str
     applicant: ApplicantProfile | None = None  # the profile after the action
     extra: dict[str, Any] = field(default_factory=dict)  # match_chances keyword arguments
+    after: tuple[float, float] | None = None  # (anywhere, first choice) when not one call
 
     @property
     def available(self) -> bool:
@@ -79,6 +90,21 @@ class _Context:
     as_of: dt.date
     phase: str
     base: MatchChances
+    signals: dict[str, str] = field(default_factory=dict)
+    _signal_plan: ApplicantSignals | None = None
+
+    def signal_plan(self) -> ApplicantSignals:
+        """The signal planner on the applicant's own lists (computed once)."""
+        if self._signal_plan is None:
+            self._signal_plan = signal_plan(
+                self.applicant,
+                self.model,
+                as_of=self.as_of,
+                baselines=True,
+                draws=RANDOM_DRAWS,
+                seed=0,
+            )
+        return self._signal_plan
 
 
 def _day(d: dt.date) -> str:
@@ -236,6 +262,49 @@ def _backup(ctx: _Context) -> _Lever:
                   {"specialties": [*a.target_specialties, backup]})  # fmt: skip
 
 
+def _no_signals(ctx: _Context) -> str | None:
+    """Why no signal can be placed (applications closed, counts unknown), or None."""
+    if ctx.phase == "interviewing":
+        return _closed(ctx)
+    plan = ctx.signal_plan()
+    if plan.optimized.signals.height == 0:
+        notes = [n for n in plan.optimized.notes if "not known" in n or "left unused" in n]
+        return notes[0] if notes else "no program on your lists can take a signal"
+    return None
+
+
+def _signal_counts(plan: ApplicantSignals) -> str:
+    counts = plan.optimized.signals.group_by("tier").len().sort("tier")
+    return ", ".join(f"{n} {tier}" for tier, n in counts.iter_rows())
+
+
+def _signals_well(ctx: _Context) -> _Lever:
+    lever, label = "signals", "Signals where they count"
+    why = _no_signals(ctx)
+    if why:
+        return _Lever(lever, label, why)
+    plan = ctx.signal_plan()
+    return _Lever(lever, label, f"the planner's {_signal_counts(plan)} signals, each where it "
+                  "adds most; effect sizes are upper bounds for IMGs", ctx.applicant,
+                  {"signals": plan.optimized_map()})  # fmt: skip
+
+
+def _signals_random(ctx: _Context) -> _Lever:
+    lever, label = "signals_random", "Signals at random"
+    why = _no_signals(ctx)
+    if why:
+        return _Lever(lever, label, why)
+    plan = ctx.signal_plan()
+    assert plan.random is not None
+    after = (
+        plan.random.p_match_any_with,
+        plan.random.p_match_with[ctx.applicant.target_specialties[0]],
+    )
+    return _Lever(lever, label, f"the same {_signal_counts(plan)} signals sent to programs "
+                  f"picked at random among those that can consider you (mean of {RANDOM_DRAWS} "
+                  "draws)", ctx.applicant, after=after)  # fmt: skip
+
+
 LEVER_NAMES = (
     ("step2_plus_5", "Step 2 CK +5"),
     ("step2_plus_10", "Step 2 CK +10"),
@@ -245,6 +314,8 @@ LEVER_NAMES = (
     ("rotation", "One more away rotation"),
     ("applications", f"{MORE_APPLICATIONS} more applications per specialty"),
     ("backup", "Add a backup specialty"),
+    ("signals", "Signals where they count"),
+    ("signals_random", "Signals at random"),
 )
 """Every lever, in the order shown (labels name the specialty once an applicant is known)."""
 
@@ -257,6 +328,8 @@ LEVERS: tuple[Callable[[_Context], _Lever], ...] = (
     _rotation,
     _applications,
     _backup,
+    _signals_well,
+    _signals_random,
 )
 
 
@@ -266,6 +339,7 @@ def levers(
     *,
     as_of: dt.date | None = None,
     on_past: Literal["raise", "explain"] = "raise",
+    signals: Any = None,
 ) -> pl.DataFrame:
     """Every lever with its effect on P(match anywhere) when available, else why not.
 
@@ -276,13 +350,15 @@ def levers(
         on_past: for a season that is over, "raise" `SeasonOverError` (plans refuse it) or
             "explain": every lever left out, with the season's end as the reason (the
             chances of a past season can still be shown).
+        signals: program signals every lever is measured with ({program_id: tier}, as
+            `match_chances` takes them); the signal levers replace them.
 
     Raises:
         SeasonOverError: the season is over at `as_of` and `on_past` is "raise".
     """
     as_of = as_of or dt.date.today()
     model = model_for(programs, as_of=as_of)
-    base = match_chances(applicant, model, curve=False)
+    base = match_chances(applicant, model, curve=False, signals=signals)
     try:
         phase = check_season(applicant.match_year, as_of)
     except SeasonOverError as error:
@@ -296,15 +372,18 @@ def levers(
              for lever, label in LEVER_NAMES],
             schema=_SCHEMA,
         )  # fmt: skip
-    ctx = _Context(applicant, model, as_of, phase, base)
+    ctx = _Context(applicant, model, as_of, phase, base, signal_map(signals))
     first = applicant.target_specialties[0]
     base_first = float(base.specialties["p_match"][0])
     rows = []
     for make in LEVERS:
         item = make(ctx)
         after_any = after_first = None
-        if item.available:
-            after = match_chances(item.applicant, model, curve=False, **item.extra)
+        if item.available and item.after is not None:
+            after_any, after_first = item.after
+        elif item.available:
+            extra = {"signals": ctx.signals, **item.extra}
+            after = match_chances(item.applicant, model, curve=False, **extra)
             after_any = after.p_match_any
             after_first = float(
                 after.specialties.filter(pl.col("specialty") == first)["p_match"][0]
