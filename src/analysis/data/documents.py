@@ -30,6 +30,7 @@ cannot read valid JSON; problems then have no line.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -138,7 +139,37 @@ class _BoundedLoader(yaml.SafeLoader):
                 self._path.pop()
 
 
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\n]|\'\')*\'')
+_DEEP_RUN = re.compile(rf"(?:[\[{{][ \t]*){{{MAX_DEPTH + 1}}}")
+_KEY_BEFORE = re.compile(r"[\"']?([A-Za-z_][\w .-]*?)[\"']?[ \t]*:[ \t]*$")
+
+
+def _refuse_deep_runs(text: str) -> None:
+    """Refuse a run of more than `MAX_DEPTH` opening brackets outside quotes, in linear time.
+
+    PyYAML's scanner looks up to 1,024 characters ahead at every open bracket, so a line
+    of 2,000 brackets costs about a second before the composer's depth bound is reached.
+    """
+    if not _DEEP_RUN.search(text):
+        return
+    blanked = _QUOTED.sub(lambda m: re.sub(r"[^\n]", "x", m.group()), text)
+    run = _DEEP_RUN.search(blanked)
+    if run is None:
+        return
+    line = text.count("\n", 0, run.start()) + 1
+    start = text.rfind("\n", 0, run.start()) + 1
+    key = _KEY_BEFORE.search(text[start : run.start()])
+    path = (key.group(1).strip(),) if key else ()
+    raise _RefusedError(
+        line,
+        path,
+        f"values nested deeper than {MAX_DEPTH} levels (a profile needs at most 3); put "
+        "brackets inside quotes to keep them as text",
+    )
+
+
 def _compose(text: str) -> Node | None:
+    _refuse_deep_runs(text)
     loader = _BoundedLoader(text)
     try:
         return loader.get_single_node()
@@ -315,6 +346,10 @@ def _json_int(text: str) -> Any:
 
 def _read_json(text: str, label: str) -> Document:
     duplicate: str | None = None
+    try:
+        _refuse_deep_runs(text)
+    except _RefusedError as refused:
+        raise _refusal(label, refused) from None
     try:
         data = json.loads(text, object_pairs_hook=_pairs, parse_int=_json_int)
     except json.JSONDecodeError as error:
