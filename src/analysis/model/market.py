@@ -1,0 +1,979 @@
+"""The whole Match, simulated: one synthetic national market, matched by deferred acceptance.
+
+A market is built around a program table (the demo's is national: NRMP 2025 positions per
+specialty) and is new in every replication (`simulate_market(market, seed)`); every
+parameter is in `params/market.yaml` with its source or "judgement".
+
+1. **Applicants** of NRMP's four types. Per type and first-choice specialty s: NRMP 2025
+   active applicants x (the type's 2025 matches in s / all its 2025 matches) x (positions of
+   s in the table / NRMP's positions of s) x the type's entrants per applicant with an
+   interview (`entry_factors`: solved once per table by pilot replications, so that as many
+   can certify a rank list as NRMP counted). IMGs are drawn from the documented population
+   (`analysis.model.population`: profiles, a second specialty for a share, applications per
+   specialty, as the calibration cohorts draw them); US MD and DO seniors from their simpler
+   profile (`analysis.model.seniors`), applying until they expect a target number of
+   interviews.
+2. **Applications**: in each of their specialties an applicant applies to the programs with
+   the highest log(p_interview) + Normal(0, targeting noise), the cohorts' rule (p_interview
+   from `analysis.model.probability.specialty_scores`, or the seniors' model).
+3. **Interview offers**: whether a program is open to an applicant's kind at all is drawn
+   once per program and market with the model's P(open) (one uniform per program, so a
+   program open to applicants needing a J-1 is open to those needing none). At an open
+   program an application is *considered* with probability p_interview / P(open), so without
+   a capacity limit the interview rate is the model's p_interview. The program's view of the
+   applicant is y = logit(that probability) + Normal(0, preference noise); it invites its
+   considered applicants with the highest y up to its interview capacity (interviews per
+   position from the table, or FREIDA's IM median of 11.4, times its positions). Applicants
+   attend their preferred `attend_at_most` interviews and decline the rest; programs offer
+   the declined slots once more, down their list.
+4. **Rank lists**: an applicant ranks every interview, first specialty first, by a
+   program's desirability (shared by all applicants, leaning away from programs open to
+   non-US IMGs in this market) plus their own taste; a program ranks everyone it
+   interviewed by y + Normal(0, interview noise).
+5. **The Match**: applicant-proposing deferred acceptance with the programs' positions
+   (`analysis.model.deferred_acceptance`), after holding out the positions NRMP shows filled
+   by applicants outside the four types (US graduates of earlier years, Canadians).
+
+Applicants given by the user (`MarketSetup.applicants`) join every replication: they apply
+to their best-fit programs (no targeting noise) with their profile's applications and rank
+every interview (or their first `rank_limit`), as the heuristic assumes.
+
+Everything is vectorized over applicants and programs: the interview model works on blocks
+of one specialty and visa need (applicants x the specialty's programs), offers, lists and
+ranks are sorts of flat arrays, and the match is a numba kernel. Memory is linear in the
+applications (about 4 million at national size) plus the largest block.
+
+Known limits: couples, supplemental lists for PGY-2 positions (preliminary and transitional
+years are their own specialties here, ranked by those who choose them), SOAP, signals and
+geography are left out; every program ranks every applicant it interviewed; a program's
+openness to seniors and its interview capacity are the same in every replication.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from analysis.config import load_params, reference_table
+from analysis.data.reference import nrmp_specialties
+from analysis.data.schemas import ApplicantProfile
+from analysis.model.deferred_acceptance import RankLists, deferred_acceptance
+from analysis.model.population import (
+    GROUPS,
+    ApplicantArrays,
+    population_params,
+    profile_group,
+    sample_population,
+)
+from analysis.model.probability import MatchModel, default_applications, specialty_scores
+from analysis.model.scenarios import Scenario
+from analysis.model.seniors import SENIOR_TYPES, sample_seniors, senior_anchor, senior_scores
+
+TYPES = ("us_md", "us_do", "us_img", "non_us_img")
+"""NRMP's four applicant types, in the order every array of results uses."""
+
+TYPE_LABELS = {
+    "us_md": "US MD seniors",
+    "us_do": "US DO seniors",
+    "us_img": "US IMGs",
+    "non_us_img": "non-US IMGs",
+}
+
+
+def market_params() -> dict[str, Any]:
+    """`params/market.yaml`."""
+    return load_params("market")
+
+
+# --------------------------------------------------------------------------- NRMP figures
+
+
+@functools.cache
+def nrmp_type_figures() -> dict[str, dict[str, float]]:
+    """Per type: NRMP active applicants, matched and match rate in the market's year."""
+    p = market_params()
+    rates = reference_table("nrmp_match_rates")
+    out = {}
+    for t, label in p["types"].items():
+        rows = rates.filter((pl.col("applicant_type") == label) & (pl.col("year") == p["year"]))
+        if rows.height != 1:
+            raise ValueError(f"nrmp_match_rates.csv: no single {p['year']} row for {label}")
+        r = rows.row(0, named=True)
+        out[t] = {
+            "active": float(r["active_applicants"]),
+            "matched": float(r["matched"]),
+            "match_rate": float(r["match_rate_pct"]) / 100,
+        }
+    return out
+
+
+def nrmp_specialty_figures(specialty: str) -> dict[str, Any] | None:
+    """Positions, fill rate and share of filled positions per type of a specialty (or None).
+
+    Shares and fill rates NRMP does not give here are the documented assumptions
+    (`params/market.yaml` and `params/population.yaml`); `assumed` lists which.
+    """
+    row = nrmp_specialties().get(specialty)
+    if row is None or not row.get("positions"):
+        return None
+    p = market_params()["applicants"]
+    img_assumed = population_params()["cohort"]["assumed_share_pct"]
+    columns = {
+        "us_md": "pgy1_share_md_senior_pct",
+        "us_do": "pgy1_share_do_senior_pct",
+        "us_img": "pgy1_share_us_img_pct",
+        "non_us_img": "pgy1_share_non_us_img_pct",
+    }
+    assumed = []
+    shares = {}
+    for t, column in columns.items():
+        value = row.get(column)
+        if value is None:
+            table = p["assumed_share_pct"] if t in SENIOR_TYPES else img_assumed
+            value = table.get(t, {}).get(specialty)
+            if value is None:
+                return None
+            assumed.append(f"share_{t}")
+        shares[t] = float(value) / 100
+    fill = row.get("pgy1_fill_pct")
+    if fill is None:
+        fill = p["assumed_fill_pct"].get(specialty)
+        if fill is None:
+            return None
+        assumed.append("fill")
+    return {
+        "positions": int(row["positions"]),
+        "fill": float(fill) / 100,
+        "shares": shares,
+        "other_share": max(0.0, 1.0 - sum(shares.values())),
+        "applicants_ranking": row.get("applicants_ranking"),
+        "assumed": assumed,
+    }
+
+
+# --------------------------------------------------------------------------- the setup
+
+
+@dataclass(frozen=True)
+class MarketSetup:
+    """Everything a replication needs, picklable (sent once to every worker).
+
+    `programs` is a canonical table (`analysis.load_programs`); `applicants` join every
+    replication; `scenario` changes the market (`analysis.model.scenarios`).
+    """
+
+    programs: pl.DataFrame
+    as_of: dt.date
+    applicants: tuple[ApplicantProfile, ...] = ()
+    scenario: Scenario = field(default_factory=Scenario)
+    entry: tuple[float, ...] | None = None  # entrants per certified, per type (solved)
+
+    @functools.cached_property
+    def key(self) -> str:
+        """A digest of the inputs: workers keep one built market per key."""
+        digest = hashlib.sha256()
+        digest.update(self.programs.hash_rows(seed=0).to_numpy().tobytes())
+        digest.update(",".join(self.programs.columns).encode())
+        digest.update(self.as_of.isoformat().encode())
+        for a in self.applicants:
+            digest.update(a.model_dump_json().encode())
+        digest.update(repr(self.scenario).encode())
+        digest.update(repr(self.entry).encode())
+        return digest.hexdigest()
+
+    def with_scenario(self, scenario: Scenario) -> MarketSetup:
+        """The same setup under another scenario."""
+        return dataclasses.replace(self, scenario=scenario)
+
+
+@dataclass
+class Inserted:
+    """The user's applicants: arrays, specialties in rank order, applications, rotations."""
+
+    ids: list[str]
+    types: np.ndarray  # index into TYPES
+    arrays: ApplicantArrays
+    targets: list[list[str]]
+    applications: list[dict[str, int]]
+    rotations: list[set[str]]
+    rank_limit: int | None
+
+
+@dataclass
+class Market:
+    """A program table prepared for replications (built once per worker and setup)."""
+
+    model: MatchModel
+    specialties: list[str]  # in the market, in the order of every per-specialty array
+    spec_index: np.ndarray  # per program row: index into `specialties`, -1 if left out
+    positions: np.ndarray  # per program row (int64), after the scenario
+    per_position: np.ndarray  # interviews per position per program row (scenario applied)
+    other_share: np.ndarray  # per program row: share of positions filled by other types
+    img_openness: np.ndarray  # per program row: placement on non-US IMG openness (u)
+    open_j1: np.ndarray  # per program row: P(open) to non-US IMGs needing a J-1
+    counts: dict[tuple[str, str], int]  # (type, specialty) -> first-choice applicants
+    figures: dict[str, dict[str, Any]]  # NRMP figures per specialty in the market
+    left_out: list[str]  # specialties of the table without NRMP figures (no applicants)
+    inserted: Inserted
+
+
+@functools.cache
+def _model_cache() -> dict[str, MatchModel]:
+    return {}
+
+
+def _model_key(setup: MarketSetup) -> str:
+    digest = hashlib.sha256(setup.programs.hash_rows(seed=0).to_numpy().tobytes())
+    return digest.hexdigest() + setup.as_of.isoformat()
+
+
+def _model_for(setup: MarketSetup) -> MatchModel:
+    """One `MatchModel` per table and date in this process (building it places openness)."""
+    key = _model_key(setup)
+    cache = _model_cache()
+    if key not in cache:
+        cache.clear()
+        cache[key] = MatchModel(setup.programs, as_of=setup.as_of)
+    return cache[key]
+
+
+_MARKETS: dict[str, Market] = {}
+
+
+_ENTRY: dict[str, np.ndarray] = {}
+
+
+def entry_factors(setup: MarketSetup) -> np.ndarray:
+    """Entrants per applicant with an interview, per type (cached per table and date).
+
+    NRMP counts applicants who certified a rank list; more enter. Two pilot replications of
+    the baseline market (no scenario, no user applicants; seed `pilot_seed`) give each type's
+    share with at least one interview; the counts are scaled so that as many have one as NRMP
+    counted (a fixed-point step: the second pilot runs at the first one's counts).
+    """
+    key = _model_key(setup)
+    if key not in _ENTRY:
+        base = dataclasses.replace(setup, applicants=(), scenario=Scenario(), entry=None)
+        seed = int(market_params()["applicants"]["pilot_seed"])
+        factor = np.ones(len(TYPES))
+        target = None
+        for step in range(2):
+            pilot = _prepare(base, factor)
+            outcome = simulate_market(pilot, [seed, step])
+            if target is None:
+                target = outcome.entered.astype(float)
+            factor = factor * target / np.maximum(outcome.certified, 1)
+        _ENTRY.clear()
+        _ENTRY[key] = factor
+    return _ENTRY[key]
+
+
+def prepare_setup(setup: MarketSetup) -> MarketSetup:
+    """The setup with its entry factors solved (so workers need no pilot of their own)."""
+    if setup.entry is not None:
+        return setup
+    return dataclasses.replace(setup, entry=tuple(float(x) for x in entry_factors(setup)))
+
+
+def build_market(setup: MarketSetup) -> Market:
+    """The prepared market of a setup (cached per process: replications reuse it).
+
+    Applicant counts use the setup's entry factors, solved by `entry_factors` when missing.
+    """
+    cached = _MARKETS.get(setup.key)
+    if cached is not None:
+        return cached
+    entry = np.asarray(setup.entry) if setup.entry is not None else entry_factors(setup)
+    market = _prepare(setup, entry)
+    while len(_MARKETS) >= 2:  # a baseline and a scenario per process: memory stays flat
+        _MARKETS.pop(next(iter(_MARKETS)))
+    _MARKETS[setup.key] = market
+    return market
+
+
+def _prepare(setup: MarketSetup, entry: np.ndarray | None) -> Market:
+    """The market of a setup with each type's counts multiplied by `entry` (None: 1)."""
+    model = _model_for(setup)
+    side = model.side
+    table = model.features("none").table  # sorted by program_id, aligned with the side
+    scenario = setup.scenario
+    figures: dict[str, dict[str, Any]] = {}
+    left_out = []
+    for s in model.specialties():
+        f = nrmp_specialty_figures(s)
+        if f is None:
+            left_out.append(s)
+        else:
+            figures[s] = f
+    specs = sorted(figures)
+    spec_index = np.full(side.ids.size, -1, dtype=np.int64)
+    for k, s in enumerate(specs):
+        spec_index[side.specialty_rows[s]] = k
+
+    positions = table["pgy1_positions"].cast(pl.Float64).to_numpy().copy()
+    interviews = table["interviews_last_year"].cast(pl.Float64).to_numpy().copy()
+    default_positions = {
+        s: max(1, round(f["positions"] / max(nrmp_specialties()[s]["programs"] or 1, 1)))
+        for s, f in figures.items()
+    }
+    for s, rows in side.specialty_rows.items():
+        if s in default_positions:
+            missing = rows[~np.isfinite(positions[rows])]
+            positions[missing] = default_positions[s]
+    positions = np.nan_to_num(positions, nan=0.0)
+    per_default = float(market_params()["interviews"]["per_position"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_position = np.where(
+            np.isfinite(interviews) & (positions > 0) & (interviews > 0),
+            interviews / positions,
+            per_default,
+        )
+    positions = positions.astype(np.int64)
+    counts = _first_choice_counts(figures, positions, side.specialty_rows, entry)
+    for change in scenario.positions:  # after the counts: more positions, same applicants
+        rows = side.specialty_rows.get(change.specialty, np.array([], dtype=int))
+        positions[rows] = _spread(positions[rows], change.count)
+    for change in scenario.interview_capacity:
+        rows = side.specialty_rows.get(change.specialty, np.array([], dtype=int))
+        per_position[rows] = per_position[rows] * change.factor
+
+    other = np.zeros(side.ids.size)
+    if market_params()["applicants"]["hold_out_others"]:
+        for s, f in figures.items():
+            other[side.specialty_rows[s]] = f["fill"] * f["other_share"]
+
+    for change in scenario.applicants:
+        key = (change.applicant_type, change.specialty)
+        counts[key] = counts.get(key, 0) + change.count
+
+    return Market(
+        model=model,
+        specialties=specs,
+        spec_index=spec_index,
+        positions=positions,
+        per_position=per_position,
+        other_share=other,
+        img_openness=side.u["non_us_img"],
+        open_j1=model.features("j1").p_open,
+        counts=counts,
+        figures=figures,
+        left_out=left_out,
+        inserted=_inserted(setup, specs),
+    )
+
+
+@functools.cache
+def _normal_scores(n: int) -> np.ndarray:
+    """Normal scores of the ranks 0..n-1 (the (r + 0.5) / n quantiles)."""
+    return np.array([NormalDist().inv_cdf((r + 0.5) / n) for r in range(n)])
+
+
+def _spread(positions: np.ndarray, extra: int) -> np.ndarray:
+    """Add `extra` positions (or remove, if negative) across programs in proportion to their
+    positions, by largest remainder; never below zero."""
+    total = positions.sum()
+    if positions.size == 0 or extra == 0:
+        return positions
+    weights = positions / total if total > 0 else np.full(positions.size, 1 / positions.size)
+    share = weights * extra
+    base = np.floor(share).astype(np.int64)
+    left = int(extra - base.sum())
+    order = np.argsort(-(share - base), kind="stable")
+    base[order[:left]] += 1
+    return np.maximum(positions + base, 0)
+
+
+def _first_choice_counts(
+    figures: dict[str, dict[str, Any]],
+    positions: np.ndarray,
+    rows: dict[str, np.ndarray],
+    entry: np.ndarray | None,
+) -> dict[tuple[str, str], int]:
+    """Applicants per (type, first-choice specialty); see the module docstring."""
+    nrmp = nrmp_type_figures()
+    ratio = np.ones(len(TYPES)) if entry is None else entry
+    out = {}
+    for t in TYPES:
+        for s, f in figures.items():
+            matches = f["positions"] * f["fill"] * f["shares"][t]
+            scale = positions[rows[s]].sum() / f["positions"]
+            n = (
+                nrmp[t]["active"]
+                * float(ratio[TYPES.index(t)])
+                * matches
+                / nrmp[t]["matched"]
+                * scale
+            )
+            out[(t, s)] = round(n)
+    return out
+
+
+def _inserted(setup: MarketSetup, specs: list[str]) -> Inserted:
+    """The user's applicants as arrays, with their specialties restricted to the market."""
+    profiles = list(setup.applicants)
+    scenario = setup.scenario
+    arrays = ApplicantArrays.from_profiles(profiles) if profiles else _empty_arrays()
+    targets, applications, rotations = [], [], []
+    for a in profiles:
+        t = [s for s in a.target_specialties if s in specs]
+        apps = {s: int(a.applications.get(s, default_applications(s))) for s in t}
+        for change in scenario.applications:
+            for s in t:
+                if change.specialty in (None, s):
+                    apps[s] = max(1, change.apply(apps[s]))
+        targets.append(t)
+        applications.append(apps)
+        rotations.append({r.program_id for r in a.completed_rotations if r.program_id})
+    return Inserted(
+        ids=[a.applicant_id for a in profiles],
+        types=np.array([TYPES.index(profile_group(a)) for a in profiles], dtype=np.int64),
+        arrays=arrays,
+        targets=targets,
+        applications=applications,
+        rotations=rotations,
+        rank_limit=scenario.rank_limit,
+    )
+
+
+def _empty_arrays() -> ApplicantArrays:
+    empty = np.zeros(0)
+    return ApplicantArrays(
+        ids=[],
+        group=np.zeros(0, dtype="<U10"),
+        visa_needed=np.zeros(0, dtype="<U6"),
+        step2=empty,
+        usce=empty,
+        observership=empty,
+        publications=empty,
+        first_author=empty,
+        posters=empty,
+        attempts=empty,
+        years_since_graduation=empty,
+        step3=np.zeros(0, dtype=bool),
+        letters={},
+    )
+
+
+# --------------------------------------------------------------------------- one replication
+
+
+@dataclass
+class Outcome:
+    """What one replication returns (small: counts, not applicants).
+
+    Per type (index into TYPES): entered, certified (at least one interview, so a rank list),
+    matched. Per specialty (index into `Market.specialties`) and type: matched; per specialty:
+    positions, held out for other types, applicants ranking it (at least one interview there),
+    interviews, programs whose considered applicants exceeded their capacity. Per inserted
+    applicant: the matched specialty's index (-1 unmatched) and interviews per specialty.
+    """
+
+    entered: np.ndarray
+    certified: np.ndarray
+    matched: np.ndarray
+    matched_by_specialty: np.ndarray  # (specialties, types)
+    positions: np.ndarray
+    held: np.ndarray
+    ranking: np.ndarray  # (specialties, types)
+    interviews: np.ndarray  # (specialties, types)
+    applications: np.ndarray  # (specialties, types)
+    capacity_bound: np.ndarray  # per specialty: programs where capacity cut considered ones
+    inserted_match: np.ndarray
+    inserted_interviews: np.ndarray  # (inserted, specialties)
+    seconds: float = 0.0
+
+
+@dataclass
+class _Pool:
+    """Applicants of one kind drawn for a replication (one block per kind)."""
+
+    type_index: int
+    arrays: ApplicantArrays
+    first: np.ndarray  # specialty index
+    second: np.ndarray  # specialty index or -1
+    wanted: np.ndarray  # (n, 2): applications in the first and second specialty
+    noise: float
+    senior: bool
+    rotations: list[set[str]] | None = None
+    bounds: tuple[int, int] = (1, 10**6)  # seniors: applications within these bounds
+
+
+def _draw_shares(rng: np.random.Generator, shares: dict[Any, float], size: tuple[int, ...]):
+    values = np.array([float(v) for v in shares])
+    p = np.array(list(shares.values()), dtype=float)
+    return values[rng.choice(values.size, size=size, p=p / p.sum())]
+
+
+def _draw_pools(market: Market, rng: np.random.Generator) -> list[_Pool]:
+    """The replication's applicants: one pool per type (and one for the inserted applicants)."""
+    specs = market.specialties
+    pop = population_params()
+    cohort = pop["cohort"]
+    seniors = market_params()["seniors"]
+    noise = float(cohort["targeting_noise"])
+    pools = []
+    for t_index, t in enumerate(TYPES):
+        senior = t in SENIOR_TYPES
+        backup_map = seniors["second_specialty"] if senior else cohort["second_specialty"]
+        share = float(
+            seniors["second_specialty_share"] if senior else cohort["second_specialty_share"]
+        )
+        apps = seniors["target_interviews"] if senior else pop["groups"][t]["applications"]
+        parts, firsts, seconds = [], [], []
+        for k, s in enumerate(specs):
+            n = market.counts.get((t, s), 0)
+            if n <= 0:
+                continue
+            seed = int(rng.integers(2**62))
+            people = sample_seniors(t, s, n, seed) if senior else sample_population(t, s, n, seed)
+            backup = backup_map.get(s)
+            second = np.full(n, -1, dtype=np.int64)
+            if backup in specs and backup != s:
+                takes = rng.random(n) < share
+                second[takes] = specs.index(backup)
+                if not senior:  # US letters in the backup, as the calibration cohorts draw them
+                    extra = sample_population(t, backup, n, int(rng.integers(2**62)))
+                    people.letters[backup] = np.where(takes, extra.letters[backup], 0.0)
+            parts.append(people)
+            firsts.append(np.full(n, k, dtype=np.int64))
+            seconds.append(second)
+        if not parts:
+            continue
+        n_all = sum(len(p) for p in parts)
+        pools.append(
+            _Pool(
+                type_index=t_index,
+                arrays=_stack(parts),
+                first=np.concatenate(firsts),
+                second=np.concatenate(seconds),
+                wanted=_draw_shares(rng, apps, (n_all, 2)),
+                noise=noise,
+                senior=senior,
+                bounds=tuple(seniors["applications_bounds"]) if senior else (1, 10**6),
+            )
+        )
+    ins = market.inserted
+    if ins.ids:
+        first = np.array([specs.index(t[0]) if t else -1 for t in ins.targets], dtype=np.int64)
+        second = np.array(
+            [specs.index(t[1]) if len(t) > 1 else -1 for t in ins.targets], dtype=np.int64
+        )
+        wanted = np.array(
+            [[a.get(t[j], 0) if len(t) > j else 0 for j in (0, 1)] for t, a in
+             zip(ins.targets, ins.applications, strict=True)],
+            dtype=np.int64,
+        ).reshape(len(ins.ids), 2)  # fmt: skip
+        pools.append(
+            _Pool(
+                type_index=-1,
+                arrays=ins.arrays,
+                first=first,
+                second=second,
+                wanted=wanted,
+                noise=float(market_params()["inserted"]["targeting_noise"]),
+                senior=False,
+                rotations=ins.rotations,
+            )
+        )
+    return pools
+
+
+def _stack(parts: Sequence[ApplicantArrays]) -> ApplicantArrays:
+    """Concatenate applicant arrays (letters: zeros where a part has none)."""
+    sizes = [len(p) for p in parts]
+    n = sum(sizes)
+    letters: dict[str, np.ndarray] = {}
+    offset = 0
+    for p, size in zip(parts, sizes, strict=True):
+        for s, v in p.letters.items():
+            letters.setdefault(s, np.zeros(n))[offset : offset + size] = v
+        offset += size
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts])
+
+    return ApplicantArrays(
+        ids=[i for p in parts for i in p.ids],
+        group=cat("group"),
+        visa_needed=cat("visa_needed"),
+        step2=cat("step2"),
+        usce=cat("usce"),
+        observership=cat("observership"),
+        publications=cat("publications"),
+        first_author=cat("first_author"),
+        posters=cat("posters"),
+        attempts=cat("attempts"),
+        years_since_graduation=cat("years_since_graduation"),
+        step3=cat("step3"),
+        letters=letters,
+    )
+
+
+def _choose(
+    p: np.ndarray,
+    wanted: np.ndarray,
+    noise: float,
+    rng: np.random.Generator,
+    *,
+    target: bool = False,
+    bounds: tuple[int, int] = (1, 10**6),
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of the programs each row applies to, in order of the row's preference
+    log(p) + Normal(0, noise) among programs with p > 0 (best fit first when noise is 0).
+
+    `wanted[row]` is the number of applications, or with `target` the expected number of
+    interviews the row applies for: programs are added in that order until the sum of p
+    reaches it, within `bounds` applications.
+    """
+    eligible = p > 0
+    n_eligible = eligible.sum(axis=1)
+    if target:
+        k = int(min(bounds[1], p.shape[1]))
+    else:
+        k = int(np.minimum(wanted, n_eligible).max(initial=0))
+    if k == 0 or p.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    score = np.log(np.maximum(p, np.float32(1e-30)))
+    if noise > 0:
+        score += np.float32(noise) * rng.standard_normal(p.shape, dtype=np.float32)
+    np.putmask(score, ~eligible, np.float32(-np.inf))
+    if k < p.shape[1]:
+        top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+    else:
+        top = np.broadcast_to(np.arange(p.shape[1]), p.shape)
+    order = np.argsort(-np.take_along_axis(score, top, axis=1), axis=1, kind="stable")
+    cols = np.take_along_axis(top, order, axis=1)
+    if target:
+        reached = np.cumsum(np.take_along_axis(p, cols, axis=1), axis=1) >= wanted[:, None]
+        n = np.where(reached.any(axis=1), reached.argmax(axis=1) + 1, k)
+        n = np.clip(n, bounds[0], k)
+    else:
+        n = wanted
+    n = np.minimum(n, n_eligible)
+    keep = np.arange(cols.shape[1])[None, :] < n[:, None]
+    rows = np.broadcast_to(np.arange(p.shape[0])[:, None], cols.shape)
+    return rows[keep], cols[keep]
+
+
+@dataclass
+class _Entries:
+    """Applications as flat arrays (one entry per application)."""
+
+    applicant: list[np.ndarray] = field(default_factory=list)
+    program: list[np.ndarray] = field(default_factory=list)
+    order: list[np.ndarray] = field(default_factory=list)  # 0 first specialty, 1 second
+    p_open: list[np.ndarray] = field(default_factory=list)  # p_interview at an open program
+
+    def add(self, applicant, program, order, p_open) -> None:
+        self.applicant.append(applicant)
+        self.program.append(program)
+        self.order.append(np.full(applicant.size, order, dtype=np.int8))
+        self.p_open.append(p_open)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        if not self.applicant:
+            z = np.zeros(0, dtype=np.int64)
+            return z, z, np.zeros(0, dtype=np.int8), np.zeros(0, dtype=np.float32)
+        return (
+            np.concatenate(self.applicant),
+            np.concatenate(self.program),
+            np.concatenate(self.order),
+            np.concatenate(self.p_open).astype(np.float32),
+        )
+
+
+def _realized_openness(market: Market, open_draw: np.ndarray) -> np.ndarray:
+    """Normal scores, within each specialty, of the programs' openness to non-US IMGs in this
+    market: programs closed to them (by this market's draw) lowest, the others by placement."""
+    u = np.where(open_draw < market.open_j1, market.img_openness, -1e6 - open_draw)
+    spec = market.model.side.specialty
+    order = np.lexsort((u, spec))
+    s_sorted = spec[order]
+    starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
+    lengths = np.diff(np.r_[starts, s_sorted.size])
+    scores = np.concatenate([_normal_scores(int(n)) for n in lengths])
+    out = np.empty(u.size)
+    out[order] = scores
+    return out
+
+
+def _applications(
+    market: Market, pools: list[_Pool], open_draw: np.ndarray, rng: np.random.Generator
+) -> tuple[_Entries, np.ndarray]:
+    """Every application with the chance of an interview at its program if that program is
+    open to the applicant's kind, and (entries, applicant offset per pool)."""
+    model = market.model
+    side = model.side
+    specs = market.specialties
+    n_programs = side.ids.size
+    senior_open = rng.random(n_programs)
+    entries = _Entries()
+    offsets = np.cumsum([0] + [len(p.arrays) for p in pools])
+    for pool, offset in zip(pools, offsets[:-1], strict=False):
+        for order, chosen in ((0, pool.first), (1, pool.second)):
+            for k, s in enumerate(specs):
+                mine = np.flatnonzero(chosen == k)
+                if mine.size == 0:
+                    continue
+                rows = side.specialty_rows[s]
+                if pool.senior:
+                    kind = TYPES[pool.type_index]
+                    anchor = senior_anchor(s, kind)
+                    p_at_open = senior_scores(side, pool.arrays.subset(mine), s, kind)
+                    r, c = _choose(
+                        p_at_open * np.float32(anchor.open_share),
+                        pool.wanted[mine, order],
+                        pool.noise,
+                        rng,
+                        target=True,
+                        bounds=pool.bounds,
+                    )
+                    is_open = senior_open[rows] < anchor.open_share
+                    p_open = np.where(is_open[c], p_at_open[r, c], 0.0)
+                    entries.add(offset + mine[r], rows[c], order, p_open)
+                    continue
+                for visa in np.unique(pool.arrays.visa_needed[mine]):
+                    idx = mine[pool.arrays.visa_needed[mine] == visa]
+                    rotations = None
+                    if pool.rotations is not None:
+                        rotations = {j: pool.rotations[i] for j, i in enumerate(idx)}
+                        rotations = {j: v for j, v in rotations.items() if v} or None
+                    sc = specialty_scores(
+                        model,
+                        pool.arrays,
+                        s,
+                        str(visa),
+                        idx,
+                        rotations=rotations,
+                        intervals=False,
+                        dtype=np.float32,
+                    )
+                    r, c = _choose(sc.p, pool.wanted[idx, order], pool.noise, rng)
+                    p_open_prog = model.features(str(visa)).p_open[sc.rows]
+                    is_open = open_draw[sc.rows] < p_open_prog
+                    denom = np.maximum(p_open_prog, 1e-12)[c]
+                    p_open = np.where(is_open[c], np.minimum(sc.p[r, c] / denom, 1.0), 0.0)
+                    entries.add(offset + idx[r], sc.rows[c], order, p_open)
+    return entries, offsets
+
+
+def _group_rank(group: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order, rank): entries sorted by group then key ascending, and each entry's 0-based
+    position within its group (in the original entry order)."""
+    order = np.lexsort((key, group))
+    g = group[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    lengths = np.diff(np.r_[starts, g.size])
+    position = np.arange(g.size) - np.repeat(starts, lengths)
+    rank = np.empty_like(position)
+    rank[order] = position
+    return order, rank
+
+
+def _attend(
+    idx: np.ndarray, applicant: np.ndarray, order: np.ndarray, taste: np.ndarray, cap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, declined) offers: each applicant keeps their `cap` preferred ones."""
+    if idx.size == 0:
+        return idx, idx
+    key = np.lexsort((-taste[idx], order[idx], applicant[idx]))
+    ranked = idx[key]
+    _, position = _group_rank(applicant[ranked], np.arange(ranked.size))
+    return ranked[position < cap], ranked[position >= cap]
+
+
+def _offers(
+    program: np.ndarray,
+    applicant: np.ndarray,
+    order: np.ndarray,
+    y: np.ndarray,
+    taste: np.ndarray,
+    considered: np.ndarray,
+    capacity: np.ndarray,
+    cap: int,
+) -> np.ndarray:
+    """Interview offers in two rounds: programs invite their considered applicants with the
+    highest y up to capacity; applicants attend their `cap` preferred interviews and decline
+    the rest; programs offer the declined slots down their list of considered applicants
+    once more (those past their cap decline again, and the slot stays empty)."""
+    n_programs = capacity.size
+    _, within = _group_rank(program[considered], -y[considered])
+    first = considered[within < capacity[program[considered]]]
+    kept, declined = _attend(first, applicant, order, taste, cap)
+    freed = np.bincount(program[declined], minlength=n_programs)
+    waiting = considered[within >= capacity[program[considered]]]
+    _, position = _group_rank(program[waiting], -y[waiting])
+    second = waiting[position < freed[program[waiting]]]
+    final, _ = _attend(np.concatenate([kept, second]), applicant, order, taste, cap)
+    return final
+
+
+def simulate_market(market: Market, seed: int | Sequence[int]) -> Outcome:
+    """One replication: a fresh market drawn with `seed`, matched (see the module docstring)."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    params = market_params()
+    side = market.model.side
+    n_programs = side.ids.size
+    n_specs = len(market.specialties)
+    pools = _draw_pools(market, rng)
+    open_draw = rng.random(n_programs)  # one uniform per program: nested openness by visa
+    rho = float(params["rank_lists"]["img_openness_weight"])
+    desirability = -rho * _realized_openness(market, open_draw) + math.sqrt(
+        1 - rho**2
+    ) * rng.standard_normal(n_programs)
+    entries, offsets = _applications(market, pools, open_draw, rng)
+    applicant, program, order, p_open = entries.arrays()
+    n_applicants = int(offsets[-1])
+    types = np.concatenate([np.full(len(p.arrays), p.type_index, dtype=np.int64) for p in pools])
+    if types.size == 0:
+        types = np.zeros(0, dtype=np.int64)
+
+    # interview offers: considered with probability p, then the top y up to capacity
+    considered = np.flatnonzero(rng.random(p_open.size, dtype=np.float32) < p_open)
+    pc = np.clip(p_open[considered], np.float32(1e-6), np.float32(1 - 1e-6))
+    y = np.full(p_open.size, -np.inf, dtype=np.float32)
+    y[considered] = (
+        np.log(pc)
+        - np.log1p(-pc)
+        + np.float32(params["rank_lists"]["preference_noise"])
+        * rng.standard_normal(considered.size, dtype=np.float32)
+    )
+    held = rng.binomial(market.positions, market.other_share)
+    capacity = np.rint(market.per_position * (market.positions - held)).astype(np.int64)
+    taste = np.zeros(p_open.size, dtype=np.float32)
+    taste[considered] = params["rank_lists"]["shared"] * desirability[program[considered]] + params[
+        "rank_lists"
+    ]["personal"] * rng.standard_normal(considered.size)
+    invited = _offers(
+        program, applicant, order, y, taste, considered, capacity,
+        int(params["interviews"]["attend_at_most"]),
+    )  # fmt: skip
+    cut = np.bincount(program[considered], minlength=n_programs) > capacity
+
+    # rank lists
+    by_applicant = invited[np.lexsort((-taste[invited], order[invited], applicant[invited]))]
+    a, prog, yi = applicant[by_applicant], program[by_applicant], y[by_applicant]
+    if market.inserted.rank_limit is not None and pools and pools[-1].type_index == -1:
+        _, position = _group_rank(a, np.arange(a.size))
+        keep = (types[a] != -1) | (position < market.inserted.rank_limit)
+        a, prog, yi = a[keep], prog[keep], yi[keep]
+    view = yi + params["rank_lists"]["interview_noise"] * rng.standard_normal(yi.size)
+    _, program_rank = _group_rank(prog, -view)
+    indptr = np.zeros(n_applicants + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a, minlength=n_applicants), out=indptr[1:])
+    lists = RankLists(indptr, prog, program_rank, market.positions - held)
+    match = deferred_acceptance(lists)
+
+    # counts
+    spec_of = market.spec_index
+    background = types >= 0
+    certified = np.diff(indptr) > 0
+    matched = match >= 0
+    t_bg = types[background]
+    entered = np.bincount(t_bg, minlength=len(TYPES))
+    cert = np.bincount(t_bg, weights=certified[background], minlength=len(TYPES))
+    got = np.bincount(t_bg, weights=matched[background], minlength=len(TYPES))
+    mb = matched & background
+    matched_by = _table(spec_of[match[mb]], types[mb], n_specs)
+    inside = spec_of >= 0
+    positions = np.bincount(spec_of[inside], weights=market.positions[inside], minlength=n_specs)
+    held_by = np.bincount(spec_of[inside], weights=held[inside], minlength=n_specs)
+    bg_entry = types[a] >= 0
+    pairs = np.unique(np.stack([a[bg_entry], spec_of[prog[bg_entry]]]), axis=1)
+    ranking = _table(pairs[1], types[pairs[0]], n_specs)
+    interviews = _table(spec_of[prog[bg_entry]], types[a[bg_entry]], n_specs)
+    bg_app = types[applicant] >= 0
+    applications = _table(spec_of[program[bg_app]], types[applicant[bg_app]], n_specs)
+    bound = np.bincount(spec_of[cut & inside], minlength=n_specs)
+
+    n_ins = len(market.inserted.ids)
+    ins_match = np.full(n_ins, -1, dtype=np.int64)
+    ins_interviews = np.zeros((n_ins, n_specs), dtype=np.int64)
+    if n_ins:
+        first = int(offsets[-2])
+        got_ins = match[first:]
+        ins_match = np.where(got_ins >= 0, spec_of[np.maximum(got_ins, 0)], -1)
+        mine = a >= first
+        np.add.at(ins_interviews, (a[mine] - first, spec_of[prog[mine]]), 1)
+    return Outcome(
+        entered=entered.astype(np.int64),
+        certified=cert.astype(np.int64),
+        matched=got.astype(np.int64),
+        matched_by_specialty=matched_by,
+        positions=positions.astype(np.int64),
+        held=held_by.astype(np.int64),
+        ranking=ranking,
+        interviews=interviews,
+        applications=applications,
+        capacity_bound=bound.astype(np.int64),
+        inserted_match=ins_match,
+        inserted_interviews=ins_interviews,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _table(spec: np.ndarray, types: np.ndarray, n_specs: int) -> np.ndarray:
+    """Counts per (specialty, type): an (n_specs, 4) int64 array."""
+    flat = np.bincount(spec * len(TYPES) + types, minlength=n_specs * len(TYPES))
+    return flat[: n_specs * len(TYPES)].reshape(n_specs, len(TYPES)).astype(np.int64)
+
+
+def scaled_programs(programs: pl.DataFrame, fraction: float, seed: int = 0) -> pl.DataFrame:
+    """A random `fraction` of each specialty's programs (at least one each): a smaller market
+    of the same shape (applicants follow the positions), for tests and scaling benchmarks."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if fraction == 1:
+        return programs
+    keys = np.random.default_rng(seed).random(programs.height)
+    ranked = programs.with_columns(_key=pl.Series(keys)).with_columns(
+        _rank=pl.col("_key").rank("ordinal").over("specialty"),
+        _count=pl.len().over("specialty"),
+    )
+    keep = pl.col("_rank") <= (pl.col("_count") * fraction).ceil()
+    return ranked.filter(keep).drop("_key", "_rank", "_count")
+
+
+def market_size(market: Market) -> dict[str, int]:
+    """Programs, positions and applicants (before the user's) of a prepared market."""
+    in_market = market.spec_index >= 0
+    return {
+        "programs": int(in_market.sum()),
+        "positions": int(market.positions[in_market].sum()),
+        "applicants": int(sum(market.counts.values())),
+    }
+
+
+def expected_interview_capacity(market: Market) -> float:
+    """Interview slots in the market at full positions (for summaries)."""
+    return float(math.fsum(market.per_position * market.positions))
+
+
+__all__ = [
+    "GROUPS",
+    "TYPES",
+    "TYPE_LABELS",
+    "Market",
+    "MarketSetup",
+    "Outcome",
+    "build_market",
+    "entry_factors",
+    "market_size",
+    "nrmp_specialty_figures",
+    "nrmp_type_figures",
+    "prepare_setup",
+    "scaled_programs",
+    "simulate_market",
+]
