@@ -78,9 +78,9 @@ markup.format_html(
 )
 
 # %% [markdown]
-# Your chance of matching in any of your target specialties, today and with the rotations
-# and backup specialties this report recommends, with 80% intervals; what the rotations cost;
-# and the application fees of the plan.
+# Your chance of matching in any of your target specialties, today and with the rotations,
+# backup specialties and program signals this report recommends, with 80% intervals; what the
+# rotations cost; and the application fees of the plan.
 
 # %%
 markup.bullet_list([plan.headline(), *([plan.season_note] if plan.season_note else [])])
@@ -91,7 +91,7 @@ markup.key_figures([
      "your profile as it is, 80% interval"),
     ("With this report's plan", markup.pct_interval(with_plan.p_match_any, with_plan.p_match_any_low,
                                                      with_plan.p_match_any_high),
-     "rotations, backups, recommended programs"),
+     "rotations, backups, recommended programs, signals"),
     ("Away rotations planned", str(plan.rotations.rotations.height), markup.usd(plan.rotations.total_cost_usd)),
     ("Application fees with the plan", markup.usd(with_plan.total_cost_usd),
      f"ERAS, transcript, NRMP ({markup.usd(now.total_cost_usd)} for your profile's list)"),
@@ -219,8 +219,8 @@ markup.bullet_list(plan.rotations.notes, title="Notes on the rotation plan")
 # each needs its own personal statement, letters and interview preparation. Your first
 # choice's programs stay at the top of the list, so its chance is unchanged; each backup adds
 # its chance of catching you if the ones above do not, and the table sets what it adds against
-# its fees. These figures include the rotations above: the last one is the plan's total at the
-# top of the report.
+# its fees. These figures include the rotations above; the program signals below add to the
+# last one, which makes the plan's total at the top of the report.
 
 # %%
 viz.backup_plan_chart(plan.backup.table)
@@ -247,9 +247,7 @@ markup.bullet_list(plan.backup.notes, title="Notes on the backup plan")
 # non-signaled programs, none of them for IMGs: treat them as upper bounds.
 
 # %%
-from analysis.planners.signals import signals_for_plan
-
-signals = signals_for_plan(plan, model)  # the plan's rank list, programs and rotations
+signals = plan.signals  # on the plan's rank list, programs and rotations
 markup.key_figures([
     ("P(match) anywhere, the plan without signals", markup.prob(signals.p_match_any_without)),
     ("With these signals", markup.prob(signals.p_match_any_with),

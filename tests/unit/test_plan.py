@@ -38,13 +38,21 @@ def plans(demo):
 def test_every_percent_shown_is_one_of_the_plans_numbers(plans, name):
     plan = plans[name]
     doc = plan.to_dict()
-    assert doc["p_match_any"] == round(plan.backup.p_match_any, 3)
-    assert plan.chances_with_plan is plan.backup.chances  # computed once
+    assert doc["p_match_any"] == round(plan.chances_with_plan.p_match_any, 3)
+    assert doc["p_match_any_without_signals"] == round(plan.backup.p_match_any, 3)
+    # the whole plan is the backup plan's lists with the planner's signals
+    assert plan.signals is not None
+    assert plan.signals.p_match_any_without == pytest.approx(plan.backup.p_match_any, abs=1e-9)
+    assert plan.chances_with_plan.p_match_any == pytest.approx(
+        plan.signals.p_match_any_with, abs=1e-9
+    )
+    assert doc["p_match_any_with_signals"] == pytest.approx(doc["p_match_any"], abs=1e-3)
     facts = {
         round(100 * p)
         for p in (
             plan.chances_now.p_match_any,
             plan.p_match_any_with_rotations,
+            plan.p_match_any_without_signals,
             plan.chances_with_plan.p_match_any,
             plan.chances_with_plan.p_match_any_low,
             plan.chances_with_plan.p_match_any_high,
@@ -52,6 +60,7 @@ def test_every_percent_shown_is_one_of_the_plans_numbers(plans, name):
             0.8,  # the interval's level ("80% interval")
         )
     }
+    # the backup notes are about the plan before signals
     notes = [plan.headline(), *plan.rotations.notes, *plan.backup.notes]
     shown = {
         int(m) for text in notes for m in re.findall(r"P\(match anywhere\)[^.;]*?(\d+)%", text)
@@ -108,5 +117,20 @@ def test_a_past_season_is_refused_and_one_under_way_is_planned_as_it_is(demo):
     assert plan.rotations.rotations.height == 0
     assert plan.backup.rank_list == ["IR", "DR"]
     assert plan.chances_with_plan.p_match_any == pytest.approx(plan.chances_now.p_match_any)
+    assert plan.signals_used is None  # signals went with the applications; none of its own
     open_levers = plan.levers.filter(plan.levers["available"])["lever"].to_list()
     assert "applications" not in open_levers and "backup" not in open_levers
+
+
+def test_once_applications_closed_the_plan_counts_only_the_applicants_own_signals(demo):
+    from analysis.model.probability import interview_chances
+
+    late = applicant(match_year=2027, graduation_year=2025, target_specialties=["IM"])
+    pid = interview_chances(late, demo).filter("eligible")["program_id"][0]
+    mine = type(late).model_validate({**late.model_dump(), "signals": {pid: "gold"}})
+    plan = make_plan(mine, demo, as_of=AS_OF)
+    assert plan.signals_used == "own"
+    assert plan.chances_with_plan.p_match_any > plan.p_match_any_without_signals
+    doc = plan.to_dict()
+    assert [s["program_id"] for s in doc["signals"]] == [pid]
+    assert any("Applications have closed" in n for n in doc["signal_notes"])

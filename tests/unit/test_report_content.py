@@ -100,6 +100,9 @@ def test_no_lever_is_drawn_for_a_taken_exam(reports, name):
 def test_headline_and_notes_agree(reports, name):
     text = " ".join(_text(reports[name]).split())
     headline = re.search(r"P\(match anywhere\): (.*?) \(80% interval", text).group(1)
-    final = int(re.search(r"(\d+)% with the whole plan", headline).group(1))
+    # the backup notes speak of the plan before signals; the signals come on top of it
+    step = re.search(r"(\d+)% before signals", headline) or re.search(
+        r"(\d+)% with the whole plan", headline
+    )
     noted = re.search(r"P\(match anywhere\) is (\d+)%", text)
-    assert noted and int(noted.group(1)) == final
+    assert noted and int(noted.group(1)) == int(step.group(1))

@@ -5,9 +5,12 @@ it is. It runs the planners in order: rotations first (they change the chances),
 backup plan on the applicant with those rotations (so every number of the backup table already
 includes them), then the levers still open and the calendar with the chosen rotations.
 
-One number per fact: the plan's P(match anywhere) is `backup.chances` (the final rank list
-with its programs and the planned rotations), computed once; the steps on the way are the
-chances now (`chances_now`) and with the rotations alone (`rotations.p_match_any_after`). The
+One number per fact: the plan's P(match anywhere) is `chances_with_plan`, the final rank list
+with its programs, the planned rotations and the program signals the signal planner chooses
+for them (`analysis.planners.signals`; once applications have closed, the applicant's own
+signals); the steps on the way are the chances now (`chances_now`), with the rotations alone
+(`rotations.p_match_any_after`) and the plan before signals (`backup.chances`,
+`p_match_any_without_signals`). The
 headline, the notes, the command line and the report all read these fields. The plan only
 adds rotations, backups and applications, so it never lowers the applicant's chances.
 """
@@ -26,6 +29,7 @@ from analysis.planners.backup import BackupPlan, plan_backup
 from analysis.planners.levers import levers as levers_for
 from analysis.planners.rotations import RotationPlan, plan_rotations
 from analysis.planners.season import check_season, phase_note
+from analysis.planners.signals import ApplicantSignals, signals_for_plan
 from analysis.planners.timeline import build_timeline
 from analysis.planners.wording import percent
 
@@ -44,6 +48,20 @@ class Plan:
     levers: pl.DataFrame | None = None
     season_phase: str = "preparing"
     season_note: str | None = None
+    signals: ApplicantSignals | None = None
+
+    @property
+    def p_match_any_without_signals(self) -> float:
+        """P(match anywhere) with the plan's rotations and backups, before any signal."""
+        return self.backup.p_match_any
+
+    @property
+    def signals_used(self) -> str | None:
+        """Which signals the whole plan counts: "optimized", "own" (applications closed) or
+        None (no signal changes it)."""
+        if self.signals is None or self.chances_with_plan is self.backup.chances:
+            return None
+        return "own" if self.season_phase == "interviewing" else "optimized"
 
     @property
     def p_match_any_with_rotations(self) -> float:
@@ -56,6 +74,8 @@ class Plan:
         steps = [f"{percent(now.p_match_any)} now"]
         if self.rotations.rotations.height:
             steps.append(f"{percent(self.p_match_any_with_rotations)} with the rotations")
+        if self.signals_used:
+            steps.append(f"{percent(self.p_match_any_without_signals)} before signals")
         steps.append(f"{percent(after.p_match_any)} with the whole plan")
         interval = f"{percent(after.p_match_any_low)}-{percent(after.p_match_any_high)}"
         return (
@@ -67,6 +87,9 @@ class Plan:
         """The JSON shape of `imgmatch plan --json` (more keys than required)."""
         rotations = self.rotations.to_dict()
         backup = self.backup.to_dict()
+        signals = {} if self.signals is None else self.signals.to_dict()
+        if self.signals_used == "own" and signals.get("own_signals"):
+            signals["signals"] = signals["own_signals"]["signals"]
         return {
             "applicant_id": self.applicant.applicant_id,
             "as_of": self.as_of.isoformat(),
@@ -90,6 +113,9 @@ class Plan:
             "backup_notes": backup["notes"],
             "application_cost_usd": round(self.chances_with_plan.total_cost_usd),
             "levers": [] if self.levers is None else lever_records(self.levers),
+            **signals,
+            "signals_used": self.signals_used,
+            "p_match_any_without_signals": round(self.p_match_any_without_signals, 3),
             "timeline": [
                 {
                     "date": r["start"].isoformat(),
@@ -151,7 +177,7 @@ def make_plan(
     )
     assert backup.chances is not None
     timeline = build_timeline(applicant, rotations.rotations, as_of=as_of)
-    return Plan(
+    plan = Plan(
         applicant=applicant,
         chances_now=now,
         chances_with_plan=backup.chances,
@@ -163,3 +189,17 @@ def make_plan(
         season_phase=phase,
         season_note=phase_note(applicant.match_year, as_of),
     )
+    plan.signals = signals_for_plan(plan, model)
+    closed = phase == "interviewing"  # signals went with the applications
+    chosen = plan.signals.own_map if closed else plan.signals.optimized_map()
+    if chosen:
+        plan.chances_with_plan = match_chances(
+            rotations.applicant_after or applicant,
+            model,
+            specialties=backup.rank_list,
+            applications=backup.applications,
+            rotations=rotations.program_ids,
+            signals=chosen,
+            curve=False,
+        )
+    return plan
