@@ -533,27 +533,38 @@ def chances(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     as_of: str | None = typer.Option(None, "--as-of", help="Date for staleness (YYYY-MM-DD)."),
 ) -> None:
-    """Interview and match chances per target specialty, with 80% intervals and ERAS costs."""
+    """Interview and match chances per target specialty, with 80% intervals and ERAS costs.
+
+    Counts the applicant's own program signals (the profile's `signals`, or a Signal column in
+    the program table) and checks them against the season's rules.
+    """
     plan_date = _parse_as_of(as_of)
     from analysis.data.applicants import load_applicant
     from analysis.data.programs import load_programs
     from analysis.model.probability import match_chances
     from analysis.planners.levers import levers as levers_for
     from analysis.planners.plan import lever_records
+    from analysis.planners.signals import signal_plan
 
     profile = load_applicant(applicant)
     table_ = load_programs(programs)
-    result = match_chances(profile, table_, as_of=plan_date)
-    levers = levers_for(profile, table_, as_of=plan_date, on_past="explain")
+    # the applicant's own signals (profile or the table's Signal column), checked and counted
+    mine = signal_plan(profile, table_, as_of=plan_date, baselines=False)
+    own = mine.own_map or None
+    result = match_chances(profile, table_, as_of=plan_date, signals=own)
+    levers = levers_for(profile, table_, as_of=plan_date, on_past="explain", signals=own)
     if as_json:
         doc = result.to_dict()
         doc["levers"] = [
             {k: r[k] for k in ("lever", "p_match_any_after", "available", "reason")}
             for r in lever_records(levers)
         ]
+        doc.update(mine.own_dict())
         typer.echo(json_text(doc))
         return
     _print_chances(profile, result)
+    for line in mine.own_lines():
+        say(line)
     say("Levers still open at the plan date", style="bold")
     _print_levers(levers)
 
@@ -617,7 +628,7 @@ def plan(
         None, "--as-of", help="Planning date (YYYY-MM-DD; default today)."
     ),
 ) -> None:
-    """Away rotations, backup specialties and a dated timeline, each explained."""
+    """Away rotations, backup specialties, program signals and a dated timeline, each explained."""
     if not 0 < target < 1:
         raise refuse("Invalid --target:", f"{target}; expected a number between 0 and 1.")
     budget = _checked_budget(budget)
@@ -648,6 +659,11 @@ def _print_plan(result: Any) -> None:
         say(result.season_note)
     _print_rotations(result.rotations)
     _print_backup(result.backup)
+    if result.signals is not None:
+        console.line()
+        say("Program signals", style="bold")
+        for line in result.signals.lines(result.signals_used):
+            say(line)
     if result.levers is not None:
         console.line()
         say("Levers still open at the plan date", style="bold")
@@ -947,7 +963,7 @@ _SCHEDULER_HELP = (
 
 
 @command(
-    short_help="Write one HTML report per applicant, plus index.html and errors.json.",
+    short_help="Write one HTML report per applicant, plus index.html, cohort.csv and errors.json.",
     help=_REPORT_HELP,
 )
 @handles_bad_input
@@ -963,7 +979,10 @@ def report(
         ..., "--programs", metavar="FILE", help="Program table (CSV, XLSX, Parquet)."
     ),
     out: Path = typer.Option(
-        ..., "--out", metavar="DIR", help="Output folder: one report each, index.html, errors.json."
+        ...,
+        "--out",
+        metavar="DIR",
+        help="Output folder: one report each, index.html, cohort.csv, errors.json.",
     ),
     workers: int | None = typer.Option(
         None,
@@ -1001,8 +1020,14 @@ def report(
         help="Report notebook (default: notebooks/applicant_report.ipynb).",
         show_default=False,
     ),
+    pdf: bool = typer.Option(
+        False,
+        "--pdf",
+        help="Also print each report to DIR/<applicant_id>.pdf with headless Chromium "
+        "(needs Chromium and the playwright package: pip install 'imgmatch[pdf]').",
+    ),
 ) -> None:
-    """Write one HTML report per applicant, plus index.html and errors.json."""
+    """Write one HTML report per applicant, plus index.html, cohort.csv and errors.json."""
     from analysis.report.runner import ReportOptions
 
     if not math.isfinite(timeout):
@@ -1017,6 +1042,7 @@ def report(
         timeout=timeout,
         as_of=_parse_as_of(as_of),
         template=template,
+        pdf=pdf,
     )
     result = _run_report_batch(options)
     _print_report_summary(result)
@@ -1088,6 +1114,9 @@ def _print_report_summary(result: Any) -> None:
         f"   plan as of {result.as_of}",
         one_line=True,
     )
+    if result.pdf is not None:  # --pdf: what was printed, or the browser that is missing
+        for line in result.pdf.lines():
+            say("  ", (line, "" if result.pdf.ok else "red"), one_line=True)
     for record in result.failed:
         lines = (record.message or "").strip().splitlines()
         say(

@@ -22,8 +22,11 @@ Method (`run_reports`):
 4. Write, in this process only, and always through a temporary file renamed into place:
    `DIR/<applicant_id>.html`, then its state file (so an interrupted run never leaves a
    half-written report, and the next run finishes the rest), and at the end `DIR/index.html`
-   (the cohort table, skipped reports included from their state) and `DIR/errors.json` (one
-   record per failed applicant: label, applicant_id if known, stage, message, detail).
+   (the cohort dashboard, skipped reports included from their state), `DIR/cohort.csv` (the
+   same columns, `analysis.report.cohort`) and `DIR/errors.json` (one record per failed
+   applicant: label, applicant_id if known, stage, message, detail).
+5. With `pdf`, print every report to `DIR/<applicant_id>.pdf` (`analysis.report.pdf`: one
+   headless Chromium for the batch, after the HTML, outside the kernels' path).
 
 Summary contract with the template: its last code cell, tagged `summary`, displays one output
 of mimetype `application/vnd.imgmatch.summary+json`, a dict validated by `ReportSummary`
@@ -115,6 +118,7 @@ class ReportOptions:
         timeout: seconds one report may take before its kernel is interrupted and replaced.
         as_of: the plan date passed to the template (default: first day of this month).
         template: the notebook to run (default: `config.report_template_path()`).
+        pdf: also print each report to `<applicant_id>.pdf` (`analysis.report.pdf`).
     """
 
     programs: Path
@@ -126,6 +130,7 @@ class ReportOptions:
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     as_of: dt.date | None = None
     template: Path | None = None
+    pdf: bool = False
 
 
 @dataclass
@@ -168,6 +173,7 @@ class BatchResult:
     backend: str
     as_of: str
     warnings: list[str] = field(default_factory=list)
+    pdf: Any = None  # analysis.report.pdf.PdfBatch when the PDFs were asked for
 
     @property
     def rendered(self) -> list[ReportRecord]:
@@ -197,8 +203,8 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every applicant has a report, 1 when anything failed."""
-        return 1 if self.failed else 0
+        """0 when every applicant has a report (and its PDF, if asked for), 1 otherwise."""
+        return 1 if self.failed or (self.pdf is not None and not self.pdf.ok) else 0
 
 
 class ReportsInterrupted(KeyboardInterrupt):
@@ -1016,6 +1022,7 @@ def run_reports(options: ReportOptions, progress: Progress | None = None) -> Bat
             ordered = [records[i] for i in sorted(records)]
             _write_index(out_dir, ordered, settings)
             write_errors(out_dir, ordered)
+            pdf = _write_pdfs(out_dir, ordered) if options.pdf else None
     except KeyboardInterrupt:
         written = sum(r.status == "written" for r in records.values())
         raise ReportsInterrupted(written, len(inputs.applicants) - len(records)) from None
@@ -1027,6 +1034,7 @@ def run_reports(options: ReportOptions, progress: Progress | None = None) -> Bat
         backend=backend,
         as_of=as_of,
         warnings=inputs.warnings,
+        pdf=pdf,
     )
 
 
@@ -1298,6 +1306,7 @@ def index_rows(records: Sequence[ReportRecord]) -> list[Any]:
                 p_match_any=summary.get("p_match_any"),
                 rotations=summary.get("rotations"),
                 placeholder=bool(summary.get("placeholder")),
+                summary=summary,
                 href=href,
                 stage=record.stage,
                 message=record.message,
@@ -1308,9 +1317,19 @@ def index_rows(records: Sequence[ReportRecord]) -> list[Any]:
 
 
 def _write_index(out_dir: Path, records: Sequence[ReportRecord], settings: RenderSettings) -> Path:
+    from analysis.report.cohort import write_cohort_csv
     from analysis.report.html import IndexPage, render_index
 
     page = IndexPage(**settings.provenance())
     path = out_dir / "index.html"
-    write_text(path, render_index(index_rows(records), page))
+    rows = index_rows(records)
+    write_text(path, render_index(rows, page))
+    write_cohort_csv(out_dir / "cohort.csv", rows)
     return path
+
+
+def _write_pdfs(out_dir: Path, records: Sequence[ReportRecord]) -> Any:
+    """Print the reports to PDF once every HTML file is written (one browser, in order)."""
+    from analysis.report.pdf import write_pdfs
+
+    return write_pdfs(out_dir, records)
