@@ -215,8 +215,9 @@ def test_signals_on_the_whole_plan_start_from_the_plans_p_match(model, applicant
         result = signals_for_plan(plan, model, baselines=False)
         assert result.specialties == plan.backup.rank_list
         assert result.p_match_any_without == pytest.approx(
-            plan.chances_with_plan.p_match_any, abs=1e-9
+            plan.p_match_any_without_signals, abs=1e-9
         )
+        assert result.p_match_any_with == pytest.approx(plan.chances_with_plan.p_match_any)
         after = match_chances(
             plan.rotations.applicant_after or a,
             model,

@@ -1466,6 +1466,91 @@ class ApplicantSignals:
             orient="row",
         )
 
+    def lines(self, used: str | None = "optimized") -> list[str]:
+        """The signals as plain text lines (what `imgmatch plan` prints).
+
+        Args:
+            used: the signals the plan counts: "optimized", "own" (applications closed) or
+                None (none placed).
+        """
+        plan = self.own if used == "own" and self.own is not None else self.optimized
+        out = [
+            f"P(match anywhere) {_pct(plan.p_match_any_without)} without signals, "
+            f"{_pct(plan.p_match_any_with)} with {'your' if plan is self.own else 'these'} "
+            f"{plan.signals.height} (effect range {_pct(plan.p_match_any_with_low)}-"
+            f"{_pct(plan.p_match_any_with_high)}; {self.season} rules; effect sizes are upper "
+            "bounds for IMGs)."
+        ]
+        names = {} if self.names is None else {
+            pid: f"{name} ({state})" if state else str(name)
+            for pid, name, state in self.names.iter_rows()
+        }  # fmt: skip
+        for r in plan.signals.iter_rows(named=True):
+            where = names.get(r["program_id"], r["program_id"])
+            out.append(f"  {r['tier']:<6} {r['specialty']:<5} {where}: {r['reason']}")
+        if self.own is not None and plan is not self.own:
+            gap = self.own.p_match_any_with - self.optimized.p_match_any_with
+            out.append(
+                f"Your own {self.own.signals.height} signals give {_pct(self.own.p_match_any_with)}"
+                f" ({_points(-gap) if gap < 0 else 'no less'}"
+                f"{' below' if gap < 0 else ''} the planner's choice)."
+            )
+        if self.random is not None and self.most_friendly is not None:
+            out.append(
+                f"The same signals at random would give {_pct(self.random.p_match_any_with)} "
+                f"(mean of {self.random.draws} draws); to the most IMG-friendly programs first, "
+                f"{_pct(self.most_friendly.p_match_any_with)}."
+            )
+        if self.own is not None and self.own.flags is not None:
+            out += [f"- {m}" for m in self.own.flags["message"].to_list()]
+        out += [f"- {note}" for note in (*self.optimized.notes, *self.notes)]
+        return out
+
+    def own_lines(self) -> list[str]:
+        """What `imgmatch chances` says about the applicant's own signals (or their absence)."""
+        best = self.optimized
+        if self.own is None:
+            if best.signals.height == 0:
+                return [f"No program signals given; {n}" for n in best.notes[-1:]] or [
+                    "No program signals given."
+                ]
+            return [
+                "No program signals given (the profile's `signals`, or a Signal column in your "
+                f"program table). `imgmatch plan` places the season's {best.signals.height}: "
+                f"P(match anywhere) {_pct(best.p_match_any_without)} -> "
+                f"{_pct(best.p_match_any_with)}."
+            ]
+        own = self.own
+        counts = ", ".join(
+            f"{n} {t}" for t, n in own.signals.group_by("tier").len().sort("tier").iter_rows()
+        )
+        out = [
+            f"Your signals ({counts or 'none counted'}): P(match anywhere) "
+            f"{_pct(own.p_match_any_without)} without them, {_pct(own.p_match_any_with)} with "
+            f"them (included above); the planner's choice would give "
+            f"{_pct(best.p_match_any_with)} (`imgmatch plan`)."
+        ]
+        if own.flags is not None:
+            out += [f"- {m}" for m in own.flags["message"].to_list()]
+        return out + [f"- {note}" for note in (*own.notes, *self.notes)]
+
+    def own_dict(self) -> dict[str, Any]:
+        """The keys `imgmatch chances --json` adds about the applicant's own signals."""
+        out: dict[str, Any] = {
+            "signal_season": self.season,
+            "signals": [],
+            "p_match_any_without_signals": round(self.optimized.p_match_any_without, 4),
+            "p_match_any_with_optimized_signals": round(self.optimized.p_match_any_with, 4),
+            "signal_flags": [],
+            "signal_notes": [*self.optimized.notes, *self.notes],
+        }
+        if self.own is not None:
+            own = self.own.to_dict()
+            out["signals"] = own["signals"]
+            out["p_match_any_without_signals"] = own["p_match_any_without_signals"]
+            out["signal_flags"] = own.get("flags", [])
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """The keys `imgmatch plan --json` adds: signals, p_match_any_without_signals, ..."""
         plan = self.optimized.to_dict()
