@@ -18,11 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import analysis
+from analysis.data.files import escape_formulas, spreadsheet_safe
 from analysis.data.observed_rates import (
     RATE_COLUMNS,
-    escape_spreadsheet_formulas,
     read_observed_rates,
-    spreadsheet_safe,
     write_unjoined_csv,
 )
 from analysis.model.calibration import population_rates
@@ -250,7 +249,7 @@ def test_bad_files_are_errors_not_tracebacks(tmp_path, content, expected):
 def test_unreadable_or_unsupported_files(tmp_path):
     broken = tmp_path / "rates.xlsx"
     broken.write_bytes(b"not a zip archive")
-    with pytest.raises(analysis.DataValidationError, match="could not read the workbook"):
+    with pytest.raises(analysis.DataValidationError, match="not a valid .xlsx workbook"):
         read_observed_rates(broken)
     old = tmp_path / "rates.xls"
     old.write_bytes(b"x")
@@ -260,6 +259,16 @@ def test_unreadable_or_unsupported_files(tmp_path):
         read_observed_rates(tmp_path)
     with pytest.raises(FileNotFoundError):
         read_observed_rates(tmp_path / "missing.csv")
+
+
+def test_a_utf8_file_with_one_windows_line_keeps_its_accents(tmp_path):
+    path = tmp_path / "rates.csv"
+    utf8 = "Program,City,State,Non US IMG\nClínica Bogotá Program,Bogotá,NY,0.05\n"
+    windows = "Hôpital Saint Program,Albany,NY,0.02\n".encode("cp1252")
+    path.write_bytes(utf8.encode("utf-8") + windows)
+    with pytest.warns(analysis.errors.DataWarning, match="line 3"):
+        rates = read_observed_rates(path)
+    assert rates.table["program"].to_list() == ["Clínica Bogotá Program", "Hôpital Saint Program"]
 
 
 def test_a_rates_table_without_the_group_column_is_an_error(programs):
@@ -604,7 +613,7 @@ def test_formula_cells_are_escaped():
     assert spreadsheet_safe("Saint Aldric") == "Saint Aldric"
     assert spreadsheet_safe("") == "" and spreadsheet_safe(None) is None
     frame = pl.DataFrame({"a": ["=1+1", "ok", None], "n": [-1, 2, 3]})
-    escaped = escape_spreadsheet_formulas(frame)
+    escaped = escape_formulas(frame)
     assert escaped["a"].to_list() == ["'=1+1", "ok", None]
     assert escaped["n"].to_list() == [-1, 2, 3]  # numbers are numbers
 

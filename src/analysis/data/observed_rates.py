@@ -43,7 +43,7 @@ written, the value and what is expected. A cell outside these rules is never gue
 
 `write_unjoined_csv` writes the rows an evaluation could not use; every text cell that a
 spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return) gets
-a leading apostrophe (`spreadsheet_safe`, `escape_spreadsheet_formulas`).
+a leading apostrophe (`analysis.data.files.escape_formulas`, shared by every writer).
 
 Formats: CSV, TSV or TXT (UTF-8 with or without BOM, UTF-16 with a BOM, cp1252, then
 Latin-1; comma, semicolon or tab delimited), XLSX/XLSM (the first sheet, or `sheet=`), or a
@@ -61,26 +61,27 @@ import io as _io
 import os
 import re
 import unicodedata
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from warnings import warn
 
 import polars as pl
 
-import analysis
-from analysis.errors import DataValidationError, Problem, file_problem
+from analysis.data.files import atomic_output, escape_formulas
+from analysis.data.programs import check_workbook, decode_text
+from analysis.data.schemas import program_columns
+from analysis.data.vocabulary import specialties
+from analysis.errors import DataValidationError, DataWarning, Problem, file_problem
 
 __all__ = [
     "RATE_COLUMNS",
     "RATE_GROUPS",
     "ObservedRates",
-    "escape_spreadsheet_formulas",
     "observed_rates_header_aliases",
     "read_observed_rates",
     "specialty_code",
-    "spreadsheet_safe",
     "write_unjoined_csv",
 ]
 
@@ -219,35 +220,14 @@ class ObservedRates:
 # --------------------------------------------------------------------------- raw cells
 
 
-def _decode(data: bytes, label: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as error:
-            raise DataValidationError(
-                [file_problem(label, f"not valid UTF-16 text ({error.reason})")]
-            ) from None
-    if data.startswith(b"PK\x03\x04"):
-        raise DataValidationError(
-            [file_problem(label, "this is an Excel workbook, not a text file: name it .xlsx")]
-        )
-    if b"\x00" in data:
-        raise DataValidationError(
-            [file_problem(label, "not a text file (it contains binary data); save as CSV")]
-        )
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
-
-
 def _csv_grid(path: Path, label: str) -> list[list[str]]:
     data = path.read_bytes()
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
         raise DataValidationError([file_problem(label, "the file is empty")])
-    text = _decode(data, label).lstrip("\ufeff")
+    text, _, warnings = decode_text(data, label)
+    text = text.lstrip("\ufeff")
+    for warning in warnings:
+        warn(warning, DataWarning, stacklevel=3)
     first = text.split("\n", 1)[0]
     counts = {sep: first.count(sep) for sep in (",", ";", "\t")}
     delimiter = max(counts, key=lambda sep: counts[sep])
@@ -278,6 +258,7 @@ def _excel_text(cell: Any) -> str | None:
 def _xlsx_grid(path: Path, label: str, sheet: str | None) -> list[list[str | None]]:
     import openpyxl
 
+    check_workbook(path, label)  # a zip bomb is refused before any parsing
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a broken archive
@@ -370,7 +351,7 @@ def _state_lookup() -> dict[str, str]:
 
 def _program_state_codes() -> tuple[str, ...]:
     """USPS codes the program table accepts (its `state` column), from the public contract."""
-    for spec in analysis.program_columns():
+    for spec in program_columns():
         if spec.name == "state" and spec.allowed:
             return tuple(spec.allowed)
     return tuple(_STATE_NAMES)
@@ -379,7 +360,7 @@ def _program_state_codes() -> tuple[str, ...]:
 @functools.cache
 def _specialty_lookup() -> dict[str, str]:
     index: dict[str, str] = {}
-    for code, spec in analysis.specialties().items():
+    for code, spec in specialties().items():
         labels = (code, spec.name, *spec.aliases, spec.interview_ref or "")
         for label in labels:
             for variant in (label, label.replace("&", " and ")):
@@ -397,7 +378,7 @@ def specialty_code(text: str) -> str:
     code = _specialty_lookup().get(_compact(text))
     if code is None:
         raise ValueError(
-            f"unknown specialty {text!r}; use a name or one of {', '.join(analysis.specialties())}"
+            f"unknown specialty {text!r}; use a name or one of {', '.join(specialties())}"
         )
     return code
 
@@ -565,45 +546,10 @@ def _parse_grid(grid: list[list[Any]], label: str | None, *, first_row: int = 1)
         )
     )
     out: dict[str, pl.Series] = {"row": rows, "program": program, "city": cells("city")}
-    state = cells("state")
-    if "state" in columns.positions:
-        out["state"], found = _lookup_column(
-            state,
-            rows,
-            columns.headers["state"],
-            label,
-            _state_lookup(),
-            "a USPS state code (NY, TX, PR...) or a state name (New York)",
-        )
-        problems.extend(found)
-    else:
-        out["state"] = state
-    specialty = cells("specialty")
-    if "specialty" in columns.positions:
-        codes = ", ".join(analysis.specialties())
-        out["specialty"], found = _lookup_column(
-            specialty,
-            rows,
-            columns.headers["specialty"],
-            label,
-            _specialty_lookup(),
-            f"a specialty name or code ({codes})",
-        )
-        problems.extend(found)
-    else:
-        out["specialty"] = specialty
+    out.update(_place_columns(cells, columns, rows, label, problems))
     notes: list[str] = []
+    out.update(_rate_columns(cells, columns, rows, label, problems, notes))
     groups = tuple(g for g in RATE_GROUPS if g in columns.positions)
-    for group in RATE_GROUPS:
-        if group in columns.positions:
-            header = columns.headers[group]
-            share, found, note = _parse_rates(cells(group), rows, header, label)
-            problems.extend(found)
-            if note:
-                notes.append(note)
-        else:
-            share = pl.Series([None] * len(kept), dtype=pl.Float64)
-        out[RATE_COLUMNS[group]] = share.alias(RATE_COLUMNS[group])
     if problems:
         raise DataValidationError(problems, source=label)
     if columns.ignored:
@@ -618,6 +564,50 @@ def _parse_grid(grid: list[list[Any]], label: str | None, *, first_row: int = 1)
         has_specialty="specialty" in columns.positions,
         notes=tuple(notes),
     )
+
+
+def _place_columns(
+    cells: Any, columns: Any, rows: pl.Series, label: str | None, problems: list[Problem]
+) -> dict[str, pl.Series]:
+    """State and specialty, read through their lookups (problems appended)."""
+    out: dict[str, pl.Series] = {}
+    lookups = {
+        "state": (_state_lookup(), "a USPS state code (NY, TX, PR...) or a state name (New York)"),
+        "specialty": (
+            _specialty_lookup(),
+            f"a specialty name or code ({', '.join(specialties())})",
+        ),
+    }
+    for role, (lookup, expected) in lookups.items():
+        raw = cells(role)
+        if role not in columns.positions:
+            out[role] = raw
+            continue
+        out[role], found = _lookup_column(raw, rows, columns.headers[role], label, lookup, expected)
+        problems.extend(found)
+    return out
+
+
+def _rate_columns(
+    cells: Any,
+    columns: Any,
+    rows: pl.Series,
+    label: str | None,
+    problems: list[Problem],
+    notes: list[str],
+) -> dict[str, pl.Series]:
+    """One share column per applicant group (null where unknown or absent)."""
+    out: dict[str, pl.Series] = {}
+    for group in RATE_GROUPS:
+        if group in columns.positions:
+            share, found, note = _parse_rates(cells(group), rows, columns.headers[group], label)
+            problems.extend(found)
+            if note:
+                notes.append(note)
+        else:
+            share = pl.Series([None] * len(rows), dtype=pl.Float64)
+        out[RATE_COLUMNS[group]] = share.alias(RATE_COLUMNS[group])
+    return out
 
 
 def read_observed_rates(source: Any, *, sheet: str | None = None) -> ObservedRates:
@@ -682,56 +672,24 @@ def read_observed_rates(source: Any, *, sheet: str | None = None) -> ObservedRat
 
 # --------------------------------------------------------------------------- writing
 
-_FORMULA_START = r"^[=+\-@\t\r]"
-
-
-def spreadsheet_safe(text: str | None) -> str | None:
-    """Text that a spreadsheet shows as text: a leading apostrophe before =, +, -, @, tab or CR.
-
-    A cell such as "=HYPERLINK(...)" in a CSV would otherwise run as a formula when the file
-    is opened in Excel, LibreOffice or Google Sheets (CSV injection).
-    """
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text
-
-
-def escape_spreadsheet_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    """`spreadsheet_safe` applied to every text column of a frame (vectorized)."""
-    return frame.with_columns(
-        pl.when(pl.col(name).str.contains(_FORMULA_START))
-        .then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name))
-        .alias(name)
-        for name, dtype in frame.schema.items()
-        if dtype == pl.String
-    )
-
 
 def write_unjoined_csv(unjoined: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write the rows that were not joined as a UTF-8 CSV (with BOM, for Excel), atomically.
 
-    Text cells are made formula-safe (`escape_spreadsheet_formulas`); list columns are
+    Text cells are made formula-safe (`analysis.data.files.escape_formulas`); list columns are
     written as '; '-separated text. The file appears complete or not at all.
 
     Returns:
         The path written.
     """
-    target = Path(path)
     frame = unjoined.with_columns(
         pl.col(name).cast(pl.List(pl.String)).list.join("; ")
         for name, dtype in unjoined.schema.items()
         if isinstance(dtype, pl.List)
     )
-    frame = escape_spreadsheet_formulas(frame)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(b"\xef\xbb\xbf")
-            frame.write_csv(handle)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    frame = escape_formulas(frame)
+    target = Path(path)
+    with atomic_output(target) as tmp, tmp.open("wb") as handle:
+        handle.write(b"\xef\xbb\xbf")
+        frame.write_csv(handle)
     return target
