@@ -71,8 +71,7 @@ import polars as pl
 
 from analysis.data.files import atomic_output, escape_formulas
 from analysis.data.programs import check_workbook, decode_text
-from analysis.data.schemas import program_columns
-from analysis.data.vocabulary import specialties
+from analysis.data.vocabulary import US_STATES, specialties
 from analysis.errors import DataValidationError, DataWarning, Problem, file_problem
 
 __all__ = [
@@ -120,22 +119,6 @@ _UNKNOWN_CELLS = frozenset({"", "-", "--", "–", "—", "n/a", "na", "?", "unkn
 _RATE_EXPECTED = (
     "a rate from 0 to 1 (0.12), a percentage (12%), or '-' or an empty cell for unknown"
 )
-
-_STATE_NAMES: dict[str, str] = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
-    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
-    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
-    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
-    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
-    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
-    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon",
-    "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota",
-    "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
-    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
-    "PR": "Puerto Rico", "GU": "Guam", "VI": "U.S. Virgin Islands",
-}  # fmt: skip
-"""English names of the states and territories with residency programs (codes: USPS)."""
 
 
 def _compact(text: Any) -> str:
@@ -342,19 +325,11 @@ def _find_header(grid: Sequence[Sequence[Any]], label: str | None) -> int:
 
 @functools.cache
 def _state_lookup() -> dict[str, str]:
-    codes = _program_state_codes()
-    index = {_compact(code): code for code in codes}
-    index.update({_compact(name): code for code, name in _STATE_NAMES.items() if code in codes})
+    """USPS codes and state names (the program table's vocabulary) -> USPS code."""
+    index = {_compact(code): code for code in US_STATES}
+    index.update({_compact(name): code for code, name in US_STATES.items()})
     index.update({"washingtondc": "DC", "virginislands": "VI", "usvirginislands": "VI"})
     return index
-
-
-def _program_state_codes() -> tuple[str, ...]:
-    """USPS codes the program table accepts (its `state` column), from the public contract."""
-    for spec in program_columns():
-        if spec.name == "state" and spec.allowed:
-            return tuple(spec.allowed)
-    return tuple(_STATE_NAMES)
 
 
 @functools.cache

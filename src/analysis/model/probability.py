@@ -607,12 +607,9 @@ class _Request:
     curve: bool
 
 
-def _specialty_chances(
-    request: _Request, s: str, preference: int
-) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame | None]:
-    """(the specialty's row, its interview pmf, its application curve or None)."""
-    feat = request.model.features(request.visa)
-    scores = specialty_scores(
+def _scores(request: _Request, s: str) -> SpecialtyScores:
+    """The applicant's interview chances at one specialty's programs, as the request says."""
+    return specialty_scores(
         request.model,
         request.arrays,
         s,
@@ -621,6 +618,14 @@ def _specialty_chances(
         extra_letters=np.array([request.letters.get(s, 0)], dtype=float),
         signals={0: request.signaled} if request.signaled else None,
     )
+
+
+def _specialty_chances(
+    request: _Request, s: str, preference: int
+) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame | None]:
+    """(the specialty's row, its interview pmf, its application curve or None)."""
+    feat = request.model.features(request.visa)
+    scores = _scores(request, s)
     mc = match_curve(s)
     eligible_mask = scores.screen_bits[0] == 0
     eligible = int(eligible_mask.sum()) if scores.rows.size else 0
@@ -782,15 +787,7 @@ _PROGRAM_COLUMNS = (
 def _program_rows(request: _Request, s: str, rank: int) -> pl.DataFrame | None:
     """One specialty's programs with the applicant's chances there (None: no program)."""
     feat = request.model.features(request.visa)
-    sc = specialty_scores(
-        request.model,
-        request.arrays,
-        s,
-        request.visa,
-        rotations={0: request.rotated} if request.rotated else None,
-        extra_letters=np.array([request.letters.get(s, 0)], dtype=float),
-        signals={0: request.signaled} if request.signaled else None,
-    )
+    sc = _scores(request, s)
     if sc.rows.size == 0:
         return None
     ids = feat.ids[sc.rows]
