@@ -285,6 +285,103 @@ def _narrow(array: np.ndarray, bad: np.ndarray, dtype: type[np.integer]) -> np.n
     return out
 
 
+def _check_shapes(
+    indptr: np.ndarray,
+    programs: np.ndarray,
+    ranks: np.ndarray,
+    capacities: np.ndarray,
+    problems: _Problems,
+) -> None:
+    """Problems of the arrays' lengths and of `indptr` (entry-level checks need them right)."""
+    n_entries = programs.shape[0]
+    n_programs = capacities.shape[0]
+    if indptr.shape[0] == 0:
+        problems.add("indptr: expected n_applicants + 1 values (at least one), got none")
+    else:
+        if indptr[0] != 0:
+            problems.add(f"indptr[0]: {indptr[0]}: expected 0")
+        if indptr[-1] != n_entries:
+            problems.add(
+                f"indptr[-1]: {indptr[-1]}: expected the number of entries in programs "
+                f"({n_entries})"
+            )
+        problems.add_many(
+            np.diff(indptr) < 0,
+            lambda i: (
+                f"indptr[{i + 1}]: {indptr[i + 1]}: expected >= indptr[{i}] "
+                f"({indptr[i]}): a list cannot have negative length"
+            ),
+            "decreasing indptr values",
+        )
+    if ranks.shape[0] != n_entries:
+        problems.add(
+            f"program_ranks: {ranks.shape[0]} values: expected one per entry of programs "
+            f"({n_entries})"
+        )
+    if indptr.shape[0] > _INT32_MAX or n_programs > _INT32_MAX:
+        problems.add(f"too many applicants or programs: at most {_INT32_MAX:,} each")
+
+
+def _check_values(
+    indptr64: np.ndarray,
+    programs: np.ndarray,
+    ranks: np.ndarray,
+    capacities: np.ndarray,
+    problems: _Problems,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Problems of the entries' values (ranges, repeats, ties); the narrowed arrays."""
+    n_programs = capacities.shape[0]
+
+    def at(e: int) -> str:
+        a = int(np.searchsorted(indptr64, e, side="right")) - 1
+        return f"(applicant {a}, list position {e - int(indptr64[a])})"
+
+    bad_program = (programs < 0) | (programs >= n_programs)
+    problems.add_many(
+        bad_program,
+        lambda e: (
+            f"programs[{e}] {at(e)}: {programs[e]}: expected a program index in "
+            f"0..{n_programs - 1} (capacities has {n_programs} programs)"
+        ),
+        "program indices out of range",
+    )
+    bad_rank = (ranks < UNRANKED) | (ranks > _INT32_MAX)
+    problems.add_many(
+        bad_rank,
+        lambda e: (
+            f"program_ranks[{e}] {at(e)}: {ranks[e]}: expected a rank in "
+            f"0..{_INT32_MAX} or UNRANKED ({UNRANKED})"
+        ),
+        "ranks out of range",
+    )
+    problems.add_many(
+        capacities < 0,
+        lambda p: f"capacities[{p}]: {capacities[p]}: expected 0 or more positions",
+        "negative capacities",
+    )
+    programs32 = _narrow(programs, bad_program, np.int32)
+    ranks32 = _narrow(ranks, bad_rank, np.int32)
+    repeat_of, tie_with = _duplicates_and_ties(indptr64, programs32, ranks32, n_programs)
+    problems.add_many(
+        repeat_of >= 0,
+        lambda e: (
+            f"programs[{e}] {at(e)}: {programs[e]}: already listed by this applicant "
+            f"at entry {repeat_of[e]}: list each program once"
+        ),
+        "programs listed twice",
+    )
+    problems.add_many(
+        tie_with >= 0,
+        lambda e: (
+            f"program_ranks[{e}] {at(e)}: {ranks[e]}: program {programs[e]} gives "
+            f"the same rank at entry {tie_with[e]} {at(int(tie_with[e]))}: a program's ranks "
+            "must be distinct"
+        ),
+        "tied ranks",
+    )
+    return programs32, ranks32
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class RankLists:
     """Both sides' rank lists and the programs' capacities, validated (see the module doc).
@@ -307,86 +404,10 @@ class RankLists:
         ranks = _as_int_array("program_ranks", self.program_ranks, problems)
         capacities = _as_int_array("capacities", self.capacities, problems)
         problems.raise_if_any()
-
-        n_entries = programs.shape[0]
-        n_programs = capacities.shape[0]
-        if indptr.shape[0] == 0:
-            problems.add("indptr: expected n_applicants + 1 values (at least one), got none")
-        else:
-            if indptr[0] != 0:
-                problems.add(f"indptr[0]: {indptr[0]}: expected 0")
-            if indptr[-1] != n_entries:
-                problems.add(
-                    f"indptr[-1]: {indptr[-1]}: expected the number of entries in programs "
-                    f"({n_entries})"
-                )
-            problems.add_many(
-                np.diff(indptr) < 0,
-                lambda i: (
-                    f"indptr[{i + 1}]: {indptr[i + 1]}: expected >= indptr[{i}] "
-                    f"({indptr[i]}): a list cannot have negative length"
-                ),
-                "decreasing indptr values",
-            )
-        if ranks.shape[0] != n_entries:
-            problems.add(
-                f"program_ranks: {ranks.shape[0]} values: expected one per entry of programs "
-                f"({n_entries})"
-            )
-        if indptr.shape[0] > _INT32_MAX or n_programs > _INT32_MAX:
-            problems.add(f"too many applicants or programs: at most {_INT32_MAX:,} each")
+        _check_shapes(indptr, programs, ranks, capacities, problems)
         problems.raise_if_any()
-
         indptr64 = indptr.astype(np.int64)
-
-        def at(e: int) -> str:
-            a = int(np.searchsorted(indptr64, e, side="right")) - 1
-            return f"(applicant {a}, list position {e - int(indptr64[a])})"
-
-        bad_program = (programs < 0) | (programs >= n_programs)
-        problems.add_many(
-            bad_program,
-            lambda e: (
-                f"programs[{e}] {at(e)}: {programs[e]}: expected a program index in "
-                f"0..{n_programs - 1} (capacities has {n_programs} programs)"
-            ),
-            "program indices out of range",
-        )
-        bad_rank = (ranks < UNRANKED) | (ranks > _INT32_MAX)
-        problems.add_many(
-            bad_rank,
-            lambda e: (
-                f"program_ranks[{e}] {at(e)}: {ranks[e]}: expected a rank in "
-                f"0..{_INT32_MAX} or UNRANKED ({UNRANKED})"
-            ),
-            "ranks out of range",
-        )
-        problems.add_many(
-            capacities < 0,
-            lambda p: f"capacities[{p}]: {capacities[p]}: expected 0 or more positions",
-            "negative capacities",
-        )
-
-        programs32 = _narrow(programs, bad_program, np.int32)
-        ranks32 = _narrow(ranks, bad_rank, np.int32)
-        repeat_of, tie_with = _duplicates_and_ties(indptr64, programs32, ranks32, n_programs)
-        problems.add_many(
-            repeat_of >= 0,
-            lambda e: (
-                f"programs[{e}] {at(e)}: {programs[e]}: already listed by this applicant "
-                f"at entry {repeat_of[e]}: list each program once"
-            ),
-            "programs listed twice",
-        )
-        problems.add_many(
-            tie_with >= 0,
-            lambda e: (
-                f"program_ranks[{e}] {at(e)}: {ranks[e]}: program {programs[e]} gives "
-                f"the same rank at entry {tie_with[e]} {at(int(tie_with[e]))}: a program's ranks "
-                "must be distinct"
-            ),
-            "tied ranks",
-        )
+        programs32, ranks32 = _check_values(indptr64, programs, ranks, capacities, problems)
         problems.raise_if_any()
 
         if capacities.dtype == np.uint64:  # past 2**62 is as good as unlimited; would wrap

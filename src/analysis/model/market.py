@@ -649,7 +649,8 @@ def _choose(
         score += np.float32(noise) * rng.standard_normal(p.shape, dtype=np.float32)
     np.putmask(score, ~eligible, np.float32(-np.inf))
     if k < p.shape[1]:
-        top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+        m = p.shape[1]
+        top = np.argpartition(score, m - k, axis=1)[:, m - k :]
     else:
         top = np.broadcast_to(np.arange(p.shape[1]), p.shape)
     order = np.argsort(-np.take_along_axis(score, top, axis=1), axis=1, kind="stable")
@@ -819,14 +820,37 @@ def _offers(
     return final
 
 
+@dataclass
+class _Draw:
+    """One replication's applications (flat arrays, one entry each) and who applied."""
+
+    types: np.ndarray  # per applicant: index into TYPES, -1 for the user's applicants
+    first_inserted: int  # index of the first user applicant (= number of applicants if none)
+    applicant: np.ndarray
+    program: np.ndarray
+    order: np.ndarray  # 0 first specialty, 1 second
+    p_open: np.ndarray  # chance of being considered (0 at programs closed to the kind)
+    desirability: np.ndarray  # per program
+
+
 def simulate_market(market: Market, seed: int | Sequence[int]) -> Outcome:
     """One replication: a fresh market drawn with `seed`, matched (see the module docstring)."""
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
+    draw = _draw(market, rng)
+    held = rng.binomial(market.positions, market.other_share)
+    invited, y, taste, cut = _interviews(market, draw, held, rng)
+    lists = _rank_lists(market, draw, invited, y, taste, held, rng)
+    match = deferred_acceptance(lists)
+    outcome = _outcome(market, draw, lists, match, held, cut)
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def _draw(market: Market, rng: np.random.Generator) -> _Draw:
+    """Applicants, programs' openness and desirability, and every application."""
     params = market_params()
-    side = market.model.side
-    n_programs = side.ids.size
-    n_specs = len(market.specialties)
+    n_programs = market.model.side.ids.size
     pools = _draw_pools(market, rng)
     open_draw = rng.random(n_programs)  # one uniform per program: nested openness by visa
     rho = float(params["rank_lists"]["img_openness_weight"])
@@ -835,92 +859,121 @@ def simulate_market(market: Market, seed: int | Sequence[int]) -> Outcome:
     ) * rng.standard_normal(n_programs)
     entries, offsets = _applications(market, pools, open_draw, rng)
     applicant, program, order, p_open = entries.arrays()
-    n_applicants = int(offsets[-1])
-    types = np.concatenate([np.full(len(p.arrays), p.type_index, dtype=np.int64) for p in pools])
-    if types.size == 0:
-        types = np.zeros(0, dtype=np.int64)
+    types = np.concatenate(
+        [np.zeros(0, dtype=np.int64)]
+        + [np.full(len(p.arrays), p.type_index, dtype=np.int64) for p in pools]
+    )
+    inserted = bool(pools) and pools[-1].type_index == -1
+    return _Draw(
+        types=types,
+        first_inserted=int(offsets[-2]) if inserted else int(offsets[-1]),
+        applicant=applicant,
+        program=program,
+        order=order,
+        p_open=p_open,
+        desirability=desirability,
+    )
 
-    # interview offers: considered with probability p, then the top y up to capacity
+
+def _interviews(
+    market: Market, draw: _Draw, held: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(invited entries, program's view y, applicant's taste, programs whose considered
+    applicants exceeded capacity): considered with probability p_open, then offers."""
+    params = market_params()
+    program, p_open = draw.program, draw.p_open
     considered = np.flatnonzero(rng.random(p_open.size, dtype=np.float32) < p_open)
     pc = np.clip(p_open[considered], np.float32(1e-6), np.float32(1 - 1e-6))
     y = np.full(p_open.size, -np.inf, dtype=np.float32)
+    noise = np.float32(params["rank_lists"]["preference_noise"])
     y[considered] = (
-        np.log(pc)
-        - np.log1p(-pc)
-        + np.float32(params["rank_lists"]["preference_noise"])
-        * rng.standard_normal(considered.size, dtype=np.float32)
+        np.log(pc) - np.log1p(-pc) + noise * rng.standard_normal(considered.size, dtype=np.float32)
     )
-    held = rng.binomial(market.positions, market.other_share)
     capacity = np.rint(market.per_position * (market.positions - held)).astype(np.int64)
     taste = np.zeros(p_open.size, dtype=np.float32)
-    taste[considered] = params["rank_lists"]["shared"] * desirability[program[considered]] + params[
-        "rank_lists"
-    ]["personal"] * rng.standard_normal(considered.size)
-    invited = _offers(
-        program, applicant, order, y, taste, considered, capacity,
-        int(params["interviews"]["attend_at_most"]),
-    )  # fmt: skip
-    cut = np.bincount(program[considered], minlength=n_programs) > capacity
+    shared, personal = params["rank_lists"]["shared"], params["rank_lists"]["personal"]
+    taste[considered] = shared * draw.desirability[program[considered]] + personal * (
+        rng.standard_normal(considered.size)
+    )
+    cap = int(params["interviews"]["attend_at_most"])
+    invited = _offers(program, draw.applicant, draw.order, y, taste, considered, capacity, cap)
+    cut = np.bincount(program[considered], minlength=capacity.size) > capacity
+    return invited, y, taste, cut
 
-    # rank lists
-    by_applicant = invited[np.lexsort((-taste[invited], order[invited], applicant[invited]))]
-    a, prog, yi = applicant[by_applicant], program[by_applicant], y[by_applicant]
-    if market.inserted.rank_limit is not None and pools and pools[-1].type_index == -1:
-        _, position = _group_rank(a, np.arange(a.size))
-        keep = (types[a] != -1) | (position < market.inserted.rank_limit)
-        a, prog, yi = a[keep], prog[keep], yi[keep]
-    view = yi + params["rank_lists"]["interview_noise"] * rng.standard_normal(yi.size)
+
+def _rank_lists(
+    market: Market,
+    draw: _Draw,
+    invited: np.ndarray,
+    y: np.ndarray,
+    taste: np.ndarray,
+    held: np.ndarray,
+    rng: np.random.Generator,
+) -> RankLists:
+    """Both sides' lists of the interviews: applicants by specialty order then taste (the
+    user's applicants cut at their rank limit), programs by y + interview noise."""
+    key = np.lexsort((-taste[invited], draw.order[invited], draw.applicant[invited]))
+    entry = invited[key]
+    limit = market.inserted.rank_limit
+    if limit is not None:
+        _, position = _group_rank(draw.applicant[entry], np.arange(entry.size))
+        entry = entry[(draw.applicant[entry] < draw.first_inserted) | (position < limit)]
+    a, prog = draw.applicant[entry], draw.program[entry]
+    noise = market_params()["rank_lists"]["interview_noise"]
+    view = y[entry] + noise * rng.standard_normal(entry.size)
     _, program_rank = _group_rank(prog, -view)
+    n_applicants = draw.types.size
     indptr = np.zeros(n_applicants + 1, dtype=np.int64)
     np.cumsum(np.bincount(a, minlength=n_applicants), out=indptr[1:])
-    lists = RankLists(indptr, prog, program_rank, market.positions - held)
-    match = deferred_acceptance(lists)
+    return RankLists(indptr, prog, program_rank, market.positions - held)
 
-    # counts
-    spec_of = market.spec_index
+
+def _outcome(
+    market: Market,
+    draw: _Draw,
+    lists: RankLists,
+    match: np.ndarray,
+    held: np.ndarray,
+    cut: np.ndarray,
+) -> Outcome:
+    """The replication's counts (see `Outcome`)."""
+    n_specs = len(market.specialties)
+    spec_of, types = market.spec_index, draw.types
+    a = np.repeat(np.arange(lists.n_applicants), np.diff(lists.indptr))
+    prog = lists.programs.astype(np.int64)
     background = types >= 0
-    certified = np.diff(indptr) > 0
-    matched = match >= 0
     t_bg = types[background]
-    entered = np.bincount(t_bg, minlength=len(TYPES))
-    cert = np.bincount(t_bg, weights=certified[background], minlength=len(TYPES))
-    got = np.bincount(t_bg, weights=matched[background], minlength=len(TYPES))
+    certified = np.diff(lists.indptr) > 0
+    matched = match >= 0
     mb = matched & background
-    matched_by = _table(spec_of[match[mb]], types[mb], n_specs)
     inside = spec_of >= 0
-    positions = np.bincount(spec_of[inside], weights=market.positions[inside], minlength=n_specs)
-    held_by = np.bincount(spec_of[inside], weights=held[inside], minlength=n_specs)
     bg_entry = types[a] >= 0
-    pairs = np.unique(np.stack([a[bg_entry], spec_of[prog[bg_entry]]]), axis=1)
-    ranking = _table(pairs[1], types[pairs[0]], n_specs)
-    interviews = _table(spec_of[prog[bg_entry]], types[a[bg_entry]], n_specs)
-    bg_app = types[applicant] >= 0
-    applications = _table(spec_of[program[bg_app]], types[applicant[bg_app]], n_specs)
-    bound = np.bincount(spec_of[cut & inside], minlength=n_specs)
-
-    n_ins = len(market.inserted.ids)
-    ins_match = np.full(n_ins, -1, dtype=np.int64)
+    pairs = np.unique(a[bg_entry] * n_specs + spec_of[prog[bg_entry]])
+    bg_app = types[draw.applicant] >= 0
+    ins = slice(draw.first_inserted, None)
+    n_ins = types.size - draw.first_inserted
     ins_interviews = np.zeros((n_ins, n_specs), dtype=np.int64)
-    if n_ins:
-        first = int(offsets[-2])
-        got_ins = match[first:]
-        ins_match = np.where(got_ins >= 0, spec_of[np.maximum(got_ins, 0)], -1)
-        mine = a >= first
-        np.add.at(ins_interviews, (a[mine] - first, spec_of[prog[mine]]), 1)
+    mine = a >= draw.first_inserted
+    np.add.at(ins_interviews, (a[mine] - draw.first_inserted, spec_of[prog[mine]]), 1)
     return Outcome(
-        entered=entered.astype(np.int64),
-        certified=cert.astype(np.int64),
-        matched=got.astype(np.int64),
-        matched_by_specialty=matched_by,
-        positions=positions.astype(np.int64),
-        held=held_by.astype(np.int64),
-        ranking=ranking,
-        interviews=interviews,
-        applications=applications,
-        capacity_bound=bound.astype(np.int64),
-        inserted_match=ins_match,
+        entered=np.bincount(t_bg, minlength=len(TYPES)).astype(np.int64),
+        certified=np.bincount(t_bg, weights=certified[background], minlength=len(TYPES)).astype(
+            np.int64
+        ),
+        matched=np.bincount(t_bg, weights=matched[background], minlength=len(TYPES)).astype(
+            np.int64
+        ),
+        matched_by_specialty=_table(spec_of[match[mb]], types[mb], n_specs),
+        positions=np.bincount(
+            spec_of[inside], weights=market.positions[inside], minlength=n_specs
+        ).astype(np.int64),
+        held=np.bincount(spec_of[inside], weights=held[inside], minlength=n_specs).astype(np.int64),
+        ranking=_table(pairs % n_specs, types[pairs // n_specs], n_specs),
+        interviews=_table(spec_of[prog[bg_entry]], types[a[bg_entry]], n_specs),
+        applications=_table(spec_of[draw.program[bg_app]], types[draw.applicant[bg_app]], n_specs),
+        capacity_bound=np.bincount(spec_of[cut & inside], minlength=n_specs).astype(np.int64),
+        inserted_match=np.where(match[ins] >= 0, spec_of[np.maximum(match[ins], 0)], -1),
         inserted_interviews=ins_interviews,
-        seconds=time.perf_counter() - start,
     )
 
 
