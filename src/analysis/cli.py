@@ -19,6 +19,7 @@ import datetime as dt
 import functools
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -56,6 +57,7 @@ app = typer.Typer(
 command = functools.partial(app.command, cls=_Command)
 """`app.command` with the flag display fixed; every command is declared through it."""
 
+EXIT_BUG = 1
 EXIT_INVALID_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -174,7 +176,11 @@ def os_error_sentence(error: OSError) -> str:
 
 
 def handles_bad_input(command: F) -> F:
-    """Turn bad input and file-system errors into a message and exit code 2 (no traceback)."""
+    """Turn bad input and file-system errors into a message and exit code 2 (no traceback).
+
+    Anything else is a bug: one line naming it and exit code 1, or the traceback with
+    `IMGMATCH_DEBUG=1` in the environment.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -187,6 +193,21 @@ def handles_bad_input(command: F) -> F:
             raise refuse("File not found:", str(error.filename or error)) from None
         except OSError as error:
             raise refuse("Cannot read or write a file:", os_error_sentence(error)) from None
+        except (typer.Exit, typer.Abort, typer.BadParameter):
+            raise
+        except Exception as error:
+            if os.environ.get("IMGMATCH_DEBUG"):
+                raise
+            from analysis.errors import short_message
+
+            say(
+                ("Internal error:", "bold red"),
+                f" {type(error).__name__}: {short_message(error)}. This is a bug in imgmatch: "
+                "run the same command with IMGMATCH_DEBUG=1 for the traceback and report it.",
+                err=True,
+                one_line=True,
+            )
+            raise typer.Exit(EXIT_BUG) from None
 
     return wrapper  # type: ignore[return-value]
 

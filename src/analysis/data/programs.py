@@ -647,7 +647,7 @@ def _excel_percent_cells(path: Path, sheet: str, raw: RawTable, loaded: Any) -> 
     """Cells formatted as a percentage hold a fraction (0.4 shows as 40 %): scale them.
 
     Only the percentage columns of XLSX files, and only when one of their numbers is at most
-    1 (otherwise no cell can be a formatted fraction), are scanned with openpyxl.
+    1 (otherwise no cell can be a formatted fraction), are scanned (`percent_styled_cells`).
     """
     columns = list(raw.columns)
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
@@ -666,26 +666,13 @@ def _excel_percent_cells(path: Path, sheet: str, raw: RawTable, loaded: Any) -> 
             suspicious.append(i)
     if not suspicious:
         return columns
+    absolute = {i: info.absolute_index + 1 for i, info in enumerate(loaded.selected_columns)}
+    wanted = {absolute[i]: i for i in suspicious}
     try:
-        import openpyxl
-
-        absolute = {i: info.absolute_index + 1 for i, info in enumerate(loaded.selected_columns)}
-        workbook = openpyxl.load_workbook(path, read_only=True)
-        try:
-            worksheet = workbook[sheet]
-            wanted = {absolute[i]: i for i in suspicious}
-            percent: dict[int, set[int]] = {i: set() for i in suspicious}
-            low, high = min(wanted), max(wanted)
-            first = int(raw.rows.min()) if raw.rows.len() else 1
-            for cells in worksheet.iter_rows(min_row=first, min_col=low, max_col=high):
-                for cell in cells:
-                    column = getattr(cell, "column", None)
-                    if column in wanted and "%" in str(getattr(cell, "number_format", "")):
-                        percent[wanted[column]].add(cell.row)
-        finally:
-            workbook.close()
-    except Exception:
+        by_column = percent_styled_cells(path, sheet, set(wanted))
+    except Exception:  # an unusual workbook layout: leave the numbers as they are
         return columns
+    percent = {wanted[c]: rows for c, rows in by_column.items()}
     for i, marked in percent.items():
         if not marked:
             continue
@@ -698,6 +685,73 @@ def _excel_percent_cells(path: Path, sheet: str, raw: RawTable, loaded: Any) -> 
             .alias(columns[i].name)
         )
     return columns
+
+
+_XLSX = {
+    "main": "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}",
+    "rel": "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}",
+    "pkg": "{http://schemas.openxmlformats.org/package/2006/relationships}",
+}
+_PERCENT_FORMAT_IDS = frozenset({9, 10})  # built-in number formats "0%" and "0.00%"
+
+
+def percent_styled_cells(path: Path, sheet: str, columns: set[int]) -> dict[int, set[int]]:
+    """Rows of the cells formatted as a percentage, per column (1-based), of one XLSX sheet.
+
+    Read straight from the workbook's XML with a streaming parser (the styles, then the
+    sheet's cells' style indices), so a sheet of 50,000 rows takes well under a second where
+    opening it cell by cell took tens of seconds.
+    """
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    m, rel, pkg = _XLSX["main"], _XLSX["rel"], _XLSX["pkg"]
+    with zipfile.ZipFile(path) as archive:
+        book = ET.fromstring(archive.read("xl/workbook.xml"))
+        rid = next(s.get(f"{rel}id") for s in book.iter(f"{m}sheet") if s.get("name") == sheet)
+        links = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        target = next(
+            r.get("Target") for r in links.iter(f"{pkg}Relationship") if r.get("Id") == rid
+        )
+        target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        percent_styles = _percent_styles(ET.fromstring(archive.read("xl/styles.xml")), m)
+        found: dict[int, set[int]] = {c: set() for c in columns}
+        with archive.open(target) as handle:
+            for _, cell in ET.iterparse(handle):
+                if cell.tag != f"{m}c":
+                    if cell.tag == f"{m}row":
+                        cell.clear()
+                    continue
+                style = cell.get("s")
+                if style is not None and int(style) in percent_styles:
+                    column, row = _cell_position(cell.get("r", ""))
+                    if column in found:
+                        found[column].add(row)
+    return found
+
+
+def _percent_styles(styles: Any, m: str) -> set[int]:
+    """Indices of the cell styles whose number format shows a percentage."""
+    custom = {
+        int(f.get("numFmtId", -1))
+        for f in styles.iter(f"{m}numFmt")
+        if "%" in f.get("formatCode", "")
+    }
+    xfs = styles.find(f"{m}cellXfs")
+    return {
+        i
+        for i, xf in enumerate([] if xfs is None else xfs.findall(f"{m}xf"))
+        if int(xf.get("numFmtId", 0)) in _PERCENT_FORMAT_IDS | custom
+    }
+
+
+def _cell_position(reference: str) -> tuple[int, int]:
+    """'AB12' -> (column 28, row 12)."""
+    letters = "".join(ch for ch in reference if ch.isalpha())
+    column = 0
+    for ch in letters.upper():
+        column = column * 26 + ord(ch) - 64
+    return column, int(reference[len(letters) :] or 0)
 
 
 def _read_parquet_cells(path: Path, label: str) -> RawTable:
