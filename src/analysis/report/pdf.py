@@ -21,7 +21,7 @@ there is none, or the Playwright package is missing, nothing is printed and
 
 Inputs: the output folder and the batch's records. Outputs: the PDF files, a `PdfBatch`.
 Limits: a chart taller than a page is scaled to the page's height by the print CSS; the
-footer's name is the profile's (escaped); about 1 s per report on two cores (README).
+footer's name is the profile's (escaped); about 1.5 s per report on two cores (README).
 """
 
 from __future__ import annotations
