@@ -23,17 +23,26 @@ help: ## Show this help
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "imgmatch needs Python 3.11 or newer; found " + sys.version.split()[0] + ". Set PYTHON=/path/to/python3.11")'
+	@echo "Creating the environment $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The stamps re-run the install only when pyproject.toml changes.
+# The stamps re-run the install only when pyproject.toml changes. pip is not quiet here: the
+# first install downloads and builds for several minutes, and its lines show it is working.
+INSTALLING = @echo "Installing imgmatch$(1) and its dependencies into $(VENV): the first time takes several minutes; pip lists each package as it goes"
+USE = @echo "imgmatch is installed in $(BIN)/ (not on your PATH): run $(BIN)/imgmatch --help, or 'source $(BIN)/activate' first to type imgmatch alone"
+
 $(VENV)/.runtime-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(call INSTALLING,)
+	$(BIN)/python -m pip install -e .
 	@touch $@
+	$(USE)
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(call INSTALLING, with the test tools)
+	$(BIN)/python -m pip install -e '.[dev]'
 	@touch $@ $(VENV)/.runtime-installed
+	$(USE)
 
 setup: $(VENV)/.runtime-installed ## Create .venv and install imgmatch (runtime only)
 
@@ -41,6 +50,8 @@ setup-dev: $(VENV)/.dev-installed ## Create .venv and install imgmatch with the 
 
 report: $(VENV)/.runtime-installed ## Write one HTML report per demo applicant, plus index.html, into reports/
 	$(BIN)/imgmatch report --programs $(PROGRAMS) --out $(OUT) $(APPLICANTS)
+	@echo "Open $(OUT)/index.html in a browser."
+	$(USE)
 
 test: $(VENV)/.dev-installed ## Run every test: unit, properties, notebooks (nbval), reports, browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -57,9 +68,10 @@ format: $(VENV)/.dev-installed ## Reformat the code with ruff
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-bench: $(VENV)/.dev-installed ## Run the benchmarks (engine, then reports); each ends with one JSON line
+bench: $(VENV)/.dev-installed ## Run the benchmarks (engine, reports, scaling); each ends with one JSON line
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_reports.py
+	$(BIN)/python benchmarks/bench_scaling.py
 
 lab: $(VENV)/.runtime-installed ## Open JupyterLab on notebooks/ (installs the [lab] extra on first use)
 	@$(BIN)/python -c 'import jupyterlab' 2>/dev/null || { \

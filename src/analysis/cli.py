@@ -510,7 +510,12 @@ def _check_output_file(out: Path, option: str = "--out") -> None:
 @handles_bad_input
 def score(
     programs: Path = typer.Option(..., "--programs", help="Program table (CSV, XLSX, Parquet)."),
-    out: Path = typer.Option(..., "--out", help="Output file: .csv or .parquet."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Output file: .csv, .xlsx or .parquet (text that a spreadsheet would run as a "
+        "formula, such as =HYPERLINK(...), is written with a leading apostrophe).",
+    ),
     visa: str | None = typer.Option(
         None,
         "--visa",
@@ -522,21 +527,17 @@ def score(
     """Score every program's IMG-friendliness (0-100) with its components and confidence."""
     if visa is not None and visa not in VISA_CHOICES:
         raise refuse("Invalid --visa:", f"{visa!r}; expected one of {', '.join(VISA_CHOICES)}.")
-    if out.suffix.lower() not in (".csv", ".parquet"):
-        raise refuse("Invalid --out:", f"{out}; use a .csv or .parquet file name.")
+    if out.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
+        raise refuse("Invalid --out:", f"{out}; use a .csv, .xlsx or .parquet file name.")
     _check_output_file(out)
     plan_date = _parse_as_of(as_of)
-    from analysis.data.files import atomic_output
+    from analysis.data.files import write_table
     from analysis.data.programs import load_programs
     from analysis.model.friendliness import score_programs
 
     table_ = load_programs(programs, sheet=sheet)
     scored = score_programs(table_, visa_needed=visa, as_of=plan_date)
-    with atomic_output(out) as tmp:
-        if out.suffix.lower() == ".csv":
-            scored.write_csv(tmp)
-        else:
-            scored.write_parquet(tmp)
+    write_table(scored, out)
     tiers = scored.group_by("tier").len().sort("len", descending=True)
     say(
         f"Scored {scored.height} programs for visa need ",

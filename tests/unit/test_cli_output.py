@@ -306,3 +306,34 @@ def test_count_reads_as_english() -> None:
     counts: Callable[[int], str] = lambda n: cli._count(n, "applicant")  # noqa: E731
     assert [counts(n) for n in (0, 1, 2)] == ["0 applicants", "1 applicant", "2 applicants"]
     assert not re.search(r"\b1 \w+s\b", counts(1))
+
+
+def test_a_bug_is_one_line_without_traceback_unless_asked(monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise AttributeError("'DataFrame' object has no attribute 'nope'")
+
+    monkeypatch.setattr("analysis.data.programs.load_programs", broken)
+    result = invoke("score", "--programs", PROGRAMS, "--out", "never.csv")
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Internal error: AttributeError:") and "IMGMATCH_DEBUG=1" in line
+    monkeypatch.setenv("IMGMATCH_DEBUG", "1")
+    debug = RUNNER.invoke(app, ["score", "--programs", PROGRAMS, "--out", "never.csv"])
+    assert isinstance(debug.exception, AttributeError)
+
+
+# --------------------------------------------------------------------------- 9. spreadsheets
+
+
+def test_score_csv_escapes_formula_cells(tmp_path: Path) -> None:
+    import polars as pl
+
+    table = tmp_path / "programs.csv"
+    names = ['=HYPERLINK("http://x","y")', "@SUM(1)", "+1+1", "-2", "Plain Program"]
+    rows = "".join(f'P{i},"{n.replace(chr(34), 2 * chr(34))}",IM\n' for i, n in enumerate(names))
+    table.write_text("program_id,program_name,specialty\n" + rows, encoding="utf-8")
+    out = tmp_path / "scored.csv"
+    result = invoke("score", "--programs", table, "--out", out)
+    assert result.exit_code == 0, result.output
+    written = pl.read_csv(out, infer_schema_length=0)["program_name"].to_list()
+    assert sorted(written) == sorted(["'" + n for n in names[:4]] + ["Plain Program"])
