@@ -229,3 +229,20 @@ def test_signals_on_the_whole_plan_start_from_the_plans_p_match(model, applicant
         )
         assert result.p_match_any_with == pytest.approx(after.p_match_any, abs=1e-9)
         assert result.p_match_any_with > result.p_match_any_without
+
+
+def test_effect_table_and_the_demo_comparison(model, applicants):
+    from analysis.model.signals import effect_table
+    from analysis.planners.signals import compare_signals
+
+    table = effect_table(starts=(0.18, 0.9))
+    gold = table.filter(pl.col("tier") == "gold").row(0, named=True)
+    assert gold["from_18"] == pytest.approx(float(with_signal(0.18, 1.3)))
+    assert gold["from_18"] - 0.18 > gold["from_90"] - 0.9  # a middling chance moves most
+    assert table["low"].to_list() <= table["central"].to_list() <= table["high"].to_list()
+    chosen = [applicants["samuel_im"], applicants["zoe_psych"]]
+    frame = compare_signals(chosen, model, draws=50)
+    assert frame["applicant_id"].to_list() == ["samuel_im", "zoe_psych"]
+    for r in frame.iter_rows(named=True):
+        assert r["optimized"] >= max(r["most_friendly_first"], r["random"]) > r["without"]
+        assert r["to_screened_out"] == 0 and r["signals"] > 0

@@ -210,3 +210,26 @@ def signal_map(signals: Any) -> dict[str, str]:
     if problems:
         raise DataValidationError(problems, source="signals")
     return out
+
+
+def effect_table(
+    starts: tuple[float, ...] = (0.05, 0.18, 0.5, 0.9), effects: SignalEffects | None = None
+) -> Any:
+    """The effect sizes per tier (central, low, high) and what each does to a few chances.
+
+    Returns a polars frame: tier, central, low, high, then one column `from_XX` per starting
+    P(interview) (at a program that considers the applicant for sure) with the chance after a
+    signal of the tier at the central effect.
+    """
+    import polars as pl
+
+    effects = effects or signal_effects()
+    rows = []
+    for tier in TIERS:
+        row: dict[str, Any] = {level: effects.of(tier, level) for level in EFFECT_LEVELS}
+        row["tier"] = tier
+        for p in starts:
+            row[f"from_{round(100 * p):02d}"] = float(with_signal(p, effects.of(tier)))
+        rows.append(row)
+    order = ["tier", "central", "low", "high", *(f"from_{round(100 * p):02d}" for p in starts)]
+    return pl.DataFrame(rows).select(order)

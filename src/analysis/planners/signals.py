@@ -1683,3 +1683,53 @@ def signals_for_plan(plan: Any, programs: Any, **options: Any) -> ApplicantSigna
             "what the best signals would have done; only your own signals count now."
         )
     return result
+
+
+def compare_signals(
+    applicants: Sequence[ApplicantProfile],
+    programs: Any,
+    *,
+    as_of: dt.date | None = None,
+    draws: int = 200,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """P(match anywhere) per applicant with no signals, the planner's, the most IMG-friendly
+    programs first and random ones (mean of `draws`), on each applicant's own lists; and how
+    many signals went to a program that screens them out (always 0 for the planner).
+
+    Columns: applicant_id, season, signals, without, optimized, most_friendly_first, random,
+    to_screened_out.
+    """
+    model = model_for(programs, as_of=as_of)
+    rows = []
+    for applicant in applicants:
+        result = signal_plan(applicant, model, draws=draws, seed=seed)
+        table = interview_chances(applicant, model)
+        shut = set(table.filter(~pl.col("eligible") | (pl.col("p_interview") <= 0))["program_id"])
+        rows.append(
+            {
+                "applicant_id": applicant.applicant_id,
+                "season": result.season,
+                "signals": result.optimized.signals.height,
+                "without": result.p_match_any_without,
+                "optimized": result.p_match_any_with,
+                "most_friendly_first": (
+                    result.most_friendly.p_match_any_with if result.most_friendly else None
+                ),
+                "random": result.random.p_match_any_with if result.random else None,
+                "to_screened_out": len(shut & set(result.optimized.signals["program_id"])),
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "applicant_id": pl.String,
+            "season": pl.String,
+            "signals": pl.Int64,
+            "without": pl.Float64,
+            "optimized": pl.Float64,
+            "most_friendly_first": pl.Float64,
+            "random": pl.Float64,
+            "to_screened_out": pl.Int64,
+        },
+    )
