@@ -1133,5 +1133,193 @@ def _print_report_summary(result: Any) -> None:
         )
 
 
+# --------------------------------------------------------------------------- simulate
+
+MAX_INSERTED = 200
+"""Applicants one simulation inserts at most: each joins every replication's market."""
+
+
+@command(
+    short_help="Simulate the whole Match: match rates by type, fills, your P(match).",
+    help="Simulate the whole Match many times: a national market of US MD and DO seniors, US "
+    "IMGs and non-US IMGs in NRMP's numbers applies, interviews and ranks, and deferred "
+    "acceptance matches them (as the NRMP does; couples and SOAP left out).\n\n"
+    "Prints the match rate of each applicant type (NRMP's denominator), each specialty's fill "
+    "rate and the share of its positions filled by each type, next to NRMP 2025; and, for "
+    "each --applicant (inserted into every replication), the simulated P(match) per "
+    "specialty and anywhere with a Monte Carlo interval, next to the heuristic's figure.\n\n"
+    "Scenarios (--scenario, repeat to combine; or a YAML file): "
+    "applicants:TYPE:SPECIALTY:+N, positions:SPECIALTY:+N, interview-capacity:SPECIALTY:xF, "
+    "applications:+N or applications:SPECIALTY:N, rank-limit:K. With a scenario every "
+    "replication runs the baseline and the changed market on the same seed.\n\n"
+    "Replication i always uses seed (S, i): the results do not depend on --workers or the "
+    "cluster. A cluster is started separately: `dask scheduler`, then `dask worker ADDRESS` "
+    "on each machine (needs the imgmatch\\[dask] extra).",
+)
+@handles_bad_input
+def simulate(
+    programs: Path = typer.Option(
+        ..., "--programs", metavar="FILE", help="Program table (CSV, XLSX, Parquet)."
+    ),
+    applicants: list[str] | None = typer.Option(
+        None,
+        "--applicant",
+        metavar="FILE",
+        help="Applicant profile(s) to insert into every replication: YAML/JSON files, folders "
+        "of them or CSV files. Repeat the option for several.",
+    ),
+    runs: int = typer.Option(
+        20, "--runs", min=1, max=10_000, metavar="N", help="Replications (1-10000)."
+    ),
+    seed: int = typer.Option(
+        2025, "--seed", min=0, max=2**32 - 1, metavar="S", help="Random seed (0-4294967295)."
+    ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        max=512,
+        metavar="N",
+        help="Local worker processes (default: the number of cores; 1 runs in this process).",
+        show_default=False,
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", metavar="ADDRESS", help="Dask scheduler address (tcp://host:8786)."
+    ),
+    scenario: list[str] | None = typer.Option(
+        None, "--scenario", metavar="CHANGE", help="A change or a scenario YAML file."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    out: Path | None = typer.Option(
+        None, "--out", metavar="DIR", help="Also write simulation.json and CSV tables here."
+    ),
+    as_of: str | None = typer.Option(None, "--as-of", help="Date for staleness (YYYY-MM-DD)."),
+) -> None:
+    """Simulate the whole Match (see --help)."""
+    if workers is not None and scheduler:
+        raise refuse("Invalid options:", "give --workers or --scheduler, not both.")
+    if out is not None and out.exists() and not out.is_dir():
+        raise refuse("Invalid --out:", f"{out} is a file; give a folder.")
+    plan_date = _parse_as_of(as_of) or dt.date.today()
+    from analysis.data.programs import load_programs
+    from analysis.model.market import MarketSetup
+    from analysis.model.montecarlo import default_workers, text_tables, write_outputs
+    from analysis.model.montecarlo import simulate as run_simulation
+    from analysis.model.scenarios import parse_scenarios
+
+    changes = parse_scenarios(scenario or [])
+    profiles = _simulation_applicants(applicants or [])
+    setup = MarketSetup(load_programs(programs), plan_date, applicants=tuple(profiles))
+    progress = _simulation_progress(runs)
+    try:
+        sim = run_simulation(
+            setup,
+            runs=runs,
+            seed=seed,
+            scenario=None if changes.empty else changes,
+            workers=workers or default_workers(),
+            scheduler=scheduler,
+            progress=progress.update,
+        )
+    except KeyboardInterrupt:
+        progress.stop()
+        say(("Interrupted.", "bold yellow"), " Nothing was written.", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    progress.stop()
+    if out is not None:
+        written = write_outputs(sim, out)
+        say(f"Wrote {len(written)} files to {out}", err=True, one_line=True)
+    if as_json:
+        typer.echo(json_text(sim.to_dict()))
+        return
+    for title, columns, rows in text_tables(sim):
+        grid = table(columns[0], *((c, "right") for c in columns[1:]))
+        for row in rows:
+            add_row(grid, *row)
+        show(grid, title)
+    if sim.scenario_changes:
+        say("Scenario: " + "; ".join(sim.scenario_changes))
+    left = sim.market["specialties_left_out"]
+    say(
+        f"{sim.runs} replications, seed {sim.seed}, on {sim.backend} "
+        f"({_count(sim.workers, 'worker')}) in {sim.seconds:.1f} s."
+        + (f" Left out (no NRMP figures): {', '.join(left)}." if left else ""),
+        style="dim",
+    )
+
+
+def _simulation_applicants(sources: Sequence[str]) -> list[Any]:
+    """The profiles to insert; a bad one is reported and left out, the others go on."""
+    from analysis.data.applicants import iter_applicants
+
+    good, bad = [], 0
+    for _, item in iter_applicants(*sources):
+        if isinstance(item, DataValidationError):
+            print_problems(item)
+            bad += 1
+        else:
+            good.append(item)
+    if bad and not good:
+        raise refuse("No applicant to insert:", f"all {_count(bad, 'profile')} had problems.")
+    if bad:
+        say(f"Left out {_count(bad, 'applicant')} with problems (listed above).", err=True)
+    if len(good) > MAX_INSERTED:
+        raise refuse(
+            "Too many applicants:",
+            f"{len(good)}; insert at most {MAX_INSERTED} (each joins every market).",
+        )
+    return good
+
+
+class _SimulationProgress:
+    """A progress bar on a terminal; in a pipe or a log, a plain line every tenth of the runs."""
+
+    def __init__(self, total: int) -> None:
+        import time
+
+        self.total, self.start, self.shown = total, time.perf_counter(), 0
+        self.bar: Any = None
+        if err_console.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("replications"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                console=err_console,
+            )  # fmt: skip
+            self.task = self.bar.add_task("replications", total=total)
+            self.bar.start()
+
+    def update(self, done: int, total: int) -> None:
+        """One more replication finished."""
+        import time
+
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+            return
+        step = max(1, total // 10)
+        if done == total or done - self.shown >= step:
+            self.shown = done
+            elapsed = time.perf_counter() - self.start
+            say(f"replications {done}/{total} ({elapsed:.0f} s)", err=True, one_line=True)
+
+    def stop(self) -> None:
+        """Leave the finished bar on screen."""
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def _simulation_progress(total: int) -> _SimulationProgress:
+    return _SimulationProgress(total)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

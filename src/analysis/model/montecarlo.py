@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
@@ -645,3 +646,135 @@ def scenario_sweep(
                 }
             )
     return pl.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _interval(value: float, low: float, high: float) -> str:
+    return f"{_pct(value)} [{_pct(low)}-{_pct(high)}]"
+
+
+def text_tables(sim: Simulation) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The results as plain tables: (title, column names, rows of strings), for a terminal."""
+    out = []
+    level = f"{float(market_params()['monte_carlo']['level']):.0%}"
+    for name, summary in (("", sim.baseline), ("Scenario: ", sim.scenario)):
+        if summary is None:
+            continue
+        types = type_calibration(summary)
+        out.append(
+            (
+                f"{name}Match rate by applicant type over {sim.runs} replications (matched / "
+                f"applicants with at least one interview, NRMP's denominator; {level} Monte "
+                "Carlo interval)",
+                ["Applicant type", "Simulated", "NRMP 2025", "Could rank / entered, per run"],
+                [
+                    [
+                        r["label"],
+                        _interval(r["simulated"], r["low"], r["high"]),
+                        _pct(r["nrmp"]),
+                        f"{r['certified_per_run']:,.0f} / {r['entered_per_run']:,.0f}",
+                    ]
+                    for r in types.iter_rows(named=True)
+                ],
+            )
+        )
+        rows = []
+        for r in summary.specialties:
+            shares = [
+                f"{_pct(r['share_filled_by'][t])} ({_pct(r['nrmp_share_filled_by'][t])})"
+                for t in TYPES
+            ]
+            mark = " *" if r["nrmp_assumed"] else ""
+            fill = f"{_pct(r['fill_rate'])} ({_pct(r['nrmp_fill_rate'])})"
+            rows.append([r["specialty"] + mark, f"{r['positions']:,}", fill, *shares])
+        out.append(
+            (
+                f"{name}Per specialty: simulated (NRMP 2025); shares of filled positions, the "
+                "rest filled by other applicant types (* NRMP figure assumed, see "
+                "params/market.yaml)",
+                ["Specialty", "Positions", "Filled", *(TYPE_LABELS[t] for t in TYPES)],
+                rows,
+            )
+        )
+        if summary.applicants:
+            app_rows = []
+            for a in summary.applicants:
+                app_rows.append(
+                    [
+                        a["applicant_id"],
+                        "anywhere",
+                        _interval(a["p_match_any"], a["p_match_any_low"], a["p_match_any_high"]),
+                        _pct(a["heuristic_p_match_any"]),
+                        "",
+                    ]
+                )
+                for s in a["specialties"]:
+                    app_rows.append(
+                        [
+                            "",
+                            s["specialty"],
+                            _interval(s["p_match"], s["p_match_low"], s["p_match_high"]),
+                            _pct(s["heuristic_p_match"]),
+                            f"{s['interviews']:.1f}",
+                        ]
+                    )
+            out.append(
+                (
+                    f"{name}Your applicants in every replication: P(match) simulated "
+                    f"[{level} interval] and the heuristic's (P(match in) on the same rank list)",
+                    ["Applicant", "Specialty", "Simulated", "Heuristic", "Interviews"],
+                    app_rows,
+                )
+            )
+    return out
+
+
+def write_outputs(sim: Simulation, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write the results into a folder, all files or none: simulation.json (the --json
+    document), match_rates.csv, specialties.csv, applicants.csv, and scenario_*.csv with a
+    scenario. Text cells are formula-safe."""
+    import json
+
+    from analysis.data.files import atomic_outputs, escape_formulas
+
+    folder = Path(out_dir)
+    frames: dict[str, pl.DataFrame] = {}
+    for prefix, summary in (("", sim.baseline), ("scenario_", sim.scenario)):
+        if summary is None:
+            continue
+        frames[f"{prefix}match_rates.csv"] = type_calibration(summary)
+        frames[f"{prefix}specialties.csv"] = _specialty_frame(summary)
+        frames[f"{prefix}applicants.csv"] = applicant_frame(summary)
+    names = ["simulation.json", *frames]
+    with atomic_outputs([folder / n for n in names]) as paths:
+        doc = json.dumps(sim.to_dict(), indent=2, allow_nan=False)
+        paths[0].write_text(doc + "\n", encoding="utf-8")
+        for path, frame in zip(paths[1:], frames.values(), strict=True):
+            escape_formulas(frame).write_csv(path)
+    return [folder / n for n in names]
+
+
+def _specialty_frame(summary: MarketSummary) -> pl.DataFrame:
+    """Specialty rows flattened: positions, fill and shares by type, simulated and NRMP."""
+    rows = []
+    for r in summary.specialties:
+        row = {
+            "specialty": r["specialty"],
+            "positions": r["positions"],
+            "fill_rate": r["fill_rate"],
+            "nrmp_fill_rate": r["nrmp_fill_rate"],
+        }
+        for t in TYPES:
+            row[f"share_{t}"] = r["share_filled_by"][t]
+            row[f"nrmp_share_{t}"] = r["nrmp_share_filled_by"][t]
+        row["applicants_ranking"] = r["applicants_ranking"]
+        row["nrmp_applicants_ranking"] = r["nrmp_applicants_ranking"]
+        row["nrmp_assumed"] = ", ".join(r["nrmp_assumed"])
+        rows.append(row)
+    return pl.DataFrame(rows, infer_schema_length=None)
