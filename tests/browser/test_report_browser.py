@@ -84,9 +84,15 @@ class Page:
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         page.route("**/*", self._route)
-        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("console", self._console)
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         page.on("dialog", self._dialog)
+
+    def _console(self, message: Any) -> None:
+        # errors, and warnings such as Vega's "Infinite extent for field ...": a chart that
+        # warns draws an empty or misleading axis
+        if message.type in ("error", "warning"):
+            self.errors.append(f"{message.type}: {message.text}")
 
     def _route(self, route: Any) -> None:
         url = route.request.url
@@ -102,7 +108,7 @@ class Page:
 
     def assert_clean(self) -> None:
         assert self.requests == [], f"network requests attempted: {self.requests}"
-        assert self.errors == [], f"console or page errors: {self.errors}"
+        assert self.errors == [], f"console errors or warnings, page errors: {self.errors}"
         assert self.dialogs == [], f"a script from user data ran: {self.dialogs}"
         assert self.page.locator("div.error, .imgmatch-chart-error").count() == 0
 

@@ -154,7 +154,13 @@ def match_curve(
             (100 * pl.col("p_match_high")).round(0).cast(pl.Int64),
         ).alias("band_text")
     )
-    markers = [c for c in ("recommended", "diminishing_returns") if c in df.columns]
+    # a marker layer with no point would give the shared x scale an infinite extent (Vega
+    # warns "Infinite extent for field applications"): draw only markers that exist
+    markers = [
+        c
+        for c in ("recommended", "diminishing_returns")
+        if c in df.columns and bool(df[c].fill_null(False).any())
+    ]
     color, x, y = _curve_encodings(codes)
     point_tooltip = [
         alt.Tooltip("specialty:N", title="Specialty"),

@@ -101,8 +101,9 @@ def backup_plan_chart(
         axis=alt.Axis(labelAngle=0, labelLimit=160),
     )
     info = _backup_tooltip(has)
-    opacity = alt.Opacity(
-        "status:N",
+    opacity = alt.Opacity(  # ordinal: Vega-Lite warns about opacity on a nominal field
+        "status:O",
+        sort=["in the plan", "not in the plan"],
         scale=alt.Scale(domain=["in the plan", "not in the plan"], range=[1.0, 0.35]),
         legend=None,
     )
@@ -245,15 +246,20 @@ def _probability_layers(
         scale=alt.Scale(domain=[0, 1]),
         axis=alt.Axis(format=".0%", orient="left"),
     )
+    legend = alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2.5)
     color = alt.Color(
         "series:N",
         title=None,
         sort=names,
         scale=alt.Scale(domain=names, range=[BLUE, ORANGE]),
-        legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2.5),
+        legend=legend,
     )
-    dash = alt.StrokeDash(
-        "series:N", sort=names, legend=None, scale=alt.Scale(domain=names, range=[[1, 0], [6, 4]])
+    dash = alt.StrokeDash(  # one legend with the colour's (legend=None would conflict with it)
+        "series:N",
+        title=None,
+        sort=names,
+        scale=alt.Scale(domain=names, range=[[1, 0], [6, 4]]),
+        legend=legend,
     )
     line_tooltip = [
         alt.Tooltip("series:N", title="Measure"),
@@ -266,9 +272,7 @@ def _probability_layers(
     points = lines_base.mark_point(size=80, filled=True).encode(
         x=x,
         y=y,
-        color=alt.Color(
-            "series:N", sort=names, scale=alt.Scale(domain=names, range=[BLUE, ORANGE]), legend=None
-        ),
+        color=color,  # the same legend as the lines (legend=None here would conflict with it)
         opacity=opacity,
         tooltip=line_tooltip,
     )
@@ -589,8 +593,9 @@ def _item_layers(items: pl.DataFrame, mixed: bool) -> list[alt.Chart]:
         legend=alt.Legend(orient="bottom", values=present),
     )
     opacity = (
-        alt.Opacity(
-            "certainty:N",
+        alt.Opacity(  # ordinal: Vega-Lite warns about opacity on a nominal field
+            "certainty:O",
+            sort=["fixed", "approximate"],
             scale=alt.Scale(domain=["fixed", "approximate"], range=[0.95, 0.5]),
             legend=None,
         )

@@ -695,8 +695,9 @@ def component_breakdown(
                 legend=alt.Legend(orient="bottom", columns=3, title=None),
             ),
             order=alt.Order("rank:Q"),
-            opacity=alt.Opacity(
-                "basis:N",
+            opacity=alt.Opacity(  # ordinal: Vega-Lite warns about opacity on a nominal field
+                "basis:O",
+                sort=["known", "imputed (fact unknown)"],
                 scale=alt.Scale(domain=["known", "imputed (fact unknown)"], range=[1.0, 0.4]),
                 legend=None,  # explained in the subtitle
             ),
