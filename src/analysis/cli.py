@@ -555,27 +555,38 @@ def chances(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     as_of: str | None = typer.Option(None, "--as-of", help="Date for staleness (YYYY-MM-DD)."),
 ) -> None:
-    """Interview and match chances per target specialty, with 80% intervals and ERAS costs."""
+    """Interview and match chances per target specialty, with 80% intervals and ERAS costs.
+
+    Counts the applicant's own program signals (the profile's `signals`, or a Signal column in
+    the program table) and checks them against the season's rules.
+    """
     plan_date = _parse_as_of(as_of)
     from analysis.data.applicants import load_applicant
     from analysis.data.programs import load_programs
     from analysis.model.probability import match_chances
     from analysis.planners.levers import levers as levers_for
     from analysis.planners.plan import lever_records
+    from analysis.planners.signals import signal_plan
 
     profile = load_applicant(applicant)
     table_ = load_programs(programs)
-    result = match_chances(profile, table_, as_of=plan_date)
-    levers = levers_for(profile, table_, as_of=plan_date, on_past="explain")
+    # the applicant's own signals (profile or the table's Signal column), checked and counted
+    mine = signal_plan(profile, table_, as_of=plan_date, baselines=False)
+    own = mine.own_map or None
+    result = match_chances(profile, table_, as_of=plan_date, signals=own)
+    levers = levers_for(profile, table_, as_of=plan_date, on_past="explain", signals=own)
     if as_json:
         doc = result.to_dict()
         doc["levers"] = [
             {k: r[k] for k in ("lever", "p_match_any_after", "available", "reason")}
             for r in lever_records(levers)
         ]
+        doc.update(mine.own_dict())
         typer.echo(json_text(doc))
         return
     _print_chances(profile, result)
+    for line in mine.own_lines():
+        say(line)
     say("Levers still open at the plan date", style="bold")
     _print_levers(levers)
 
@@ -639,7 +650,7 @@ def plan(
         None, "--as-of", help="Planning date (YYYY-MM-DD; default today)."
     ),
 ) -> None:
-    """Away rotations, backup specialties and a dated timeline, each explained."""
+    """Away rotations, backup specialties, program signals and a dated timeline, each explained."""
     if not 0 < target < 1:
         raise refuse("Invalid --target:", f"{target}; expected a number between 0 and 1.")
     budget = _checked_budget(budget)
@@ -670,6 +681,11 @@ def _print_plan(result: Any) -> None:
         say(result.season_note)
     _print_rotations(result.rotations)
     _print_backup(result.backup)
+    if result.signals is not None:
+        console.line()
+        say("Program signals", style="bold")
+        for line in result.signals.lines(result.signals_used):
+            say(line)
     if result.levers is not None:
         console.line()
         say("Levers still open at the plan date", style="bold")
