@@ -249,7 +249,7 @@ def test_bad_files_are_errors_not_tracebacks(tmp_path, content, expected):
 def test_unreadable_or_unsupported_files(tmp_path):
     broken = tmp_path / "rates.xlsx"
     broken.write_bytes(b"not a zip archive")
-    with pytest.raises(analysis.DataValidationError, match="not a valid .xlsx workbook"):
+    with pytest.raises(analysis.DataValidationError, match=r"not a valid \.xlsx workbook"):
         read_observed_rates(broken)
     old = tmp_path / "rates.xls"
     old.write_bytes(b"x")
