@@ -362,3 +362,78 @@ present.method(probability, start="Known limits")
 # - **Not modelled here:** geographic preferences, the quality of letters and personal
 #   statements, interview performance, couples matching, programs' rank lists (the market
 #   simulation of notebook 05 models the last).
+
+# %% [markdown]
+# ## Program signals
+#
+# Since 2022 most specialties let applicants send a few program signals with their
+# applications, and programs use them to choose whom to interview. The model adds a signal's
+# effect to the log-odds of an interview at a program that can consider the applicant, below
+# the chance that the program considers them at all, which a signal never raises: a program
+# that screens the applicant out stays at zero. As `analysis.model.signals` states it:
+
+# %%
+from analysis.model import signals as signal_model
+
+present.method(signal_model, end="Known limits")
+
+# %% [markdown]
+# The effect sizes, in log-odds, with their ranges (`params/signals.yaml`, each with its
+# sources), and what a signal of each tier does to a program's chance of interviewing an
+# applicant it considers for sure. The published figures behind them compare interview rates
+# at signaled and non-signaled programs: otolaryngology 2021, 58% against 14% (Pletcher et
+# al., Academic Medicine 2022); a 60.9% interview yield per signal across six specialties, 57%
+# without and 69% with a geographic connection (Benjamin et al., Academic Medicine 2024); a
+# real effect across applicant types once their characteristics are accounted for
+# (Rosenblatt et al., JGME 2023). Applicants signal programs that already fit them, so about
+# half of each raw difference is taken as selection, not effect. **They are upper bounds for
+# IMGs**: no figure is specific to IMGs, and a program that rarely interviews non-US IMGs may
+# weigh their signal less than the US applicants behind these figures were weighed.
+
+# %%
+markup.table(
+    signal_model.effect_table(),
+    {"tier": "Signal", "central": "Log-odds", "low": "Low", "high": "High",
+     "from_05": "5% becomes", "from_18": "18% becomes", "from_50": "50% becomes",
+     "from_90": "90% becomes"},
+    formats={"central": "num1", "low": "num1", "high": "num1", "from_05": "pct",
+             "from_18": "pct", "from_50": "pct", "from_90": "pct"},
+)
+
+# %% [markdown]
+# How many signals each specialty allows in each season (`data/reference/eras_signals.csv`):
+# gold and silver, or one kind; diagnostic and interventional radiology draw from one pool;
+# emergency medicine and OB/GYN moved to ResidencyCAS for 2025-2026 with counts not
+# confirmed, so no signal is planned there. A season with no row uses the latest known one,
+# and the plan says so.
+
+# %%
+markup.table(
+    reference_table("eras_signals"),
+    {"specialty": "Specialty", "season": "Season", "gold_signals": "Gold",
+     "silver_signals": "Silver", "signals_total": "Total", "application_service": "Service",
+     "source_grade": "Grade", "notes": "Notes"},
+    max_rows=30,
+)
+
+# %% [markdown]
+# Where the signals go matters as much as how many there are. The planner gives each signal to
+# the program where it raises P(match anywhere) most (the exact marginal gain, then single
+# moves and tier swaps; within 0.2 points of an exhaustive search on small cases). On the six
+# demo applicants it beats both signals sent at random among the programs that can consider
+# them (mean of 200 draws) and signals sent to the most IMG-friendly programs first, and never
+# signals a program that screens the applicant out:
+
+# %%
+from analysis.config import demo_applicants_dir
+from analysis.data.applicants import load_applicants
+from analysis.planners.signals import compare_signals
+
+markup.table(
+    compare_signals(load_applicants(demo_applicants_dir()), model),
+    {"applicant_id": "Applicant", "season": "Rules of", "signals": "Signals",
+     "without": "No signals", "optimized": "Planner", "most_friendly_first": "IMG-friendly first",
+     "random": "Random", "to_screened_out": "To screened-out programs"},
+    formats={"without": "pct1", "optimized": "pct1", "most_friendly_first": "pct1",
+             "random": "pct1"},
+)
