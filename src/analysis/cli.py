@@ -23,7 +23,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -984,30 +984,30 @@ _SCHEDULER_HELP = (
 )
 
 
-@command(
-    short_help="Write one HTML report per applicant, plus index.html, cohort.csv and errors.json.",
-    help=_REPORT_HELP,
-)
-@handles_bad_input
-def report(
-    applicants: list[Path] = typer.Argument(
-        ...,
+# The report command's arguments and options (typer reads them from the annotations).
+ReportApplicants = Annotated[
+    list[Path],
+    typer.Argument(
         metavar="APPLICANT",
         help="Applicant profiles (YAML/JSON), folders of them, or CSV files with one "
         "applicant per row.",
         show_default=False,
     ),
-    programs: Path = typer.Option(
-        ..., "--programs", metavar="FILE", help="Program table (CSV, XLSX, Parquet)."
-    ),
-    out: Path = typer.Option(
-        ...,
+]
+ReportPrograms = Annotated[
+    Path, typer.Option("--programs", metavar="FILE", help="Program table (CSV, XLSX, Parquet).")
+]
+ReportOut = Annotated[
+    Path,
+    typer.Option(
         "--out",
         metavar="DIR",
         help="Output folder: one report each, index.html, cohort.csv, errors.json.",
     ),
-    workers: int | None = typer.Option(
-        None,
+]
+ReportWorkers = Annotated[
+    int | None,
+    typer.Option(
         "--workers",
         min=1,
         metavar="N",
@@ -1015,39 +1015,66 @@ def report(
         "number of cores; ignored with --scheduler).",
         show_default=False,
     ),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", metavar="ADDRESS", help=_SCHEDULER_HELP
-    ),
-    force: bool = typer.Option(
-        False, "--force", help="Redo every report, even those whose inputs are unchanged."
-    ),
-    timeout: float = typer.Option(
-        120.0,
+]
+ReportScheduler = Annotated[
+    str | None, typer.Option("--scheduler", metavar="ADDRESS", help=_SCHEDULER_HELP)
+]
+ReportForce = Annotated[
+    bool, typer.Option("--force", help="Redo every report, even those whose inputs are unchanged.")
+]
+ReportTimeout = Annotated[
+    float,
+    typer.Option(
         "--timeout",
         min=1,
         metavar="SECONDS",
         help="Seconds one report may take; then its kernel is interrupted and replaced.",
     ),
-    as_of: str | None = typer.Option(
-        None,
+]
+ReportAsOf = Annotated[
+    str | None,
+    typer.Option(
         "--as-of",
         metavar="YYYY-MM-DD",
         help="Plan date passed to the template (default: the first day of the current month).",
         show_default=False,
     ),
-    template: Path | None = typer.Option(
-        None,
+]
+ReportTemplate = Annotated[
+    Path | None,
+    typer.Option(
         "--template",
         metavar="NOTEBOOK",
         help="Report notebook (default: notebooks/applicant_report.ipynb).",
         show_default=False,
     ),
-    pdf: bool = typer.Option(
-        False,
+]
+ReportPdf = Annotated[
+    bool,
+    typer.Option(
         "--pdf",
         help="Also print each report to DIR/<applicant_id>.pdf with headless Chromium "
         "(needs Chromium and the playwright package: pip install 'imgmatch[pdf]').",
     ),
+]
+
+
+@command(
+    short_help="Write one HTML report per applicant, plus index.html, cohort.csv and errors.json.",
+    help=_REPORT_HELP,
+)
+@handles_bad_input
+def report(
+    applicants: ReportApplicants,
+    programs: ReportPrograms,
+    out: ReportOut,
+    workers: ReportWorkers = None,
+    scheduler: ReportScheduler = None,
+    force: ReportForce = False,
+    timeout: ReportTimeout = 120.0,
+    as_of: ReportAsOf = None,
+    template: ReportTemplate = None,
+    pdf: ReportPdf = False,
 ) -> None:
     """Write one HTML report per applicant, plus index.html, cohort.csv and errors.json."""
     from analysis.report.runner import ReportOptions
@@ -1155,9 +1182,8 @@ MAX_INSERTED = 200
 """Applicants one simulation inserts at most: each joins every replication's market."""
 
 
-@command(
-    short_help="Simulate the whole Match: match rates by type, fills, your P(match).",
-    help="Simulate the whole Match many times: a national market of US MD and DO seniors, US "
+_SIMULATE_HELP = (
+    "Simulate the whole Match many times: a national market of US MD and DO seniors, US "
     "IMGs and non-US IMGs in NRMP's numbers applies, interviews and ranks, and deferred "
     "acceptance matches them (as the NRMP does; couples and SOAP left out).\n\n"
     "Prints the match rate of each applicant type (NRMP's denominator), each specialty's fill "
@@ -1170,7 +1196,13 @@ MAX_INSERTED = 200
     "replication runs the baseline and the changed market on the same seed.\n\n"
     "Replication i always uses seed (S, i): the results do not depend on --workers or the "
     "cluster. A cluster is started separately: `dask scheduler`, then `dask worker ADDRESS` "
-    "on each machine (needs the imgmatch\\[dask] extra).",
+    "on each machine (needs the imgmatch\\[dask] extra)."
+)
+
+
+@command(
+    short_help="Simulate the whole Match: match rates by type, fills, your P(match).",
+    help=_SIMULATE_HELP,
 )
 @handles_bad_input
 def simulate(
@@ -1226,29 +1258,40 @@ def simulate(
     changes = parse_scenarios(scenario or [])
     profiles = _simulation_applicants(applicants or [])
     setup = MarketSetup(load_programs(programs), plan_date, applicants=tuple(profiles))
-    progress = _simulation_progress(runs)
-    try:
-        sim = run_simulation(
-            setup,
-            runs=runs,
-            seed=seed,
-            scenario=None if changes.empty else changes,
-            workers=workers or default_workers(),
-            scheduler=scheduler,
-            progress=progress.update,
-        )
-    except KeyboardInterrupt:
-        progress.stop()
-        say(("Interrupted.", "bold yellow"), " Nothing was written.", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    progress.stop()
+    sim = _run_simulation(
+        run_simulation,
+        setup,
+        runs=runs,
+        seed=seed,
+        scenario=None if changes.empty else changes,
+        workers=workers or default_workers(),
+        scheduler=scheduler,
+    )
     if out is not None:
         written = write_outputs(sim, out)
         say(f"Wrote {len(written)} files to {out}", err=True, one_line=True)
     if as_json:
         typer.echo(json_text(sim.to_dict()))
         return
-    for title, columns, rows in text_tables(sim):
+    _print_simulation(sim, text_tables(sim))
+
+
+def _run_simulation(run: Callable[..., Any], setup: Any, **options: Any) -> Any:
+    """`run(setup, **options)` with a progress display; Ctrl-C exits 130, nothing written."""
+    progress = _simulation_progress(options["runs"])
+    try:
+        sim = run(setup, progress=progress.update, **options)
+    except KeyboardInterrupt:
+        progress.stop()
+        say(("Interrupted.", "bold yellow"), " Nothing was written.", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    progress.stop()
+    return sim
+
+
+def _print_simulation(sim: Any, tables: Any) -> None:
+    """The simulation's tables, its scenario and how it ran."""
+    for title, columns, rows in tables:
         grid = table(columns[0], *((c, "right") for c in columns[1:]))
         for row in rows:
             add_row(grid, *row)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from analysis import cli
@@ -277,8 +278,7 @@ def test_a_past_match_year_is_refused_in_one_sentence(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- 15. small things
 
 
-COMMANDS = ["validate", "demo-data", "score", "chances", "plan", "calibrate", "evaluate",
-            "enrich", "report"]  # fmt: skip
+COMMANDS = sorted(typer.main.get_command(app).commands)  # every command, new ones too
 
 
 @pytest.mark.parametrize("command", COMMANDS)
