@@ -112,8 +112,7 @@ def test_report_on_a_separately_started_cluster(tmp_path: Path, cluster: str) ->
     assert "3 applicants: 2 written" in done.stdout
     assert f"dask ({cluster}), 2 worker threads" in done.stdout
     for applicant_id in ("c1", "c3"):
-        assert (out / f"{applicant_id}.html").read_text(encoding="utf-8").rstrip().endswith(
-            "</html>"
-        )
+        html = (out / f"{applicant_id}.html").read_text(encoding="utf-8")
+        assert html.rstrip().endswith("</html>")
     [failure] = json.loads((out / "errors.json").read_text(encoding="utf-8"))
     assert failure["applicant_id"] == "c2" and failure["stage"] == "execute"
