@@ -797,8 +797,9 @@ def calibrate(
         3000,
         "--cohort",
         min=100,
-        max=1_000_000,
-        help="Size of the synthetic calibration cohort.",
+        max=100_000,
+        help="Size of the synthetic calibration cohort (measured: about 38 MB of memory and "
+        "0.6 s per 1,000 more).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
