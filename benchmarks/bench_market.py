@@ -1,9 +1,25 @@
-"""Deferred acceptance speed: one national-size Match, and how the time grows with the market.
+"""The simulated Match's speed: deferred acceptance alone, one national market built and
+matched, Monte Carlo on 1 and 2 workers, and how the time grows with the market.
 
 Run:  .venv/bin/python benchmarks/bench_market.py [--seed 2025] [--repeat 15]
-      [--scales 0.1,0.25,0.5,1] [--warm-cache]
+      [--scales 0.1,0.25,0.5,1] [--warm-cache] [--market-scales 0.1,0.25,0.5,1]
+      [--market-repeat 3] [--mc-runs 100] [--mc-scale 1] [--skip-da] [--skip-market]
 
-Measures, in one run and on one core (the matcher is single-threaded numba):
+Part 2, the simulated market on the demo table (`analysis.model.market`, `montecarlo`):
+- preparing a table once per process (the interview model's program arrays and the pilot
+  replications that size the applicant pool), then one national replication built and matched
+  on one core (median of `--market-repeat`), split into its steps: applicants and
+  applications, interview offers, rank lists, deferred acceptance, counts;
+- the same at `--market-scales` of national (a random share of each specialty's programs;
+  applicants follow the positions), with the ratio of time to the smallest size;
+- `--mc-runs` replications at `--mc-scale` in this process (1 worker) and on 2 worker
+  processes, the speed-up, and the peak memory of this process and of the largest worker.
+The issue's goals: under 5 s for a national market built and matched on one core, the
+deferred acceptance step under 1 s, at least 1.7 times faster on 2 workers, under 2 GB per
+worker. Everything is reported; nothing is asserted.
+
+Part 1, deferred acceptance alone. Measures, in one run and on one core (the matcher is
+single-threaded numba):
 - the first call's compile time of the two numba kernels (deferred acceptance and the
   validation's duplicate/tie check), in a fresh numba cache directory unless `--warm-cache`,
   and the first call in a new process that loads them from that on-disk cache;
@@ -198,7 +214,23 @@ def main() -> None:
         action="store_true",
         help="use numba's usual cache (first call may then load instead of compile)",
     )
+    parser.add_argument("--market-scales", default="0.1,0.25,0.5,1")
+    parser.add_argument("--market-repeat", type=int, default=3, help="replications per size")
+    parser.add_argument("--mc-runs", type=int, default=100, help="Monte Carlo replications")
+    parser.add_argument("--mc-scale", type=float, default=1.0, help="Monte Carlo market size")
+    parser.add_argument("--skip-da", action="store_true", help="skip part 1")
+    parser.add_argument("--skip-market", action="store_true", help="skip part 2")
     args = parser.parse_args()
+    summary = {} if args.skip_da else _deferred_acceptance_part(args)
+    if not args.skip_market:
+        summary["market"] = _market_part(args)
+    summary["python"] = sys.version.split()[0]
+    summary["script"] = Path(__file__).name
+    print(json.dumps(summary))
+
+
+def _deferred_acceptance_part(args: argparse.Namespace) -> dict:
+    """Part 1: compile, cache load and the step alone on random markets (see the docstring)."""
     scales = [float(x) for x in args.scales.split(",")]
 
     cache_dir = None
@@ -284,10 +316,9 @@ def main() -> None:
         "da_time_ratio_largest_to_smallest": round(largest["da_median_s"] / base["da_median_s"], 2),
         "entries_ratio_largest_to_smallest": round(largest["entries"] / base["entries"], 2),
         "peak_rss_mb": round(peak_rss_mb, 1),
-        "python": sys.version.split()[0],
-        "script": Path(__file__).name,
     }
-    print(json.dumps(summary))
+    print()
+    return summary
 
 
 def _measure(scale: float, seed: int, repeat: int, **market_options: float) -> dict:
@@ -325,6 +356,149 @@ def _measure(scale: float, seed: int, repeat: int, **market_options: float) -> d
         "fill_rate": round(matched / max(market.n_positions, 1), 4),
         "da_memory_mb": round(_da_working_bytes(rank_lists) / 2**20, 2),
     }
+
+
+# --------------------------------------------------------------------------- part 2
+
+
+def _market_part(args: argparse.Namespace) -> dict:
+    """Part 2: the simulated market on the demo table (see the docstring)."""
+    import datetime as dt
+
+    from analysis.config import demo_programs_path
+    from analysis.data.programs import load_programs
+    from analysis.model.market import MarketSetup, scaled_programs
+
+    table = load_programs(demo_programs_path())
+    as_of = dt.date(2026, 11, 1)
+    rows = []
+    for i, scale in enumerate(float(x) for x in args.market_scales.split(",")):
+        setup = MarketSetup(scaled_programs(table, scale, seed=args.seed), as_of)
+        rows.append(_market_row(scale, setup, args.seed + i, args.market_repeat))
+    base = rows[0]
+    print("Simulated market on the demo table (NRMP 2025 positions), one core")
+    print(f"{'scale':>6} {'applicants':>10} {'programs':>8} {'positions':>9} {'entries':>9} "
+          f"{'prepare s':>9} {'market s':>8} {'apps s':>7} {'offers s':>8} {'lists s':>7} "
+          f"{'DA ms':>6} {'x time':>6} {'x apps':>6}")  # fmt: skip
+    for r in rows:
+        print(
+            f"{r['scale']:>6.0%} {r['applicants']:>10,} {r['programs']:>8,} "
+            f"{r['positions']:>9,} {r['rank_entries']:>9,} {r['prepare_s']:>9.1f} "
+            f"{r['replication_s']:>8.2f} {r['applications_s']:>7.2f} {r['offers_s']:>8.2f} "
+            f"{r['rank_lists_s']:>7.2f} {r['da_s'] * 1e3:>6.1f} "
+            f"{r['replication_s'] / base['replication_s']:>6.1f} "
+            f"{r['applicants'] / base['applicants']:>6.1f}"
+        )
+    largest = rows[-1]
+    print(
+        f"One market at {largest['scale']:.0%} of national built and matched in "
+        f"{largest['replication_s']:.2f} s on one core (median of {args.market_repeat}; the "
+        f"goal: under 5 s), deferred acceptance {largest['da_s'] * 1e3:.1f} ms (goal: under "
+        f"1 s); preparing the table once per process: {largest['prepare_s']:.1f} s."
+    )
+    mc = _monte_carlo(table, as_of, args)
+    print(
+        f"{mc['runs']} replications at {mc['scale']:.0%}: {mc['one_worker_s']:.1f} s in one "
+        f"process, {mc['two_workers_s']:.1f} s on 2 worker processes: x{mc['speedup']:.2f} "
+        f"(goal: at least 1.7); peak memory {mc['peak_rss_this_process_mb']:.0f} MB in this "
+        f"process, {mc['peak_rss_worker_mb']:.0f} MB in a worker process (goal: under 2 GB)."
+    )
+    return {
+        "sizes": rows,
+        "time_ratio_largest_to_smallest": round(
+            largest["replication_s"] / base["replication_s"], 2
+        ),
+        "applicants_ratio_largest_to_smallest": round(
+            largest["applicants"] / base["applicants"], 2
+        ),
+        "monte_carlo": mc,
+    }
+
+
+def _market_row(scale: float, setup, seed: int, repeat: int) -> dict:
+    """Prepare one market and time its replications step by step (median over `repeat`)."""
+    from analysis.model import market as m
+
+    t0 = time.perf_counter()
+    setup = m.prepare_setup(setup)
+    built = m.build_market(setup)
+    prepare = time.perf_counter() - t0
+    m.simulate_market(built, [seed, 999])  # warm-up
+    steps: dict[str, list[float]] = {k: [] for k in ("apps", "offers", "lists", "da", "all")}
+    for r in range(repeat):
+        rng = np.random.default_rng([seed, r])
+        start = time.perf_counter()
+        draw = m._draw(built, rng)
+        t1 = time.perf_counter()
+        held = rng.binomial(built.positions, built.other_share)
+        invited, y, taste, cut = m._interviews(built, draw, held, rng)
+        t2 = time.perf_counter()
+        lists = m._rank_lists(built, draw, invited, y, taste, held, rng)
+        t3 = time.perf_counter()
+        match = m.deferred_acceptance(lists)
+        t4 = time.perf_counter()
+        m._outcome(built, draw, lists, match, held, cut)
+        end = time.perf_counter()
+        for key, value in (("apps", t1 - start), ("offers", t2 - t1), ("lists", t3 - t2),
+                           ("da", t4 - t3), ("all", end - start)):  # fmt: skip
+            steps[key].append(value)
+    size = m.market_size(built)
+    return {
+        "scale": scale,
+        "applicants": int(draw.types.size),
+        "programs": size["programs"],
+        "positions": size["positions"],
+        "applications": int(draw.applicant.size),
+        "rank_entries": int(lists.n_entries),
+        "prepare_s": round(prepare, 2),
+        "replication_s": round(statistics.median(steps["all"]), 3),
+        "applications_s": round(statistics.median(steps["apps"]), 3),
+        "offers_s": round(statistics.median(steps["offers"]), 3),
+        "rank_lists_s": round(statistics.median(steps["lists"]), 3),
+        "da_s": round(statistics.median(steps["da"]), 4),
+    }
+
+
+def _monte_carlo(table, as_of, args: argparse.Namespace) -> dict:
+    """`--mc-runs` replications in this process, then on 2 worker processes."""
+    from analysis.model.market import MarketSetup, prepare_setup, scaled_programs
+    from analysis.model.montecarlo import run_replications
+
+    setup = prepare_setup(MarketSetup(scaled_programs(table, args.mc_scale, args.seed), as_of))
+    one = run_replications(setup, args.mc_runs, args.seed, workers=1)
+    two = run_replications(setup, args.mc_runs, args.seed, workers=2)
+    same = all(
+        np.array_equal(a.matched_by_specialty, b.matched_by_specialty)
+        for a, b in zip(one.baseline, two.baseline, strict=True)
+    )
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # a worker's footprint: a fresh process that prepares the market and runs replications
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        worker_peak = pool.submit(_worker_peak_mb, setup, args.seed, 3).result()
+    return {
+        "runs": args.mc_runs,
+        "scale": args.mc_scale,
+        "one_worker_s": round(one.seconds, 1),
+        "two_workers_s": round(two.seconds, 1),
+        "speedup": round(one.seconds / two.seconds, 2),
+        "same_outcomes": same,
+        "peak_rss_this_process_mb": round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0
+        ),
+        "peak_rss_worker_mb": round(worker_peak, 0),
+    }
+
+
+def _worker_peak_mb(setup, seed: int, runs: int) -> float:
+    """Peak memory of a worker process after `runs` replications (runs in the worker)."""
+    from analysis.model.montecarlo import replicate
+
+    for i in range(runs):
+        replicate(setup, None, seed, i)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

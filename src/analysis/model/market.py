@@ -4,11 +4,12 @@ A market is built around a program table (the demo's is national: NRMP 2025 posi
 specialty) and is new in every replication (`simulate_market(market, seed)`); every
 parameter is in `params/market.yaml` with its source or "judgement".
 
-1. **Applicants** of NRMP's four types. Per type and first-choice specialty s: NRMP 2025
-   active applicants x (the type's 2025 matches in s / all its 2025 matches) x (positions of
-   s in the table / NRMP's positions of s) x the type's entrants per applicant with an
-   interview (`entry_factors`: solved once per table by pilot replications, so that as many
-   can certify a rank list as NRMP counted). IMGs are drawn from the documented population
+1. **Applicants** of NRMP's four types. Per type and first-choice specialty s: the type's
+   NRMP 2025 matches in s / its applicants' match rate there (US MD seniors: their 2024 rate
+   by preferred specialty where known; else the type's 2025 rate) x (positions of s in the
+   table / NRMP's positions of s) x the type's entrants per applicant with an interview
+   (`entry_factors`: solved once per table by pilot replications, so that as many can
+   certify a rank list as NRMP counted). IMGs are drawn from the documented population
    (`analysis.model.population`: profiles, a second specialty for a share, applications per
    specialty, as the calibration cohorts draw them); US MD and DO seniors from their simpler
    profile (`analysis.model.seniors`), applying until they expect a target number of
@@ -400,23 +401,35 @@ def _first_choice_counts(
     rows: dict[str, np.ndarray],
     entry: np.ndarray | None,
 ) -> dict[tuple[str, str], int]:
-    """Applicants per (type, first-choice specialty); see the module docstring."""
+    """Applicants per (type, first-choice specialty): the type's NRMP 2025 matches in the
+    specialty / the match rate of its applicants there (US MD seniors: their 2024 rate in the
+    specialty where the reference has it; otherwise the type's 2025 rate), scaled to the
+    table's positions and by the type's entry factor."""
     nrmp = nrmp_type_figures()
     ratio = np.ones(len(TYPES)) if entry is None else entry
+    md_rates = _md_specialty_match_rates()
     out = {}
     for t in TYPES:
         for s, f in figures.items():
             matches = f["positions"] * f["fill"] * f["shares"][t]
             scale = positions[rows[s]].sum() / f["positions"]
-            n = (
-                nrmp[t]["active"]
-                * float(ratio[TYPES.index(t)])
-                * matches
-                / nrmp[t]["matched"]
-                * scale
-            )
-            out[(t, s)] = round(n)
+            rate = nrmp[t]["matched"] / nrmp[t]["active"]
+            if t == "us_md" and s in md_rates:
+                rate = md_rates[s]
+            out[(t, s)] = round(float(ratio[TYPES.index(t)]) * matches / rate * scale)
     return out
+
+
+@functools.cache
+def _md_specialty_match_rates() -> dict[str, float]:
+    """US MD seniors' 2024 match rate among applicants preferring each specialty (NRMP
+    Charting Outcomes, `step2ck_by_specialty.csv`), where the reference has it."""
+    table = reference_table("step2ck_by_specialty")
+    rows = table.filter(pl.col("md_senior_2024_match_rate_pct").is_not_null())
+    return {
+        r["specialty"]: float(r["md_senior_2024_match_rate_pct"]) / 100
+        for r in rows.iter_rows(named=True)
+    }
 
 
 def _inserted(setup: MarketSetup, specs: list[str]) -> Inserted:
@@ -498,11 +511,10 @@ class Outcome:
 class _Pool:
     """Applicants of one kind drawn for a replication (one block per kind)."""
 
-    type_index: int
+    type_index: int  # index into TYPES, -1 for the user's applicants
     arrays: ApplicantArrays
-    first: np.ndarray  # specialty index
-    second: np.ndarray  # specialty index or -1
-    wanted: np.ndarray  # (n, 2): applications in the first and second specialty
+    choices: np.ndarray  # (n, K): specialty index of each choice in rank-list order, -1 none
+    wanted: np.ndarray  # (n, K): applications (or, for seniors, target interviews) per choice
     noise: float
     senior: bool
     rotations: list[set[str]] | None = None
@@ -516,77 +528,76 @@ def _draw_shares(rng: np.random.Generator, shares: dict[Any, float], size: tuple
 
 
 def _draw_pools(market: Market, rng: np.random.Generator) -> list[_Pool]:
-    """The replication's applicants: one pool per type (and one for the inserted applicants)."""
+    """The replication's applicants: one pool per type, then the user's applicants."""
+    pools = [_type_pool(market, t, rng) for t in TYPES]
+    pools = [p for p in pools if p is not None]
+    if market.inserted.ids:
+        pools.append(_inserted_pool(market))
+    return pools
+
+
+def _type_pool(market: Market, t: str, rng: np.random.Generator) -> _Pool | None:
+    """Applicants of one type: first choices as counted, a second specialty for a share."""
     specs = market.specialties
     pop = population_params()
     cohort = pop["cohort"]
     seniors = market_params()["seniors"]
-    noise = float(cohort["targeting_noise"])
-    pools = []
-    for t_index, t in enumerate(TYPES):
-        senior = t in SENIOR_TYPES
-        backup_map = seniors["second_specialty"] if senior else cohort["second_specialty"]
-        share = float(
-            seniors["second_specialty_share"] if senior else cohort["second_specialty_share"]
-        )
-        apps = seniors["target_interviews"] if senior else pop["groups"][t]["applications"]
-        parts, firsts, seconds = [], [], []
-        for k, s in enumerate(specs):
-            n = market.counts.get((t, s), 0)
-            if n <= 0:
-                continue
-            seed = int(rng.integers(2**62))
-            people = sample_seniors(t, s, n, seed) if senior else sample_population(t, s, n, seed)
-            backup = backup_map.get(s)
-            second = np.full(n, -1, dtype=np.int64)
-            if backup in specs and backup != s:
-                takes = rng.random(n) < share
-                second[takes] = specs.index(backup)
-                if not senior:  # US letters in the backup, as the calibration cohorts draw them
-                    extra = sample_population(t, backup, n, int(rng.integers(2**62)))
-                    people.letters[backup] = np.where(takes, extra.letters[backup], 0.0)
-            parts.append(people)
-            firsts.append(np.full(n, k, dtype=np.int64))
-            seconds.append(second)
-        if not parts:
+    senior = t in SENIOR_TYPES
+    backup_map = seniors["second_specialty"] if senior else cohort["second_specialty"]
+    share = float(seniors["second_specialty_share"] if senior else cohort["second_specialty_share"])
+    parts, choices = [], []
+    for k, s in enumerate(specs):
+        n = market.counts.get((t, s), 0)
+        if n <= 0:
             continue
-        n_all = sum(len(p) for p in parts)
-        pools.append(
-            _Pool(
-                type_index=t_index,
-                arrays=_stack(parts),
-                first=np.concatenate(firsts),
-                second=np.concatenate(seconds),
-                wanted=_draw_shares(rng, apps, (n_all, 2)),
-                noise=noise,
-                senior=senior,
-                bounds=tuple(seniors["applications_bounds"]) if senior else (1, 10**6),
-            )
-        )
+        seed = int(rng.integers(2**62))
+        people = sample_seniors(t, s, n, seed) if senior else sample_population(t, s, n, seed)
+        backup = backup_map.get(s)
+        pair = np.full((n, 2), -1, dtype=np.int64)
+        pair[:, 0] = k
+        if backup in specs and backup != s:
+            takes = rng.random(n) < share
+            pair[takes, 1] = specs.index(backup)
+            if not senior:  # US letters in the backup, as the calibration cohorts draw them
+                extra = sample_population(t, backup, n, int(rng.integers(2**62)))
+                people.letters[backup] = np.where(takes, extra.letters[backup], 0.0)
+        parts.append(people)
+        choices.append(pair)
+    if not parts:
+        return None
+    n_all = sum(len(p) for p in parts)
+    apps = seniors["target_interviews"] if senior else pop["groups"][t]["applications"]
+    return _Pool(
+        type_index=TYPES.index(t),
+        arrays=_stack(parts),
+        choices=np.concatenate(choices),
+        wanted=_draw_shares(rng, apps, (n_all, 2)),
+        noise=float(cohort["targeting_noise"]),
+        senior=senior,
+        bounds=tuple(seniors["applications_bounds"]) if senior else (1, 10**6),
+    )
+
+
+def _inserted_pool(market: Market) -> _Pool:
+    """The user's applicants: every specialty of theirs in the market, in their order."""
     ins = market.inserted
-    if ins.ids:
-        first = np.array([specs.index(t[0]) if t else -1 for t in ins.targets], dtype=np.int64)
-        second = np.array(
-            [specs.index(t[1]) if len(t) > 1 else -1 for t in ins.targets], dtype=np.int64
-        )
-        wanted = np.array(
-            [[a.get(t[j], 0) if len(t) > j else 0 for j in (0, 1)] for t, a in
-             zip(ins.targets, ins.applications, strict=True)],
-            dtype=np.int64,
-        ).reshape(len(ins.ids), 2)  # fmt: skip
-        pools.append(
-            _Pool(
-                type_index=-1,
-                arrays=ins.arrays,
-                first=first,
-                second=second,
-                wanted=wanted,
-                noise=float(market_params()["inserted"]["targeting_noise"]),
-                senior=False,
-                rotations=ins.rotations,
-            )
-        )
-    return pools
+    specs = market.specialties
+    width = max(1, max(len(t) for t in ins.targets))
+    choices = np.full((len(ins.ids), width), -1, dtype=np.int64)
+    wanted = np.zeros((len(ins.ids), width))
+    for i, (targets, apps) in enumerate(zip(ins.targets, ins.applications, strict=True)):
+        for j, s in enumerate(targets):  # a few specialties per user applicant
+            choices[i, j] = specs.index(s)
+            wanted[i, j] = apps[s]
+    return _Pool(
+        type_index=-1,
+        arrays=ins.arrays,
+        choices=choices,
+        wanted=wanted,
+        noise=float(market_params()["inserted"]["targeting_noise"]),
+        senior=False,
+        rotations=ins.rotations,
+    )
 
 
 def _stack(parts: Sequence[ApplicantArrays]) -> ApplicantArrays:
@@ -673,7 +684,7 @@ class _Entries:
 
     applicant: list[np.ndarray] = field(default_factory=list)
     program: list[np.ndarray] = field(default_factory=list)
-    order: list[np.ndarray] = field(default_factory=list)  # 0 first specialty, 1 second
+    order: list[np.ndarray] = field(default_factory=list)  # 0 first specialty, 1 second...
     p_open: list[np.ndarray] = field(default_factory=list)  # p_interview at an open program
 
     def add(self, applicant, program, order, p_open) -> None:
@@ -722,7 +733,8 @@ def _applications(
     entries = _Entries()
     offsets = np.cumsum([0] + [len(p.arrays) for p in pools])
     for pool, offset in zip(pools, offsets[:-1], strict=False):
-        for order, chosen in ((0, pool.first), (1, pool.second)):
+        for order in range(pool.choices.shape[1]):
+            chosen = pool.choices[:, order]
             for k, s in enumerate(specs):
                 mine = np.flatnonzero(chosen == k)
                 if mine.size == 0:
@@ -828,7 +840,7 @@ class _Draw:
     first_inserted: int  # index of the first user applicant (= number of applicants if none)
     applicant: np.ndarray
     program: np.ndarray
-    order: np.ndarray  # 0 first specialty, 1 second
+    order: np.ndarray  # 0 first specialty, 1 second...
     p_open: np.ndarray  # chance of being considered (0 at programs closed to the kind)
     desirability: np.ndarray  # per program
 
