@@ -272,10 +272,11 @@ markup.table(
 # %% [markdown]
 # The same rank list and programs with the signals placed other ways: your own (if your
 # profile or program table gives them), the most IMG-friendly programs first, and at random
-# among the programs that can consider you (the mean of 200 draws).
+# among the programs that can consider you (the mean of 100 draws).
 
 # %%
-viz.signal_comparison(signals.comparison())
+markup.table(signals.comparison(), {"label": "Signals", "p_match_any": "P(match) anywhere"},
+             formats={"p_match_any": "prob"})
 
 # %%
 markup.bullet_list(

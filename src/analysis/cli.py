@@ -571,10 +571,11 @@ def chances(
     profile = load_applicant(applicant)
     table_ = load_programs(programs)
     # the applicant's own signals (profile or the table's Signal column), checked and counted
-    mine = signal_plan(profile, table_, as_of=plan_date, baselines=False)
+    mine = signal_plan(profile, table_, as_of=plan_date, baselines=("random",), draws=100)
     own = mine.own_map or None
     result = match_chances(profile, table_, as_of=plan_date, signals=own)
-    levers = levers_for(profile, table_, as_of=plan_date, on_past="explain", signals=own)
+    levers = levers_for(profile, table_, as_of=plan_date, on_past="explain", signals=own,
+                        signal_plan=mine)  # fmt: skip
     if as_json:
         doc = result.to_dict()
         doc["levers"] = [

@@ -94,13 +94,13 @@ class _Context:
     _signal_plan: ApplicantSignals | None = None
 
     def signal_plan(self) -> ApplicantSignals:
-        """The signal planner on the applicant's own lists (computed once)."""
-        if self._signal_plan is None:
+        """The signal planner on the applicant's own lists (computed once, unless given)."""
+        if self._signal_plan is None or self._signal_plan.random is None:
             self._signal_plan = signal_plan(
                 self.applicant,
                 self.model,
                 as_of=self.as_of,
-                baselines=True,
+                baselines=("random",),
                 draws=RANDOM_DRAWS,
                 seed=0,
             )
@@ -284,9 +284,13 @@ def _signals_well(ctx: _Context) -> _Lever:
     if why:
         return _Lever(lever, label, why)
     plan = ctx.signal_plan()
+    first = plan.optimized.specialties.filter(
+        pl.col("specialty") == ctx.applicant.target_specialties[0]
+    )["p_match_with"]
+    after = (plan.p_match_any_with, float(first[0]))  # = match_chances with these signals
     return _Lever(lever, label, f"the planner's {_signal_counts(plan)} signals, each where it "
                   "adds most; effect sizes are upper bounds for IMGs", ctx.applicant,
-                  {"signals": plan.optimized_map()})  # fmt: skip
+                  after=after)  # fmt: skip
 
 
 def _signals_random(ctx: _Context) -> _Lever:
@@ -340,6 +344,7 @@ def levers(
     as_of: dt.date | None = None,
     on_past: Literal["raise", "explain"] = "raise",
     signals: Any = None,
+    signal_plan: ApplicantSignals | None = None,
 ) -> pl.DataFrame:
     """Every lever with its effect on P(match anywhere) when available, else why not.
 
@@ -352,6 +357,8 @@ def levers(
             chances of a past season can still be shown).
         signals: program signals every lever is measured with ({program_id: tier}, as
             `match_chances` takes them); the signal levers replace them.
+        signal_plan: `analysis.planners.signals.signal_plan` of this applicant and table with
+            a random baseline, when the caller has it (else it is computed).
 
     Raises:
         SeasonOverError: the season is over at `as_of` and `on_past` is "raise".
@@ -372,7 +379,7 @@ def levers(
              for lever, label in LEVER_NAMES],
             schema=_SCHEMA,
         )  # fmt: skip
-    ctx = _Context(applicant, model, as_of, phase, base, signal_map(signals))
+    ctx = _Context(applicant, model, as_of, phase, base, signal_map(signals), signal_plan)
     first = applicant.target_specialties[0]
     base_first = float(base.specialties["p_match"][0])
     rows = []

@@ -189,7 +189,7 @@ def make_plan(
         season_phase=phase,
         season_note=phase_note(applicant.match_year, as_of),
     )
-    plan.signals = signals_for_plan(plan, model)
+    plan.signals = signals_for_plan(plan, model, draws=100)
     closed = phase == "interviewing"  # signals went with the applications
     chosen = plan.signals.own_map if closed else plan.signals.optimized_map()
     if chosen:

@@ -6,7 +6,7 @@ f beta_t), c the chance the program considers the applicant at all; it never ope
 
 **Objective.** The model's P(match) per specialty, P_s = sum_k P(K_s = k) g_s(k), K_s the
 Poisson-binomial number of interviews over the programs on the list and g_s(k) the saturating
-match curve truncated at k_max (`analysis.model.probability.poisson_binomial_pmf`,
+match curve truncated at k_max (the pmf of `analysis.model.probability.poisson_binomial_pmf`,
 `analysis.data.reference.match_curve`), and the dual-apply combination P(match anywhere) =
 1 - prod_s (1 - P_s). `match_chances(..., signals=...)` computes the same numbers.
 
@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from numba import njit
 
 from analysis.config import load_params
 from analysis.data.reference import match_curve
@@ -65,10 +66,9 @@ from analysis.data.vocabulary import specialties
 from analysis.errors import DataValidationError, NormalizationError, Problem
 from analysis.model.probability import (
     MatchModel,
+    default_applications,
     interview_chances,
-    match_chances,
     model_for,
-    poisson_binomial_pmf,
 )
 from analysis.model.signals import (
     EFFECT_LEVELS,
@@ -96,16 +96,16 @@ def p_match_from_interviews(p: np.ndarray, g: np.ndarray) -> np.ndarray:
 
     Vectorized over leading axes of `p` (programs on the last axis): sum_k P(K = k) g(k),
     with the interview count's pmf truncated at len(g) - 1 (the tail in the last bin), as
-    `analysis.model.probability.match_chances` computes it. Programs with p = 0 everywhere are
-    left out of the product (their factor is 1): the same number, faster.
+    `analysis.model.probability.match_chances` computes it (there with a product tree, here
+    with the same pmf by a compiled recurrence: one pass over the programs, O(n k_max)).
     """
     g = np.asarray(g, dtype=float)
-    p = np.asarray(p, dtype=float)
-    if p.ndim >= 1 and p.shape[-1]:
-        keep = np.any(p.reshape(-1, p.shape[-1]) > 0, axis=0)
-        if not keep.all():
-            p = p[..., keep]
-    return (poisson_binomial_pmf(p, g.size - 1) * g).sum(axis=-1)
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    if p.ndim == 0:
+        p = p.reshape(1)
+    lead = p.shape[:-1]
+    rows = np.ascontiguousarray(p.reshape(int(np.prod(lead, dtype=int)), p.shape[-1]))
+    return _p_match_rows(rows, g).reshape(lead)
 
 
 def p_match_any(p_match: Sequence[float] | np.ndarray) -> float:
@@ -120,60 +120,123 @@ def interview_derivative(p: np.ndarray, g: np.ndarray) -> np.ndarray:
     matter (the curve is flat beyond). It is the generating function divided by
     (1 - p_j + p_j z), done so that no step amplifies rounding errors:
 
-    - p_j <= 1/2: forward on the whole list's pmf b (truncated at k_max),
+    - p_j <= 1/2: forward on the whole list's pmf b (exact below k_max),
       a_j[k] = (b[k] - p_j a_j[k-1]) / (1 - p_j), each step scaling errors by p_j/(1-p_j) <= 1;
     - p_j > 1/2: backward on the exact pmf H of the m programs above 1/2 (degree m),
       h_j[k-1] = (H[k] - (1 - p_j) h_j[k]) / p_j, then a_j = h_j * L with L the pmf of the
       others, so D_j = sum_v h_j[v] w[v], w[v] = sum_u L[u] dg[u + v].
 
-    Cost: three truncated product trees and k_max + m vector steps; memory O(n + m k_max).
+    Compiled (numba): O(n k_max + m (m + k_max)) per list, memory O(n + m).
     """
     p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
-    return _derivative_rows(p[None, :], np.asarray(g, dtype=float), p > 0.5)[0]
+    return _derivative_rows(p[None, :], np.asarray(g, dtype=float))[0]
 
 
-def _derivative_rows(rows: np.ndarray, g: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """`interview_derivative` of several lists at once (rows x programs, one pmf per call).
+def _derivative_rows(rows: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """`interview_derivative` of several lists at once (rows x programs)."""
+    rows = np.ascontiguousarray(np.clip(np.asarray(rows, dtype=float), 0.0, 1.0))
+    g = np.asarray(g, dtype=float)
+    if rows.shape[1] == 0 or g.size < 2:
+        return np.zeros(rows.shape)
+    return _derivative_kernel(rows, np.diff(g))
 
-    `high` marks the columns divided backward; the caller guarantees that each such column
-    is above 1/2 in every row, except where it discards that row's result for the column.
-    """
+
+@njit(cache=True, nogil=True)
+def _p_match_rows(rows: np.ndarray, g: np.ndarray) -> np.ndarray:  # pragma: no cover - numba
+    """sum_k P(K = k) g(k) per row, K's pmf truncated at len(g) - 1 with the tail in the last
+    bin (the recurrence adds one program at a time; mass never flows to lower degrees)."""
     count, n = rows.shape
-    out = np.zeros((count, n))
-    if n == 0 or g.size < 2:
+    width = g.size
+    out = np.zeros(count)
+    if width == 1:  # every outcome is in the one bin
+        out[:] = g[0]
         return out
-    dg = np.diff(g)  # g(k+1) - g(k), k = 0..k_max-1; zero beyond (the curve has saturated)
-    depth = min(dg.size, n)  # a_j has degrees 0..n-1; only those below k_max matter
-    low = np.flatnonzero(~high)
-    if low.size:
-        b = poisson_binomial_pmf(rows, depth)  # degrees below `depth` are exact
-        pj = rows[:, low]
-        qj = 1.0 - pj
-        a = np.zeros_like(pj)
-        acc = np.zeros_like(pj)
-        for k in range(depth):
-            a = (b[:, k, None] - pj * a) / qj
-            acc += a * dg[k]
-        out[:, low] = acc
-    cols = np.flatnonzero(high)
-    m = cols.size
-    if m:
-        ph = rows[:, cols]
-        big = poisson_binomial_pmf(ph, m)  # exact, degrees 0..m
-        rest = poisson_binomial_pmf(rows[:, low], depth)[:, :depth]  # L, exact below depth
-        width = min(m, depth)  # h_j has degrees 0..m-1; only those below depth matter
-        # w[v] = sum_{u < depth - v} L[u] dg[u + v]
-        w = np.stack([rest[:, : depth - v] @ dg[v:depth] for v in range(width)], axis=1)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            h = big[:, m, None] / ph  # h_j[m-1]
-            acc = np.zeros_like(ph)
-            for k in range(m - 1, -1, -1):  # h holds h_j[k]
-                if k < width:
-                    acc += h * w[:, k, None]
-                if k:
-                    h = (big[:, k, None] - (1.0 - ph) * h) / ph
-        out[:, cols] = acc
-    return np.maximum(np.nan_to_num(out, nan=0.0, posinf=0.0), 0.0)
+    pmf = np.zeros(width)
+    for r in range(count):
+        pmf[:] = 0.0
+        pmf[0] = 1.0
+        top = 0  # highest degree reached so far
+        for i in range(n):
+            q = rows[r, i]
+            if q <= 0.0:
+                continue
+            if top < width - 1:
+                top += 1
+            k = top
+            if k == width - 1:  # the tail bin keeps its mass and gains from the one below
+                pmf[k] = pmf[k] + pmf[k - 1] * q if k > 0 else pmf[k]
+                k -= 1
+            while k > 0:
+                pmf[k] = pmf[k] * (1.0 - q) + pmf[k - 1] * q
+                k -= 1
+            pmf[0] *= 1.0 - q
+        total = 0.0
+        for k in range(width):
+            total += pmf[k] * g[k]
+        out[r] = total
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _derivative_kernel(rows: np.ndarray, dg: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """dP/dp_j per row and program (see `interview_derivative`)."""
+    count, n = rows.shape
+    depth = min(dg.size, n)
+    out = np.zeros((count, n))
+    low_pmf = np.zeros(depth)  # L: programs at or below 1/2, exact below depth
+    for r in range(count):
+        p = rows[r]
+        m = 0
+        for j in range(n):
+            if p[j] > 0.5:
+                m += 1
+        big = np.zeros(m + 1)  # H: programs above 1/2, exact (degree m)
+        big[0] = 1.0
+        low_pmf[:] = 0.0
+        low_pmf[0] = 1.0
+        seen = 0
+        for j in range(n):
+            q = p[j]
+            if q > 0.5:
+                seen += 1
+                for k in range(seen, 0, -1):
+                    big[k] = big[k] * (1.0 - q) + big[k - 1] * q
+                big[0] *= 1.0 - q
+            elif q > 0.0:
+                for k in range(depth - 1, 0, -1):
+                    low_pmf[k] = low_pmf[k] * (1.0 - q) + low_pmf[k - 1] * q
+                low_pmf[0] *= 1.0 - q
+        # b = L * H below depth; w[v] = sum_{u < depth - v} L[u] dg[u + v]
+        b = np.zeros(depth)
+        for u in range(depth):
+            for v in range(min(m, depth - 1 - u) + 1):
+                b[u + v] += low_pmf[u] * big[v]
+        width = min(m, depth)
+        w = np.zeros(max(width, 1))
+        for v in range(width):
+            acc = 0.0
+            for u in range(depth - v):
+                acc += low_pmf[u] * dg[u + v]
+            w[v] = acc
+        for j in range(n):
+            q = p[j]
+            if q <= 0.5:  # forward division of b by (1 - q + q z)
+                a = 0.0
+                acc = 0.0
+                for k in range(depth):
+                    a = (b[k] - q * a) / (1.0 - q)
+                    acc += a * dg[k]
+                out[r, j] = acc if acc > 0.0 else 0.0
+            else:  # backward division of H by (1 - q + q z), then against L
+                h = big[m] / q  # h[m-1]
+                acc = 0.0
+                for k in range(m - 1, -1, -1):
+                    if k < width:
+                        acc += h * w[k]
+                    if k > 0:
+                        h = (big[k] - (1.0 - q) * h) / q
+                out[r, j] = acc if acc > 0.0 else 0.0
+    return out
 
 
 # --------------------------------------------------------------------------- inputs
@@ -564,25 +627,36 @@ def _assess(
     effects: SignalEffects,
     notes: Sequence[str],
     flags: list[dict[str, Any]] | None = None,
+    levels: Sequence[str] = EFFECT_LEVELS,
 ) -> SignalPlan:
     """Evaluate an assignment: chosen = (spec index, program index, tier, gain_s, gain_any,
-    reason), at the central effect and at the ends of its range."""
+    reason), at the central effect and at the ends of its range (`levels`; a baseline needs
+    the central one only, and the ends then repeat it)."""
     totals: dict[str, list[float]] = {}
     per_spec: list[dict[str, Any]] = []
     p_with_central: dict[int, np.ndarray] = {}
-    for level in EFFECT_LEVELS:
+    without = [float(p_match_from_interviews(s.p0, s.g)) for s in specs]
+    picks: dict[int, tuple[np.ndarray, list[str]]] = {}
+    for i in range(len(specs)):
+        mine = [(j, tier) for si, j, tier, *_ in chosen if si == i]
+        picks[i] = (np.array([j for j, _ in mine], dtype=int), [t for _, t in mine])
+    for level in ("central", *(v for v in levels if v != "central")):
         values = []
         for i, spec in enumerate(specs):
-            table = _effects_matrix(spec, effects, level)
+            js, tiers = picks[i]
             p = spec.p0.copy()
-            for si, j, tier, *_ in chosen:
-                if si == i:
-                    p[j] = table[tier][j]
+            if js.size:  # only the signaled programs change
+                beta = np.array([effects.of(t, level) for t in tiers]) * spec.factor[js]
+                scale = None if spec.p_considered is None else spec.p_considered[js]
+                p[js] = with_signal(
+                    spec.p0[js], beta, screened=spec.screened[js], p_considered=scale
+                )
             if level == "central":
                 p_with_central[i] = p
-            values.append(float(p_match_from_interviews(p, spec.g)))
+            values.append(float(p_match_from_interviews(p, spec.g)) if js.size else without[i])
         totals[level] = values
-    without = [float(p_match_from_interviews(s.p0, s.g)) for s in specs]
+    for level in EFFECT_LEVELS:
+        totals.setdefault(level, totals["central"])
 
     def p_in(values: Sequence[float]) -> list[float]:
         before = np.concatenate([[1.0], np.cumprod(1.0 - np.asarray(values))[:-1]])
@@ -747,7 +821,7 @@ def _review_specialty(search: _Search, pool: _Pool, i: int) -> dict[int, _Review
     rows[np.arange(len(signaled)), signaled] = p0[signaled]
     nz = search.nz[i]
     d_rows = np.zeros_like(rows)
-    d_rows[:, nz] = _derivative_rows(rows[:, nz], specs[i].g, search.p[i][nz] > 0.5)
+    d_rows[:, nz] = _derivative_rows(rows[:, nz], specs[i].g)
     members = [r for r, s in enumerate(specs) if s.rules.pool == pool.name]
     out = {}
     for row, j in enumerate(signaled):
@@ -1137,7 +1211,8 @@ def most_friendly_first(
 ) -> SignalPlan:
     """Baseline: each pool's gold, then silver, to its most IMG-friendly programs.
 
-    Candidates are the same as the planner's (no screened-out, zero-chance or excluded
+    Evaluated at the central effect only (the range's ends repeat it). Candidates are the
+    same as the planner's (no screened-out, zero-chance or excluded
     rotation programs); ties keep list order.
 
     Args:
@@ -1172,7 +1247,14 @@ def most_friendly_first(
             chosen.append((i, int(j), tier, float("nan"), float("nan"), reason))
     evaluated = _with_gains(specs, chosen, effects)
     return _assess(
-        "most_friendly_first", season, specs, pools, evaluated, effects, _rule_notes(specs, pools)
+        "most_friendly_first",
+        season,
+        specs,
+        pools,
+        evaluated,
+        effects,
+        _rule_notes(specs, pools),
+        levels=("central",),
     )
 
 
@@ -1592,7 +1674,7 @@ def signal_plan(
     rotations: Iterable[str] = (),
     as_of: dt.date | None = None,
     own: Any = None,
-    baselines: bool = True,
+    baselines: bool | Sequence[str] = True,
     draws: int = 200,
     seed: int = 0,
 ) -> ApplicantSignals:
@@ -1611,7 +1693,8 @@ def signal_plan(
         as_of: date for staleness of facts.
         own: the applicant's own signals ({program_id: tier} or a list); None reads the
             profile's `signals` and the table's `signal` column (`own_signals`).
-        baselines: also compute most-IMG-friendly-first and random signals.
+        baselines: also compute most-IMG-friendly-first and random signals (True), none
+            (False), or the ones named ("most_friendly_first", "random").
         draws, seed: the random baseline's draws and seed.
     """
     model = model_for(programs, as_of=as_of)
@@ -1621,11 +1704,14 @@ def signal_plan(
         mine, notes = own_signals(applicant, model)
     else:
         mine, notes = signal_map(own), []
-    engine = match_chances(applicant, model, specialties=specs, applications=applications,
-                           rotations=rotations, curve=False)  # fmt: skip
-    apps = dict(zip(engine.specialties["specialty"], engine.specialties["applications"],
-                    strict=True))  # fmt: skip
     chances = interview_chances(applicant, model, specialties=specs, rotations=rotations)
+    # programs applied to per specialty, as match_chances counts them: the number asked for
+    # (the call's, the profile's, else the specialty's usual number), at most the eligible
+    wanted = {**applicant.applications, **(applications or {})}
+    eligible = dict(chances.group_by("specialty").agg(pl.col("eligible").sum()).iter_rows())
+    apps = {
+        s: min(int(wanted.get(s, default_applications(s))), int(eligible.get(s, 0))) for s in specs
+    }
     season = applicant.match_year
     lists = lists_from_chances(chances, apps, include_screened=True) if chances.height else []
     optimized = plan_signals(lists, season=season)
@@ -1636,14 +1722,16 @@ def signal_plan(
         # as evaluated: a tier the specialty does not use counts as the nearest one
         mine = dict(own_plan.signals.select("program_id", "tier").iter_rows())
     friendly = rand = None
-    if baselines and lists:
+    wanted = {"most_friendly_first", "random"} if baselines is True else set(baselines or ())
+    if "random" in wanted and lists:
+        rand = random_signals(lists, season=season, draws=draws, seed=seed)
+    if "most_friendly_first" in wanted and lists:
         score = dict(chances.select("program_id", "img_friendliness").iter_rows())
         friendliness = {
             item.specialty: np.array([score[pid] for pid in item.program_ids], dtype=float)
             for item in lists
         }
         friendly = most_friendly_first(lists, friendliness, season=season)
-        rand = random_signals(lists, season=season, draws=draws, seed=seed)
     return ApplicantSignals(
         applicant_id=applicant.applicant_id,
         season=optimized.season,

@@ -384,8 +384,8 @@ def signal_summary(
     person = person_for(filters, applicant)
     chosen = filters.signal_map()
     spec = [filters.specialty]
-    without = match_chances(person, model, specialties=spec, curve=False)
     with_ = match_chances(person, model, specialties=spec, curve=False, signals=chosen)
+    without = match_chances(person, model, specialties=spec, curve=False) if chosen else with_
     in_specialty = set(
         model.programs.filter(pl.col("specialty") == filters.specialty)["program_id"]
     )
