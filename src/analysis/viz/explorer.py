@@ -998,33 +998,42 @@ class ProgramExplorer:
         options = [("No signal", ""), *((labels[t], t) for t in tiers)]
         if current and current not in tiers:
             options.append((labels[current], current))
+        control = self.controls["signal"]
+        if tuple(control.options) == tuple(options) and control.value == current:
+            return
         self._syncing = True
         try:
-            self.controls["signal"].options = options
-            self.controls["signal"].value = current
+            control.options = options
+            control.value = current
         finally:
             self._syncing = False
 
     def _sync_programs(self, view: ExplorerView) -> None:
-        """Program choices: the view's eligible programs, most likely first, and the signaled."""
-        frame = view.frame
-        eligible = frame.filter(pl.col("eligible") | pl.col("signal").is_not_null()).head(120)
-        options = [
+        """Program choices: the view's eligible programs and the signaled ones, by name.
+
+        The list is replaced only when it changes (a new specialty, filter or signal), not
+        when the Step 2 CK slider moves: replacing 100-odd options costs a widget update.
+        """
+        frame = view.frame.filter(pl.col("eligible") | pl.col("signal").is_not_null())
+        options = tuple(
             (
-                f"{r['program_name']} ({r['state']}) · {markup.prob(r['p_interview'])}"
+                f"{r['program_name']} ({r['state']})"
                 + (f" · {r['signal']}" if r["signal"] else ""),
                 r["program_id"],
             )
-            for r in eligible.iter_rows(named=True)
-        ]
+            for r in frame.sort("program_name", "program_id")
+            .select("program_name", "state", "signal", "program_id")
+            .iter_rows(named=True)
+        )
         program = self.controls["program"]
-        keep = program.value if program.value in {v for _, v in options} else None
-        self._syncing = True
-        try:
-            program.options = options
-            program.value = keep if keep is not None else (options[0][1] if options else None)
-        finally:
-            self._syncing = False
+        if options != tuple(program.options):
+            keep = program.value if program.value in {v for _, v in options} else None
+            self._syncing = True
+            try:
+                program.options = options
+                program.value = keep if keep is not None else (options[0][1] if options else None)
+            finally:
+                self._syncing = False
         self._sync_signal()
 
     def set_signal(self, program_id: str, tier: str | None) -> ExplorerView:
