@@ -116,3 +116,14 @@ def test_simulate_on_a_separately_started_cluster(small_table: Path, cluster: st
     assert done.returncode == 0, done.stderr
     here = invoke(*common[1:], "--workers", "1")
     assert json.loads(done.stdout) == json.loads(here.stdout)  # same seeds, same market
+
+
+def test_a_table_without_nrmp_specialties_is_refused(tmp_path: Path) -> None:
+    import polars as pl
+
+    derm = tmp_path / "derm.csv"
+    table = load_programs(demo_programs_path()).filter(pl.col("specialty") == "IM").head(5)
+    table.with_columns(specialty=pl.lit("DERM")).write_csv(derm)
+    result = invoke("--programs", derm, "--runs", "1", "--workers", "1")
+    assert result.exit_code == 2
+    assert "NRMP 2025 figures cover" in result.output and "DERM" in result.output

@@ -69,6 +69,7 @@ import polars as pl
 from analysis.config import load_params, reference_table
 from analysis.data.reference import nrmp_specialties
 from analysis.data.schemas import ApplicantProfile
+from analysis.errors import DataValidationError, file_problem
 from analysis.model.deferred_acceptance import RankLists, deferred_acceptance
 from analysis.model.population import (
     GROUPS,
@@ -317,6 +318,18 @@ def _prepare(setup: MarketSetup, entry: np.ndarray | None) -> Market:
             left_out.append(s)
         else:
             figures[s] = f
+    if not figures:
+        raise DataValidationError(
+            [
+                file_problem(
+                    None,
+                    "a program table with at least one specialty that NRMP 2025 figures cover "
+                    f"(positions and shares by applicant type); this one has only "
+                    f"{', '.join(left_out) or 'no programs'}",
+                )
+            ],
+            source="the program table",
+        )
     specs = sorted(figures)
     spec_index = np.full(side.ids.size, -1, dtype=np.int64)
     for k, s in enumerate(specs):

@@ -140,30 +140,45 @@ def _run_processes(
     workers: int,
     done: Callable[[int, Any], None],
 ) -> None:
-    """Replications on `workers` fresh processes (spawned: polars and numba are not fork-safe)."""
+    """Replications on `workers` fresh processes (spawned: polars and numba are not fork-safe).
+
+    Workers ignore Ctrl-C; the parent stops them (terminate) when it is interrupted, so an
+    interruption neither hangs nor prints a worker's traceback.
+    """
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: dict[Future, int] = {}
-        queue = iter(range(runs))
-        try:
-            for i in queue:  # keep at most two tasks per worker queued: memory stays flat
-                pending[pool.submit(replicate, setup, changed, seed, i)] = i
-                if len(pending) >= 2 * workers:
-                    break
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    done(pending.pop(future), future.result())
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        pending[pool.submit(replicate, setup, changed, seed, nxt)] = nxt
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_ignore_interrupts
+    )
+    pending: dict[Future, int] = {}
+    queue = iter(range(runs))
+    try:
+        for i in queue:  # keep at most two tasks per worker queued: memory stays flat
+            pending[pool.submit(replicate, setup, changed, seed, i)] = i
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done(pending.pop(future), future.result())
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending[pool.submit(replicate, setup, changed, seed, nxt)] = nxt
+    except BaseException:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(Exception):
+                process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _ignore_interrupts() -> None:
+    """Worker initializer: Ctrl-C is the parent's to handle."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_dask(
