@@ -493,11 +493,20 @@ def _monte_carlo(table, as_of, args: argparse.Namespace) -> dict:
 
 
 def _worker_peak_mb(setup, seed: int, runs: int) -> float:
-    """Peak memory of a worker process after `runs` replications (runs in the worker)."""
+    """Peak memory of a worker process after `runs` replications (runs in the worker).
+
+    Read from /proc/self/status (VmHWM, this process image's high-water mark): ru_maxrss of a
+    spawned process starts at its parent's size at the fork, so it would overstate a worker.
+    """
     from analysis.model.montecarlo import replicate
 
     for i in range(runs):
         replicate(setup, None, seed, i)
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -35,7 +35,13 @@ from analysis.model.montecarlo import (
 )
 from analysis.model.probability import match_chances
 from analysis.model.scenarios import parse_scenarios
-from analysis.model.seniors import sample_seniors, senior_anchor, senior_scores
+from analysis.model.seniors import (
+    sample_seniors,
+    senior_anchor,
+    senior_applications,
+    senior_chance,
+    senior_scores,
+)
 
 AS_OF = dt.date(2026, 11, 1)
 
@@ -102,16 +108,22 @@ def test_choose_takes_the_best_fit_programs_without_noise() -> None:
     assert cols.tolist() == [1, 3, 2, 0, 1]  # never a program with p = 0
 
 
-def test_choose_applies_until_the_expected_interviews_reach_the_target() -> None:
-    p = np.full((2, 50), 0.125, dtype=np.float32)
-    rows, _ = market_module._choose(
-        p, np.array([1.0, 3.0]), 0.0, np.random.default_rng(0), target=True, bounds=(5, 40)
+def test_seniors_apply_until_they_expect_their_target_interviews(demo_table) -> None:
+    side = build_market(MarketSetup(demo_table, AS_OF, entry=(1.0,) * 4)).model.side
+    people = sample_seniors("us_md", "IM", 300, 3)
+    chance = senior_chance(people, "IM", "us_md")
+    per_application = chance * senior_anchor("IM", "us_md").open_share
+    target = np.full(300, 12.0)
+    rows, cols, p = senior_applications(
+        side, people, "IM", "us_md", target, (10, 120), np.random.default_rng(0)
     )
-    assert np.bincount(rows).tolist() == [8, 24]
-    rows, _ = market_module._choose(
-        p, np.array([0.1, 9.0]), 0.0, np.random.default_rng(0), target=True, bounds=(5, 40)
-    )
-    assert np.bincount(rows).tolist() == [5, 40]  # within the bounds
+    counts = np.bincount(rows, minlength=300)
+    expected = np.clip(np.ceil(12.0 / per_application), 10, 120)
+    assert (counts <= expected).all() and (counts >= expected - 3).all()  # minus screened
+    assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) == rows.size  # distinct
+    assert np.allclose(p, chance[rows].astype(np.float32))
+    screens = senior_scores(side, people, "IM", "us_md")
+    assert (screens[rows, cols] > 0).all()  # never a program that screens them out
 
 
 def test_offers_without_limits_invite_every_considered_applicant() -> None:

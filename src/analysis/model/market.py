@@ -80,7 +80,12 @@ from analysis.model.population import (
 )
 from analysis.model.probability import MatchModel, default_applications, specialty_scores
 from analysis.model.scenarios import Scenario
-from analysis.model.seniors import SENIOR_TYPES, sample_seniors, senior_anchor, senior_scores
+from analysis.model.seniors import (
+    SENIOR_TYPES,
+    sample_seniors,
+    senior_anchor,
+    senior_applications,
+)
 
 TYPES = ("us_md", "us_do", "us_img", "non_us_img")
 """NRMP's four applicant types, in the order every array of results uses."""
@@ -645,27 +650,13 @@ def _stack(parts: Sequence[ApplicantArrays]) -> ApplicantArrays:
 
 
 def _choose(
-    p: np.ndarray,
-    wanted: np.ndarray,
-    noise: float,
-    rng: np.random.Generator,
-    *,
-    target: bool = False,
-    bounds: tuple[int, int] = (1, 10**6),
+    p: np.ndarray, wanted: np.ndarray, noise: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(row, column) of the programs each row applies to, in order of the row's preference
-    log(p) + Normal(0, noise) among programs with p > 0 (best fit first when noise is 0).
-
-    `wanted[row]` is the number of applications, or with `target` the expected number of
-    interviews the row applies for: programs are added in that order until the sum of p
-    reaches it, within `bounds` applications.
-    """
+    """(row, column) of the `wanted[row]` programs each row applies to: the highest
+    log(p) + Normal(0, noise) among programs with p > 0 (best fit first when noise is 0)."""
     eligible = p > 0
-    n_eligible = eligible.sum(axis=1)
-    if target:
-        k = int(min(bounds[1], p.shape[1]))
-    else:
-        k = int(np.minimum(wanted, n_eligible).max(initial=0))
+    n = np.minimum(wanted, eligible.sum(axis=1))
+    k = int(n.max(initial=0))
     if k == 0 or p.shape[0] == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     score = np.log(np.maximum(p, np.float32(1e-30)))
@@ -679,13 +670,6 @@ def _choose(
         top = np.broadcast_to(np.arange(p.shape[1]), p.shape)
     order = np.argsort(-np.take_along_axis(score, top, axis=1), axis=1, kind="stable")
     cols = np.take_along_axis(top, order, axis=1)
-    if target:
-        reached = np.cumsum(np.take_along_axis(p, cols, axis=1), axis=1) >= wanted[:, None]
-        n = np.where(reached.any(axis=1), reached.argmax(axis=1) + 1, k)
-        n = np.clip(n, bounds[0], k)
-    else:
-        n = wanted
-    n = np.minimum(n, n_eligible)
     keep = np.arange(cols.shape[1])[None, :] < n[:, None]
     rows = np.broadcast_to(np.arange(p.shape[0])[:, None], cols.shape)
     return rows[keep], cols[keep]
@@ -755,18 +739,17 @@ def _applications(
                 rows = side.specialty_rows[s]
                 if pool.senior:
                     kind = TYPES[pool.type_index]
-                    anchor = senior_anchor(s, kind)
-                    p_at_open = senior_scores(side, pool.arrays.subset(mine), s, kind)
-                    r, c = _choose(
-                        p_at_open * np.float32(anchor.open_share),
+                    r, c, chance = senior_applications(
+                        side,
+                        pool.arrays.subset(mine),
+                        s,
+                        kind,
                         pool.wanted[mine, order],
-                        pool.noise,
+                        pool.bounds,
                         rng,
-                        target=True,
-                        bounds=pool.bounds,
                     )
-                    is_open = senior_open[rows] < anchor.open_share
-                    p_open = np.where(is_open[c], p_at_open[r, c], 0.0)
+                    is_open = senior_open[rows] < senior_anchor(s, kind).open_share
+                    p_open = np.where(is_open[c], chance, np.float32(0.0))
                     entries.add(offset + mine[r], rows[c], order, p_open)
                     continue
                 for visa in np.unique(pool.arrays.visa_needed[mine]):

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from analysis.config import load_params, reference_table
 from analysis.data.reference import _fit_row, interview_fit, sigmoid
@@ -192,6 +193,22 @@ def senior_anchor(specialty: str, kind: str) -> SeniorAnchor:
     )
 
 
+def senior_chance(arrays: ApplicantArrays, specialty: str, kind: str) -> np.ndarray:
+    """Each senior's p_interview at an open program that does not screen them out (the same
+    at every such program: the program spread is integrated out)."""
+    a = senior_anchor(specialty, kind)
+    x = raw_standing(arrays, specialty, kind) - a.mean_standing
+    return sigmoid((a.intercept + x) / math.sqrt(1.0 + math.pi * a.tau**2 / 8.0))
+
+
+_SCREENS = (  # (threshold, applicant field, the applicant fails when value < limit)
+    ("step2", "step2", True),
+    ("yog", "years_since_graduation", False),
+    ("usce", "usce", True),
+    ("attempts", "attempts", False),
+)
+
+
 def senior_scores(
     side: ProgramSide, arrays: ApplicantArrays, specialty: str, kind: str
 ) -> np.ndarray:
@@ -200,22 +217,80 @@ def senior_scores(
     Whether a program is open to the type is drawn by the caller (`SeniorAnchor.open_share`).
     """
     rows = side.specialty_rows[specialty]
-    a = senior_anchor(specialty, kind)
-    x = raw_standing(arrays, specialty, kind) - a.mean_standing
-    chance = sigmoid((a.intercept + x) / math.sqrt(1.0 + math.pi * a.tau**2 / 8.0))
-    p = np.repeat(chance.astype(np.float32)[:, None], rows.size, axis=1)
-    values = {
-        "step2": (arrays.step2, np.less),
-        "yog": (arrays.years_since_graduation, np.greater),
-        "usce": (arrays.usce, np.less),
-        "attempts": (arrays.attempts, np.greater),
-    }
-    for rule, (value, fails) in values.items():  # published screens apply to everyone
+    chance = senior_chance(arrays, specialty, kind).astype(np.float32)
+    p = np.repeat(chance[:, None], rows.size, axis=1)
+    for rule, field_name, below in _SCREENS:  # published screens apply to everyone
         limit = side.thresholds[rule][rows]
         known = np.flatnonzero(np.isfinite(limit))
         if known.size:
-            hit = fails(value[:, None], limit[known][None, :])
+            value = getattr(arrays, field_name)[:, None]
+            hit = value < limit[known][None, :] if below else value > limit[known][None, :]
             block = p[:, known]
             block[hit] = 0.0
             p[:, known] = block
     return p
+
+
+def senior_applications(
+    side: ProgramSide,
+    arrays: ApplicantArrays,
+    specialty: str,
+    kind: str,
+    target: np.ndarray,
+    bounds: tuple[int, int],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, p at an open program) of the programs each senior applies to.
+
+    A senior's chance is the same at every program that does not screen them out, so
+    "best fit with targeting noise" is a uniformly random choice among those programs; the
+    number is what makes the expected interviews reach `target` (chance x the share of
+    programs open to the type per application), within `bounds`. Drawn directly (distinct
+    programs by rejection, numba) instead of scoring every program: the same distribution,
+    at a cost proportional to the applications.
+    """
+    rows = side.specialty_rows[specialty]
+    chance = senior_chance(arrays, specialty, kind)
+    per_application = chance * senior_anchor(specialty, kind).open_share
+    wanted = np.ceil(np.asarray(target, dtype=float) / np.maximum(per_application, 1e-9))
+    low, high = bounds[0], min(bounds[1], rows.size)
+    wanted = np.clip(wanted, min(low, high), high).astype(np.int64)
+    limits = np.stack([side.thresholds[rule][rows] for rule, _, _ in _SCREENS])
+    values = np.stack([getattr(arrays, name).astype(float) for _, name, _ in _SCREENS])
+    below = np.array([b for _, _, b in _SCREENS])
+    r, c = _sample_eligible(wanted, limits, values, below, int(rng.integers(2**31 - 1)))
+    return r, c, chance[r].astype(np.float32)
+
+
+@njit(cache=True, nogil=True)
+def _sample_eligible(
+    wanted: np.ndarray, limits: np.ndarray, values: np.ndarray, below: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, `wanted[row]` distinct columns drawn uniformly among those the row passes
+    (`limits[k, col]` nan = no rule; fails when value < limit if `below[k]`, else >)."""
+    np.random.seed(seed)
+    n, m = wanted.shape[0], limits.shape[1]
+    out_rows = np.empty(int(wanted.sum()), np.int64)
+    out_cols = np.empty(int(wanted.sum()), np.int64)
+    eligible = np.empty(m, np.int64)
+    count = 0
+    for i in range(n):
+        k = 0
+        for j in range(m):
+            ok = True
+            for rule in range(limits.shape[0]):
+                limit = limits[rule, j]
+                fails = values[rule, i] < limit if below[rule] else values[rule, i] > limit
+                if limit == limit and fails:  # a known rule (not nan) that screens out
+                    ok = False
+            if ok:
+                eligible[k] = j
+                k += 1
+        take = min(wanted[i], k)
+        for t in range(take):  # partial Fisher-Yates over the eligible columns
+            pick = t + np.random.randint(0, k - t)
+            eligible[t], eligible[pick] = eligible[pick], eligible[t]
+            out_rows[count] = i
+            out_cols[count] = eligible[t]
+            count += 1
+    return out_rows[:count], out_cols[:count]
