@@ -26,10 +26,10 @@
 # to the simulated one, and shows one what-if scenario.
 #
 # **Inputs** (the next cell): a program table (`programs_file`), the demo applicants'
-# folder (`applicants_dir`), the plan date (`as_of`), the number of replications of each
-# part and the seed. The parameters of the market are in `params/market.yaml` (each with its
+# folder (`applicants_dir`), the plan date (`as_of`), the number of replications and the
+# seed. The parameters of the market are in `params/market.yaml` (each with its
 # source, "judgement", or what it was fitted to); the applicants of the IMG types come from
-# `params/population.yaml`. The runs here are small so the notebook runs in well under a
+# `params/population.yaml`. The runs here are small so the notebook runs in about half a
 # minute: `imgmatch simulate` runs as many as wanted, on this machine or a Dask cluster.
 #
 # **Outputs.** Tables and charts in this notebook; nothing is written to disk.
@@ -38,9 +38,9 @@
 programs_file: str = "../data/demo/programs.csv"  # program table (the demo's is national)
 applicants_dir: str = "../data/demo/applicants"  # applicants inserted into every replication
 as_of: str = "2026-11-01"  # plan date (ISO)
-national_runs: int = 1  # replications of the national market against NRMP 2025
-sample_share: float = 0.25  # share of each specialty's programs in the applicants' market
-applicant_runs: int = 16  # replications of that market for the applicants' P(match)
+runs: int = 10  # replications of the national market, the demo applicants in each
+scenario_share: float = 0.25  # share of each specialty's programs in the scenario's market
+scenario_runs: int = 4  # replications per step of the scenario
 seed: int = 2025  # replication i uses the seed sequence (seed, i)
 
 # %%
@@ -74,15 +74,14 @@ present.method(market, end="Known limits")
 # %% [markdown]
 # ## The national market against NRMP 2025
 #
-# One market on the demo table (NRMP 2025's positions per specialty). Before it, two pilot
-# replications solve how many applicants of each type enter, so that as many get at least
-# one interview (and so can certify a rank list) as NRMP counted; the match rate is then
-# NRMP's: matched over those applicants. With one replication the interval is the point
-# itself; the test suite and `imgmatch simulate` run more.
+# Markets on the demo table (NRMP 2025's positions per specialty), the demo applicants in
+# each. Before them, two pilot replications solve how many applicants of each type enter, so
+# that as many get at least one interview (and so can certify a rank list) as NRMP counted;
+# the match rate is then NRMP's: matched over those applicants.
 
 # %%
 national = montecarlo.simulate(
-    market.MarketSetup(programs, plan_date), runs=national_runs, seed=seed
+    market.MarketSetup(programs, plan_date, applicants=applicants), runs=runs, seed=seed
 )
 types = montecarlo.type_calibration(national.baseline)
 markup.table(
@@ -122,20 +121,14 @@ viz.calibration_chart(montecarlo.calibration_long(national.baseline), tolerance=
 # %% [markdown]
 # ## The heuristic against the simulation, for the demo applicants
 #
-# The demo applicants join every replication of a market on a random quarter of each
-# specialty's programs (applicants follow the positions, so it is the national market in
-# miniature; a smaller market runs fast enough for many replications here). Each applies to
-# their best-fit programs with their profile's number of applications and ranks every
-# interview, as the heuristic assumes. The heuristic's figure is `match_chances` on the same
-# table, the same specialties and applications (P(match in) a specialty on the same rank list,
-# and anywhere); the simulated one is the share of replications in which they matched, with
-# a 95% Wilson interval.
+# Each demo applicant joined every replication above: they apply to their best-fit programs
+# with their profile's number of applications and rank every interview, as the heuristic
+# assumes. The heuristic's figure is `match_chances` on the same table, specialties and
+# applications (P(match in) a specialty on the same rank list, and anywhere); the simulated
+# one is the share of replications in which they matched, with a 95% Wilson interval.
 
 # %%
-quarter = market.scaled_programs(programs, sample_share, seed=1)
-setup = market.prepare_setup(market.MarketSetup(quarter, plan_date, applicants=applicants))
-demo = montecarlo.simulate(setup, runs=applicant_runs, seed=seed)
-by_applicant = montecarlo.applicant_frame(demo.baseline)
+by_applicant = montecarlo.applicant_frame(national.baseline)
 market_charts.simulated_vs_heuristic(by_applicant)
 
 # %% [markdown]
@@ -162,22 +155,25 @@ markup.table(
 # of US clinical experience than their group's, extra attempts, older graduation), whose
 # interviews the capacity limit takes first. The heuristic is right on average and
 # compressed toward the middle. How sharp the sorting is rests on judgement (the noise in
-# programs' views, `params/market.yaml`). This run is small (a quarter-size market, few
-# replications: wide intervals); the national figures come from
+# programs' views, `params/market.yaml`). Ten replications leave wide intervals:
 # `imgmatch simulate --programs data/demo/programs.csv --applicant data/demo/applicants
-# --runs 60`.
+# --runs 60` narrows them.
 
 # %% [markdown]
 # ## A scenario: more non-US IMGs choose internal medicine
 #
-# The same quarter-size market with 0, 500 and 1,000 more non-US IMGs choosing IM first
-# (about 0, 16% and 32% more of them), on the same seeds at every step. The chart shows the
-# match rate of each IMG type.
+# A market on a random quarter of each specialty's programs (applicants follow the
+# positions, so it is the national market in miniature and runs fast), with 0, 500 and 1,000
+# more non-US IMGs choosing IM first (about 0, 16% and 32% more of them at this size), on the
+# same seeds at every step. The chart shows the match rate of each IMG type.
 
 # %%
+quarter = market.scaled_programs(programs, scenario_share, seed=1)
 steps = [(n, Scenario(applicants=(MoreApplicants("non_us_img", "IM", n),))) for n in
          (0, 500, 1000)]  # fmt: skip
-sweep = montecarlo.scenario_sweep(setup.with_scenario(Scenario()), steps, runs=4, seed=seed)
+sweep = montecarlo.scenario_sweep(
+    market.MarketSetup(quarter, plan_date), steps, runs=scenario_runs, seed=seed
+)
 market_charts.scenario_chart(
     sweep, x_title="More non-US IMGs choosing IM first",
     measures=["non-US IMGs: match rate", "US IMGs: match rate"],
