@@ -8,6 +8,7 @@ the whole first-install chain is printed) the way that user would.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -34,9 +35,11 @@ def first_report(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     venv = tmp_path_factory.mktemp("fresh") / ".venv"
+    # as a user's shell runs it, also when the tests themselves run under `make test`
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     done = subprocess.run(
-        ["make", "-n", "report", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True,
-        check=True,
+        ["make", "-n", "--no-print-directory", "report", f"VENV={venv}"], cwd=ROOT,
+        capture_output=True, text=True, check=True, env=env,
     )  # fmt: skip
     return [line.replace(str(venv), ".venv") for line in done.stdout.splitlines()]
 
