@@ -26,6 +26,7 @@ NOTEBOOK_NAMES = (
     "01_program_explorer",
     "02_img_friendliness",
     "03_match_model",
+    "04_validation",
     "05_market",
     "applicant_report",
 )
