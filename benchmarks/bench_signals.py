@@ -34,13 +34,9 @@ from analysis.data.applicants import load_applicants
 from analysis.data.programs import load_programs
 from analysis.data.signal_rules import signal_rules
 from analysis.model.probability import interview_chances, match_chances, model_for
-from analysis.planners.signals import (
-    SpecialtyList,
-    exhaustive_best,
-    lists_from_chances,
-    plan_signals,
-    signal_plan,
-)
+from analysis.planners.signal_lists import SpecialtyList, lists_from_chances
+from analysis.planners.signal_optimizer import exhaustive_best, plan_signals
+from analysis.planners.signals import signal_plan
 
 SEASON = "2025-2026"
 

@@ -58,8 +58,8 @@ _EXPORTS: dict[str, str] = {
     # program signals
     "signal_rules": "analysis.data.signal_rules",
     "signal_plan": "analysis.planners.signals",
-    "plan_signals": "analysis.planners.signals",
-    "evaluate_signals": "analysis.planners.signals",
+    "plan_signals": "analysis.planners.signal_optimizer",
+    "evaluate_signals": "analysis.planners.signal_choice",
 }
 
 __all__ = ["__version__", *_EXPORTS]

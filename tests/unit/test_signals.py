@@ -21,20 +21,19 @@ from analysis.data.signal_rules import (
 )
 from analysis.errors import DataValidationError
 from analysis.model.signals import signal_effects, with_signal
-from analysis.planners.signals import (
-    SpecialtyList,
-    evaluate_signals,
+from analysis.planners.signal_baselines import most_friendly_first, random_signals
+from analysis.planners.signal_choice import evaluate_signals
+from analysis.planners.signal_lists import SpecialtyList
+from analysis.planners.signal_objective import (
     interview_derivative,
     match_given_interviews,
-    most_friendly_first,
     p_match_any,
     p_match_from_interviews,
-    plan_signals,
-    random_signals,
 )
-from analysis.planners.signals import (
+from analysis.planners.signal_optimizer import (
     exhaustive_best as exhaustive_best_packaged,
 )
+from analysis.planners.signal_optimizer import plan_signals
 
 SEASON = "2025-2026"
 G_IM = match_given_interviews("IM")
@@ -704,7 +703,7 @@ def test_baselines_use_the_same_candidates_and_the_planner_beats_them():
 def demo():
     import analysis
     from analysis.config import demo_applicants_dir, demo_programs_path
-    from analysis.planners.signals import lists_from_chances
+    from analysis.planners.signal_lists import lists_from_chances
 
     programs = analysis.load_programs(demo_programs_path())
     model = analysis.MatchModel(programs)

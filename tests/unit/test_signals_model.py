@@ -18,7 +18,8 @@ from analysis.data.signal_rules import signal_rules
 from analysis.errors import DataValidationError
 from analysis.model.probability import interview_chances, match_chances, model_for
 from analysis.model.signals import signal_effects, signal_map, with_signal
-from analysis.planners.signals import own_signals, signal_plan
+from analysis.planners.signal_choice import own_signals
+from analysis.planners.signals import signal_plan
 
 AS_OF = dt.date(2026, 11, 1)
 

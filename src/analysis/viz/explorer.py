@@ -57,7 +57,7 @@ from analysis.data.signal_rules import TIERS as SIGNAL_TIERS
 from analysis.data.signal_rules import signal_rules
 from analysis.data.vocabulary import US_STATES, VISA_NEEDS, specialty_name
 from analysis.model.probability import MatchModel, interview_chances, match_chances, model_for
-from analysis.planners.signals import own_signals
+from analysis.planners.signal_choice import own_signals
 from analysis.viz import markup
 from analysis.viz.signals import TIER_COLORS as SIGNAL_COLORS
 from analysis.viz.theme import GREY, TIER_COLORS, TIER_ORDER
