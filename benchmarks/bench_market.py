@@ -14,7 +14,7 @@ Part 2, the simulated market on the demo table (`analysis.model.market`, `montec
   applicants follow the positions), with the ratio of time to the smallest size;
 - `--mc-runs` replications at `--mc-scale` in this process (1 worker) and on 2 worker
   processes, the speed-up, and the peak memory of this process and of the largest worker.
-The issue's goals: under 5 s for a national market built and matched on one core, the
+The targets: under 5 s for a national market built and matched on one core, the
 deferred acceptance step under 1 s, at least 1.7 times faster on 2 workers, under 2 GB per
 worker. Everything is reported; nothing is asserted.
 
@@ -31,7 +31,7 @@ single-threaded numba):
 - a stress case at the largest size: tastes shared by nearly everyone (desirability sd 4,
   program noise sd 0.05), so applicants chase the same programs and most entries get
   proposed (an unrealistic market: most applicants go unmatched; it bounds the work).
-Ends with one JSON line. The issue's goal is under 1 s for the deferred acceptance step at
+Ends with one JSON line. The target is under 1 s for the deferred acceptance step at
 national size on one core; this script reports the figure and asserts nothing.
 
 The random market (timing only: not calibrated to NRMP, which the market simulation does).
@@ -289,7 +289,7 @@ def _deferred_acceptance_part(args: argparse.Namespace) -> dict:
     print(
         f"Deferred acceptance at {largest['scale']:.0%} of national: "
         f"{largest['da_median_s'] * 1e3:.1f} ms median of {args.repeat} on one core, "
-        f"{stress['da_median_s'] * 1e3:.1f} ms in the stress case (the issue's goal: under 1 s)."
+        f"{stress['da_median_s'] * 1e3:.1f} ms in the stress case (the target: under 1 s)."
     )
     print(
         f"Time from {base['scale']:.0%} to {largest['scale']:.0%}: x"
@@ -302,7 +302,7 @@ def _deferred_acceptance_part(args: argparse.Namespace) -> dict:
         f"(generator included): {peak_rss_mb:.0f} MB."
     )
     summary = {
-        "benchmark": "market_deferred_acceptance",
+        "benchmark": "market",
         "seed": args.seed,
         "repeat": args.repeat,
         "first_call_compile_s": {

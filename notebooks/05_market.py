@@ -97,7 +97,7 @@ markup.table(
 # Per specialty, the share of filled positions taken by non-US IMGs and the fill rate,
 # simulated and NRMP's (positions filled by other applicant types, such as US graduates of
 # earlier years, are held out of the market and counted as filled, as NRMP counts them). The
-# six specialties the issue checks are flagged; rows marked "assumed" use a documented
+# six specialties checked against NRMP in the tests are flagged; rows marked "assumed" use a documented
 # assumption where NRMP's figure is not in the reference.
 
 # %%
