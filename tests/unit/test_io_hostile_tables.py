@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.data import files
+from analysis.data import files, tables
 from analysis.data import programs as imgio
 from analysis.errors import DataValidationError, DataWarning, Problem
 
@@ -97,7 +97,7 @@ def test_zip_bomb_is_refused_before_parsing(tmp_path) -> None:
 
 
 def test_workbook_over_the_size_limit(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(imgio, "_WORKBOOK_LIMIT", 4 << 20)
+    monkeypatch.setattr(tables, "_WORKBOOK_LIMIT", 4 << 20)
     path = workbook_bomb(tmp_path / "big.xlsx", 6 << 20)
     problem = only(problems_of(path))
     assert "unpacks to 6 MB (more than 4 MB)" in problem.expected
@@ -105,7 +105,7 @@ def test_workbook_over_the_size_limit(tmp_path, monkeypatch) -> None:
 
 def test_workbook_whose_table_of_contents_lies(tmp_path, monkeypatch) -> None:
     """Declared sizes rewritten to 1 KB: the streamed count still finds the real size."""
-    monkeypatch.setattr(imgio, "_WORKBOOK_LIMIT", 2 << 20)
+    monkeypatch.setattr(tables, "_WORKBOOK_LIMIT", 2 << 20)
     path = tmp_path / "liar.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
         out.writestr("xl/worksheets/sheet1.xml", _SHEET_HEAD + _SHEET_ROWS * 80)  # ~4 MB

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.data import files
+from analysis.data import files, program_headers
 from analysis.data import programs as imgio
 from analysis.data.schemas import polars_schema, program_columns
 from analysis.data.vocabulary import (
@@ -348,7 +348,7 @@ def test_tracker_reads_graduate_rotations_signals_and_resident_shares(tmp_path) 
 
 
 def test_tracker_header_aliases_are_documented() -> None:
-    aliases = imgio.tracker_header_aliases()
+    aliases = program_headers.tracker_header_aliases()
     assert "Visa for residents" in aliases["visa"]
     assert "Application route (VSLO/direct)" in aliases["visiting_route"]
 

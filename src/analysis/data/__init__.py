@@ -7,6 +7,8 @@ that `applicants.load_applicant` validated; nothing above re-checks them.
 - `vocabulary`: the allowed values (specialties, states, tracks, program types, visa needs).
 - `normalize`: free text to those values, one pure function per kind of cell.
 - `schemas`: the contracts of the program table and the applicant profile.
+- `tables`: the raw cells of CSV, XLSX, Parquet files and data frames (decoding, workbook checks).
+- `program_headers`: the three header formats of program tables and the headers accepted.
 - `programs`: program tables from CSV, XLSX, Parquet or data frames, in three header formats.
 - `applicants`: applicant profiles from YAML, JSON or CSV.
 - `documents`: YAML and JSON read within bounds (no aliases, no duplicate keys), with lines.

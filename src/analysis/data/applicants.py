@@ -33,7 +33,6 @@ import polars as pl
 
 from analysis.data import normalize as nz
 from analysis.data.documents import MAX_BYTES, Document, read_document
-from analysis.data.programs import read_csv_cells
 from analysis.data.schemas import (
     APPLICANT_CSV_RESEARCH,
     APPLICANT_LIST_FIELDS,
@@ -44,6 +43,7 @@ from analysis.data.schemas import (
     Research,
     same_specialty_message,
 )
+from analysis.data.tables import read_csv_cells
 from analysis.errors import NO_VALUE as _NO  # "no single value is at fault"
 from analysis.errors import (
     DataValidationError,

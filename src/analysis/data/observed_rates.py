@@ -70,7 +70,7 @@ from warnings import warn
 import polars as pl
 
 from analysis.data.files import atomic_output, escape_formulas
-from analysis.data.programs import check_workbook, decode_text
+from analysis.data.tables import check_workbook, decode_text
 from analysis.data.vocabulary import US_STATES, specialties
 from analysis.errors import DataValidationError, DataWarning, Problem, file_problem
 
