@@ -27,7 +27,7 @@
 #
 # **Inputs** (the next cell): a program table, the specialty the rates are for, the plan
 # date. Here the rates table is built from the synthetic demo table itself
-# (`analysis.data.demo.demo_observed_rates`: the demo's own rates, the names spelled as
+# (`analysis.data.demo_observed_rates`: the demo's own rates, the names spelled as
 # public tables spell them), so this notebook shows **how to read** an evaluation; on the
 # demo it is not evidence about the model. With your own file, run
 # `imgmatch evaluate --programs TABLE --observed RATES --specialty IM`
@@ -46,7 +46,7 @@ import datetime as dt
 import polars as pl
 
 from analysis import viz
-from analysis.data.demo import demo_observed_rates
+from analysis.data.demo_observed_rates import demo_observed_rates
 from analysis.data.programs import load_programs
 from analysis.model import evaluation
 from analysis.report import present

@@ -47,7 +47,7 @@ _EXPORTS: dict[str, str] = {
     "difficulty_order": "analysis.model.calibration",
     "generate_programs": "analysis.data.demo",
     "write_demo_data": "analysis.data.demo",
-    "calibration_table": "analysis.data.demo",
+    "calibration_table": "analysis.data.demo_checks",
     "MatchModel": "analysis.model.probability",
     "chances_batch": "analysis.model.engine",
     "component_contributions": "analysis.model.friendliness",

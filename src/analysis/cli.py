@@ -413,7 +413,8 @@ def _print_demo_calibration(checks: Any) -> None:
     import polars as pl
     from rich import box
 
-    from analysis.data.demo import INTERVIEW_STAND_IN, calibration_summary
+    from analysis.data.demo_checks import calibration_summary
+    from analysis.data.demo_specialties import INTERVIEW_STAND_IN
 
     summary = calibration_summary(checks)
     exact = summary.filter(

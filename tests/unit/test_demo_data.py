@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from analysis.cli import app
 from analysis.config import demo_applicants_dir, demo_programs_path, reference_table
 from analysis.data import demo as demo_data
-from analysis.data import schemas
+from analysis.data import demo_checks, demo_specialties, schemas
 from analysis.data.schemas import ApplicantProfile, polars_schema, program_columns
 
 SEED = demo_data.DEFAULT_SEED
@@ -39,7 +39,7 @@ def programs() -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def calibration(programs: pl.DataFrame) -> pl.DataFrame:
-    return demo_data.calibration_table(programs)
+    return demo_checks.calibration_table(programs)
 
 
 def _outside(calibration: pl.DataFrame) -> str:
@@ -128,7 +128,7 @@ def test_places_are_real_cities_weighted_to_big_states(programs: pl.DataFrame) -
 
 
 def test_stand_in_specialties_say_so(programs: pl.DataFrame) -> None:
-    for code, ref in demo_data.INTERVIEW_STAND_IN.items():
+    for code, ref in demo_specialties.INTERVIEW_STAND_IN.items():
         notes = programs.filter(pl.col("specialty") == code)["notes"]
         assert notes.str.contains(f"modelled on {ref}").all()
 
@@ -156,7 +156,7 @@ def test_calibration_covers_every_specialty_and_metric(calibration: pl.DataFrame
 
 @pytest.mark.parametrize("seed", [0, 1, 42, 2026])
 def test_calibration_holds_for_other_seeds(seed: int) -> None:
-    calibration = demo_data.calibration_table(demo_data.generate_programs(seed))
+    calibration = demo_checks.calibration_table(demo_data.generate_programs(seed))
     assert calibration["within_tolerance"].all(), _outside(calibration)
 
 
@@ -165,19 +165,19 @@ def test_calibration_flags_a_table_that_is_off(programs: pl.DataFrame) -> None:
         non_us_img_interview_rate=pl.col("non_us_img_interview_rate") * 3,
         pgy1_positions=pl.col("pgy1_positions") + 1,
     )
-    calibration = demo_data.calibration_table(shifted)
+    calibration = demo_checks.calibration_table(shifted)
     bad = set(calibration.filter(~pl.col("within_tolerance"))["metric"])
     assert {"pgy1_positions", "interview_rate_mean", "interview_rate_p90"} <= bad
 
 
 def test_calibration_accepts_pandas(programs: pl.DataFrame) -> None:
     pytest.importorskip("pyarrow")
-    from_pandas = demo_data.calibration_table(programs.head(800).to_pandas())
-    assert from_pandas.equals(demo_data.calibration_table(programs.head(800)))
+    from_pandas = demo_checks.calibration_table(programs.head(800).to_pandas())
+    assert from_pandas.equals(demo_checks.calibration_table(programs.head(800)))
 
 
 def test_lognormal_fit_reproduces_its_quantiles() -> None:
-    mu, sigma = demo_data._fit_lognormal(0.2, {0.5: 0.02, 0.75: 0.03, 0.9: 0.05}, 0.0216)
+    mu, sigma = demo_specialties._fit_lognormal(0.2, {0.5: 0.02, 0.75: 0.03, 0.9: 0.05}, 0.0216)
     z = demo_data._norm_ppf(np.array([(0.5 - 0.2) / 0.8, (0.9 - 0.2) / 0.8]))
     median, p90 = np.exp(mu + sigma * z)
     assert median == pytest.approx(0.02, rel=0.15)

@@ -14,5 +14,7 @@ that `applicants.load_applicant` validated; nothing above re-checks them.
 - `documents`: YAML and JSON read within bounds (no aliases, no duplicate keys), with lines.
 - `files`: the atomic-write helper, the spreadsheet-formula escape, the writers.
 - `reference`: the public reference figures the model is calibrated to.
-- `demo`: the synthetic demo data (with its package data in `demo_files/`).
+- `demo`: the synthetic demo data (with its package data in `demo_files/`), drawn to the
+  per-specialty figures of `demo_specialties` and checked against them by `demo_checks`;
+  `demo_observed_rates` lays its interview rates out as public per-program tables are.
 """

@@ -60,9 +60,11 @@ Method (`generate_programs`, one seeded `numpy.random.default_rng`, no loop over
     (uncommon, mostly at community programs; `GRADUATE_ROTATIONS_YES`). The `signal`
     column stays empty.
 
-`calibration_table` compares a generated table with the reference, metric by metric, with
-the tolerance each must meet; `write_demo_data` writes `programs.csv` and the applicant YAML
-files atomically.
+The per-specialty figures the steps draw to (`TYPE_MIX`, `IMG_SHARE_ASSUMED`, the IM visa
+and IMG-share figures, `INTERVIEW_STAND_IN`, the interview-rate fits) are in
+`analysis.data.demo_specialties`; `analysis.data.demo_checks.calibration_table` compares a
+generated table with the reference, metric by metric, with the tolerance each must meet;
+`write_demo_data` writes `programs.csv` and the applicant YAML files atomically.
 
 Inputs: `data/reference/{nrmp_2025_specialties, interview_rates_by_specialty,
 step2ck_by_specialty, specialties}.csv` (read through `analysis.config`).
@@ -78,17 +80,30 @@ import functools
 import math
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from analysis.config import reference_table
+from analysis.data.demo_checks import calibration_table
+from analysis.data.demo_specialties import (
+    COMM,
+    INTERVIEW_STAND_IN,
+    MIL,
+    PCT_IMG_MEDIAN,
+    PCT_IMG_MISSING,
+    PCT_IMG_SPREAD,
+    UNIV,
+    SpecialtyPlan,
+    expit,
+    logit,
+    specialty_plan,
+)
 from analysis.data.files import atomic_outputs, write_programs_csv
 from analysis.data.reference import interview_fit
 from analysis.data.schemas import polars_schema, program_columns, program_table_schema
@@ -104,60 +119,7 @@ DEMO_FILES = files("analysis.data") / "demo_files"
 SYNTHETIC_NOTE = "SYNTHETIC demo row: fictional program"
 NAME_SUFFIX = " (synthetic)"
 
-_UNIV, _AFFIL, _COMM, _MIL, _OTHER = range(5)
-assert PROGRAM_TYPES == (
-    "university",
-    "community_university_affiliated",
-    "community",
-    "military",
-    "other",
-), "demo indexes program types by position; update it with vocabulary.PROGRAM_TYPES"
-
 # --------------------------------------------------------------------------- assumptions
-
-TYPE_MIX: dict[str, tuple[float, float, float, float, float]] = {
-    # university, community-university affiliated, community, military, other
-    "IM": (145 / 689, 325 / 689, 186 / 689, 10 / 689, 23 / 689),  # FREIDA 2025 (reference)
-    "FM": (0.12, 0.47, 0.37, 0.02, 0.02),
-    "PEDS": (0.45, 0.35, 0.15, 0.03, 0.02),
-    "PSYCH": (0.40, 0.38, 0.18, 0.02, 0.02),
-    "ANES": (0.62, 0.28, 0.07, 0.02, 0.01),
-    "GS": (0.50, 0.30, 0.15, 0.03, 0.02),
-    "NEURO": (0.62, 0.28, 0.08, 0.01, 0.01),
-    "DR": (0.62, 0.27, 0.08, 0.02, 0.01),
-    "IR": (0.80, 0.17, 0.02, 0.01, 0.00),
-    "PMR": (0.55, 0.30, 0.12, 0.02, 0.01),
-    "PATH": (0.70, 0.22, 0.05, 0.02, 0.01),
-    "EM": (0.35, 0.40, 0.21, 0.03, 0.01),
-    "OBGYN": (0.45, 0.35, 0.17, 0.02, 0.01),
-    "ORTHO": (0.65, 0.25, 0.07, 0.02, 0.01),
-    "TY": (0.20, 0.45, 0.30, 0.04, 0.01),
-    "IM-PRELIM": (0.35, 0.42, 0.20, 0.02, 0.01),
-    "GS-PRELIM": (0.55, 0.30, 0.12, 0.02, 0.01),
-}
-"""Share of programs of each type per specialty (IM from FREIDA; the others assumed)."""
-
-_DEFAULT_TYPE_MIX = (0.45, 0.35, 0.16, 0.02, 0.02)
-
-IMG_SHARE_ASSUMED: dict[str, tuple[float, float]] = {
-    "DR": (3.5, 5.5),
-    "IR": (2.0, 3.0),
-    "PMR": (5.0, 7.0),
-}
-"""(US IMG %, non-US IMG %) of PGY-1 positions where NRMP 2025 does not give them (assumed)."""
-
-INTERVIEW_STAND_IN: dict[str, str] = {"TY": "IM", "IM-PRELIM": "IM", "GS-PRELIM": "GS"}
-"""Specialties with no interview-rate reference row borrow another specialty's row."""
-
-STEP2_FLOOR_FALLBACK: dict[str, int] = {
-    "IR": 235,
-    "OBGYN": 225,
-    "ORTHO": 235,
-    "TY": 226,
-    "IM-PRELIM": 222,
-    "GS-PRELIM": 225,
-}
-"""Typical published Step 2 CK minimum where `step2ck_by_specialty.csv` has no IMG mean."""
 
 TRACK_COUNTS: dict[str, tuple[str, int]] = {
     "ANES": ("advanced", 241 - 189),  # NRMP 2025: 189 of 241 programs start at PGY-1
@@ -168,23 +130,6 @@ TRACK_COUNTS: dict[str, tuple[str, int]] = {
 
 INTERVIEWS_PER_POSITION_MULT: dict[str, float] = {"IR": 1.4, "ORTHO": 1.5, "DR": 1.1}
 """Interviews per first-year position relative to IM's FREIDA median of 11.4."""
-
-# IM per-type visa facts (FREIDA 2025, reference): share listing J-1 / H-1B, and the
-# assumed share whose visa list is empty (unknown), chosen so that about 27% of IM
-# programs have an empty list overall, as FREIDA shows.
-_IM_J1 = np.array([0.966, 0.751, 0.597, 0.0, 0.15])
-_IM_H1B = np.array([0.324, 0.203, 0.113, 0.0, 0.03])
-_IM_VISA_UNKNOWN = np.array([0.030, 0.245, 0.400, 0.40, 0.80])
-_VISA_UNKNOWN = np.array([0.030, 0.240, 0.390, 0.40, 0.80])  # other specialties (assumed)
-_J1_TYPE_SHIFT = np.log(_IM_J1[:3] / (1 - _IM_J1[:3])) - math.log(0.723 / 0.277)
-"""Logit shift of the J-1 rate by type (university, affiliated, community), from IM."""
-
-# pct_img_residents: logit-normal per type. Medians from FREIDA (IM; military and other
-# assumed); spreads fitted so that IM's overall quartiles come out at 9.0 / 40.75 / 80.0.
-_PCT_IMG_MEDIAN = np.array([8.8, 62.0, 41.0, 1.0, 30.0])
-_PCT_IMG_SPREAD = np.array([2.3, 2.45, 2.45, 2.45, 2.45])
-PCT_IMG_MISSING = 1 - 526 / 689
-"""Share of programs with no IMG percentage (FREIDA IM: 526 of 689 give one), every type."""
 
 ESIR_SHARE = 0.5
 """Share of DR programs (with a known answer) offering ESIR: "about half" (assumed)."""
@@ -252,14 +197,6 @@ _NAME_KINDS: tuple[tuple[str, ...], ...] = (
 )  # fmt: skip
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _expit(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _logit(p: float | np.ndarray) -> Any:
-    return np.log(p) - np.log1p(-np.asarray(p))
 
 
 @functools.cache
@@ -333,169 +270,6 @@ def _exact_counts(shares: np.ndarray, total: int) -> np.ndarray:
     return counts
 
 
-# --------------------------------------------------------------------------- specialty plan
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """Per-specialty parameters, as arrays indexed by the specialty's position."""
-
-    codes: tuple[str, ...]
-    programs: np.ndarray
-    positions: np.ndarray
-    us_img_pct: np.ndarray
-    non_us_img_pct: np.ndarray
-    img_share_assumed: np.ndarray  # bool
-    type_mix: np.ndarray  # (n_spec, 5)
-    j1: np.ndarray  # (n_spec, 5) share listing J-1
-    h1b: np.ndarray  # (n_spec, 5) share listing H-1B
-    visa_unknown: np.ndarray  # (n_spec, 5)
-    step2_floor: np.ndarray
-    interview: pl.DataFrame  # one row per specialty: reference stats and fit
-
-
-def _j1_rate(non_us_img_pct: float) -> float:
-    """Assumed share of a specialty's programs that take J-1 residents.
-
-    Grows with the specialty's non-US IMG share of positions: 0.15 at none, 0.75 at IM's
-    32.7% (IM itself uses FREIDA's figures by type instead).
-    """
-    return 0.15 + 0.60 * math.sqrt(min(1.0, max(non_us_img_pct, 0.0) / 32.7))
-
-
-def _fit_lognormal(z0: float, quantiles: Mapping[float, float], mean: float) -> tuple[float, float]:
-    """Fit (mu, sigma) of the positive part of a zero-inflated log-normal.
-
-    The reference gives, over programs, the share at zero `z0`, some quantiles and the mean.
-    A quantile q of the whole distribution above `z0` is the quantile (q - z0) / (1 - z0) of
-    the positive part; its mean is mean / (1 - z0). For each sigma on a grid, mu is the
-    least-squares fit of those log-quantiles and the log-mean; the best pair wins.
-    """
-    levels, logs = [], []
-    for q, value in quantiles.items():
-        if value > 0 and q > z0:
-            levels.append(NormalDist().inv_cdf((q - z0) / (1 - z0)))
-            logs.append(math.log(value))
-    z = np.array(levels)
-    ln = np.array(logs)
-    sigma = np.linspace(0.15, 2.5, 471)
-    cond_mean = math.log(mean / (1 - z0))
-    residual = np.concatenate(
-        [ln[None, :] - sigma[:, None] * z[None, :], (cond_mean - sigma**2 / 2)[:, None]], axis=1
-    )
-    mu = residual.mean(axis=1)
-    loss = ((residual - mu[:, None]) ** 2).sum(axis=1)
-    best = int(np.argmin(loss))
-    return float(mu[best]), float(sigma[best])
-
-
-def _interview_reference(codes: tuple[str, ...]) -> pl.DataFrame:
-    """Per specialty: the interview-rate reference row used (own or stand-in) and its fit."""
-    ref = reference_table("interview_rates_by_specialty")
-    spec = specialties()
-    rows = []
-    for code in codes:
-        basis_code = INTERVIEW_STAND_IN.get(code, code)
-        label = spec[basis_code].interview_ref if basis_code in spec else None
-        match = ref.filter(pl.col("specialty") == label) if label else ref.clear()
-        if match.height != 1:
-            raise ValueError(
-                f"no interview-rate reference row for {code}: add it to "
-                "interview_rates_by_specialty.csv or to INTERVIEW_STAND_IN"
-            )
-        r = match.row(0, named=True)
-        mu, sigma = _fit_lognormal(
-            r["non_us_img_share_zero"],
-            {0.5: r["non_us_img_median"], 0.75: r["non_us_img_p75"], 0.9: r["non_us_img_p90"]},
-            r["non_us_img_mean"],
-        )
-        stand_in = basis_code != code
-        rows.append(
-            {
-                "specialty": code,
-                "basis": (
-                    f"stand-in: {label} row (no reference row for {code})"
-                    if stand_in
-                    else f"interview_rates_by_specialty.csv: {label}"
-                ),
-                "stand_in": stand_in,
-                "known_share": r["non_us_img_n"] / r["programs_listed"],
-                "share_zero": r["non_us_img_share_zero"],
-                "median": r["non_us_img_median"],
-                "p90": r["non_us_img_p90"],
-                "mean": r["non_us_img_mean"],
-                "mu": mu,
-                "sigma": sigma,
-            }
-        )
-    return pl.DataFrame(rows)
-
-
-@functools.cache
-def _plan() -> _Plan:
-    nrmp = reference_table("nrmp_2025_specialties")
-    step2 = reference_table("step2ck_by_specialty")
-    known_codes = specialties()
-    codes = tuple(nrmp["specialty"].to_list())
-    unknown = [c for c in codes if c not in known_codes]
-    if unknown:
-        raise ValueError(f"nrmp_2025_specialties.csv has codes not in specialties.csv: {unknown}")
-
-    us_img, non_us, assumed = [], [], []
-    for row in nrmp.iter_rows(named=True):
-        if row["pgy1_share_non_us_img_pct"] is None:
-            us, nus = IMG_SHARE_ASSUMED[row["specialty"]]
-            assumed.append(True)
-        else:
-            us, nus = row["pgy1_share_us_img_pct"], row["pgy1_share_non_us_img_pct"]
-            assumed.append(False)
-        us_img.append(us)
-        non_us.append(nus)
-
-    mix = np.array([TYPE_MIX.get(c, _DEFAULT_TYPE_MIX) for c in codes], dtype=float)
-    mix /= mix.sum(axis=1, keepdims=True)
-
-    j1 = np.zeros((len(codes), 5))
-    h1b = np.zeros((len(codes), 5))
-    unknown_visa = np.zeros((len(codes), 5))
-    for i, code in enumerate(codes):
-        if code == "IM":
-            j1[i], h1b[i] = _IM_J1, _IM_H1B
-            unknown_visa[i] = _IM_VISA_UNKNOWN
-            continue
-        base = _logit(_j1_rate(non_us[i]))
-        j1[i, :3] = _expit(base + _J1_TYPE_SHIFT)
-        j1[i, _OTHER] = _expit(base - 2.0)
-        h1b_given_j1 = _IM_H1B / np.where(_IM_J1 > 0, _IM_J1, 1)
-        h1b[i] = j1[i] * h1b_given_j1 * (0.5 + 0.5 * min(1.0, non_us[i] / 32.7))
-        unknown_visa[i] = np.minimum(_VISA_UNKNOWN, 0.95 * (1 - j1[i]))
-
-    means = dict(
-        zip(step2["specialty"], step2["non_us_img_matched_2013_mean_step2ck"], strict=True)
-    )
-    floor = np.array(
-        [
-            means[c] - 10 if means.get(c) is not None else STEP2_FLOOR_FALLBACK.get(c, 225)
-            for c in codes
-        ],
-        dtype=float,
-    )
-    return _Plan(
-        codes=codes,
-        programs=nrmp["programs"].to_numpy().astype(int),
-        positions=nrmp["positions"].to_numpy().astype(int),
-        us_img_pct=np.array(us_img, dtype=float),
-        non_us_img_pct=np.array(non_us, dtype=float),
-        img_share_assumed=np.array(assumed),
-        type_mix=mix,
-        j1=j1,
-        h1b=h1b,
-        visa_unknown=unknown_visa,
-        step2_floor=floor,
-        interview=_interview_reference(codes),
-    )
-
-
 # --------------------------------------------------------------------------- generation
 
 
@@ -517,7 +291,7 @@ def generate_programs(seed: int = DEFAULT_SEED) -> pl.DataFrame:
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     rng = np.random.default_rng(seed)  # every step draws from it in this order
-    plan = _plan()
+    plan = specialty_plan()
     spec_idx, type_idx, inst, inst_idx, positions = _rows(rng, plan)
     n = spec_idx.size
     openness = _openness(rng, inst["openness"].to_numpy()[inst_idx], spec_idx, type_idx)
@@ -540,7 +314,7 @@ def generate_programs(seed: int = DEFAULT_SEED) -> pl.DataFrame:
         j1=visas["j1"],
         h1b=visas["h1b"],
         visa_unknown=visas["unknown"],
-        closed=(type_idx == _MIL) | visas["none"],
+        closed=(type_idx == MIL) | visas["none"],
         strict=strict.fill_null(False).to_numpy(),
     )
     interviews = _interviews(rng, plan, spec_idx, positions)
@@ -581,7 +355,7 @@ def generate_programs(seed: int = DEFAULT_SEED) -> pl.DataFrame:
 
 
 def _rows(
-    rng: np.random.Generator, plan: _Plan
+    rng: np.random.Generator, plan: SpecialtyPlan
 ) -> tuple[np.ndarray, np.ndarray, pl.DataFrame, np.ndarray, np.ndarray]:
     """Steps 1-3: one row per program with its specialty, type, institution and positions.
 
@@ -629,7 +403,7 @@ def _openness(
 
 def _visas(
     rng: np.random.Generator,
-    plan: _Plan,
+    plan: SpecialtyPlan,
     spec_idx: np.ndarray,
     type_idx: np.ndarray,
     openness: np.ndarray,
@@ -664,7 +438,7 @@ def _visas(
 
 def _residents(
     rng: np.random.Generator,
-    plan: _Plan,
+    plan: SpecialtyPlan,
     spec_idx: np.ndarray,
     type_idx: np.ndarray,
     positions: np.ndarray,
@@ -682,8 +456,8 @@ def _residents(
     pct_img_known = ~_spread_share(rng, openness, PCT_IMG_MISSING, spec_idx, type_idx)
     non_us_ratio = plan.non_us_img_pct / (plan.non_us_img_pct + plan.us_img_pct)
     visa_shift = np.where(visas["none"], -2.5, 0.0) + 0.4 * visas["j1"] + 0.4 * visas["h1b"]
-    non_us_fraction = _expit(
-        _logit(non_us_ratio)[spec_idx] + visa_shift + 0.6 * rng.standard_normal(n)
+    non_us_fraction = expit(
+        logit(non_us_ratio)[spec_idx] + visa_shift + 0.6 * rng.standard_normal(n)
     )
     pct_non_us = np.minimum(np.round(pct_img * non_us_fraction), pct_img)
     pct_non_us_known = pct_img_known & (rng.random(n) < 0.65)
@@ -697,7 +471,7 @@ def _residents(
 
 def _more_facts(
     seed: int,
-    plan: _Plan,
+    plan: SpecialtyPlan,
     spec_idx: np.ndarray,
     type_idx: np.ndarray,
     openness: np.ndarray,
@@ -732,7 +506,7 @@ def _more_facts(
         ]
     )
     type_shift = np.array([-0.4, 0.1, 0.3, 0.0, 0.0])[type_idx]
-    frac_do = _expit(_logit(do_share)[spec_idx] + type_shift + 0.5 * rng.standard_normal(n))
+    frac_do = expit(logit(do_share)[spec_idx] + type_shift + 0.5 * rng.standard_normal(n))
     pct_img = residents["pct_img_residents"]
     us_grads = 100.0 - pct_img.fill_null(0.0).to_numpy()
     pct_do = np.round(us_grads * frac_do)
@@ -758,7 +532,7 @@ def _more_facts(
 
 
 def _us_img_rates(
-    rng: np.random.Generator, plan: _Plan, spec_idx: np.ndarray, non_us_rate: np.ndarray
+    rng: np.random.Generator, plan: SpecialtyPlan, spec_idx: np.ndarray, non_us_rate: np.ndarray
 ) -> np.ndarray:
     """US IMG interview rates that reproduce the reference's US IMG distribution per specialty.
 
@@ -782,12 +556,12 @@ def _us_img_rates(
         order = idx[np.argsort(key[idx], kind="stable")]
         opened = order[round(fit.share_zero * idx.size) :]
         quantiles = (np.arange(opened.size) + 0.5) / max(opened.size, 1)
-        out[opened] = _expit(fit.mu + fit.tau * _norm_ppf(quantiles))
+        out[opened] = expit(fit.mu + fit.tau * _norm_ppf(quantiles))
     return out
 
 
 def _interviews(
-    rng: np.random.Generator, plan: _Plan, spec_idx: np.ndarray, positions: np.ndarray
+    rng: np.random.Generator, plan: SpecialtyPlan, spec_idx: np.ndarray, positions: np.ndarray
 ) -> pl.Series:
     """Interviews conducted last year: IM median 11.4 per position, IQR 9.1-14.7 (FREIDA)."""
     n = spec_idx.size
@@ -842,7 +616,7 @@ def _institutions(rng: np.random.Generator) -> pl.DataFrame:
     for t, options in enumerate(_NAME_KINDS):  # five types, not rows
         rows = inst_type == t
         kinds[rows] = np.array(options, dtype=object)[(kind_pick[rows] * len(options)).astype(int)]
-    name = np.where(inst_type == _MIL, "Fort " + stem + " " + kinds, stem + " " + kinds)
+    name = np.where(inst_type == MIL, "Fort " + stem + " " + kinds, stem + " " + kinds)
 
     place = cities()
     weight = place["weight"].to_numpy().astype(float)
@@ -867,7 +641,7 @@ _PARENT = {"IR": "DR", "IM-PRELIM": "IM", "GS-PRELIM": "GS"}
 
 def _assign_institutions(
     rng: np.random.Generator,
-    plan: _Plan,
+    plan: SpecialtyPlan,
     spec_idx: np.ndarray,
     type_idx: np.ndarray,
     inst: pl.DataFrame,
@@ -903,7 +677,7 @@ def _assign_institutions(
 
 
 def _pct_img(
-    plan: _Plan,
+    plan: SpecialtyPlan,
     spec_idx: np.ndarray,
     type_idx: np.ndarray,
     positions: np.ndarray,
@@ -915,7 +689,7 @@ def _pct_img(
     (vectorized over specialties) so that the position-weighted mean share equals NRMP's
     PGY-1 share of US + non-US IMGs.
     """
-    base = _logit(_PCT_IMG_MEDIAN / 100)[type_idx] + _PCT_IMG_SPREAD[type_idx] * openness
+    base = logit(PCT_IMG_MEDIAN / 100)[type_idx] + PCT_IMG_SPREAD[type_idx] * openness
     target = (plan.us_img_pct + plan.non_us_img_pct) / 100
     n_spec = len(plan.codes)
     lo, hi = np.full(n_spec, -12.0), np.full(n_spec, 12.0)
@@ -924,16 +698,16 @@ def _pct_img(
     pos_total = np.bincount(spec_idx, weights=positions, minlength=n_spec)
     for _ in range(60):
         mid = (lo + hi) / 2
-        share = _expit(base + mid[spec_idx])
+        share = expit(base + mid[spec_idx])
         mean = np.bincount(spec_idx, weights=positions * share, minlength=n_spec) / pos_total
         too_high = mean > target
         hi = np.where(too_high & ~fixed, mid, hi)
         lo = np.where(~too_high & ~fixed, mid, lo)
-    return _expit(base + ((lo + hi) / 2)[spec_idx])
+    return expit(base + ((lo + hi) / 2)[spec_idx])
 
 
 def _screening(
-    rng: np.random.Generator, plan: _Plan, spec_idx: np.ndarray, type_idx: np.ndarray
+    rng: np.random.Generator, plan: SpecialtyPlan, spec_idx: np.ndarray, type_idx: np.ndarray
 ) -> pl.DataFrame:
     """Published screening rules; unknown (null) unless the program publishes them."""
     n = spec_idx.size
@@ -989,7 +763,7 @@ _ROUTES = np.array(["vslo", "direct", "none", "unknown"])
 
 def _visiting(
     rng: np.random.Generator,
-    plan: _Plan,
+    plan: SpecialtyPlan,
     spec_idx: np.ndarray,
     type_idx: np.ndarray,
     openness: np.ndarray,
@@ -1039,7 +813,7 @@ def _visiting(
     )
 
 
-def _tracks(rng: np.random.Generator, plan: _Plan, spec_idx: np.ndarray) -> np.ndarray:
+def _tracks(rng: np.random.Generator, plan: SpecialtyPlan, spec_idx: np.ndarray) -> np.ndarray:
     """Each specialty's usual track, except `TRACK_COUNTS` programs on another one."""
     spec = specialties()
     track = np.array([spec[c].default_track for c in plan.codes], dtype=object)[spec_idx]
@@ -1052,7 +826,7 @@ def _tracks(rng: np.random.Generator, plan: _Plan, spec_idx: np.ndarray) -> np.n
 
 
 def _esir(
-    rng: np.random.Generator, plan: _Plan, spec_idx: np.ndarray, inst_idx: np.ndarray
+    rng: np.random.Generator, plan: SpecialtyPlan, spec_idx: np.ndarray, inst_idx: np.ndarray
 ) -> pl.Series:
     """DR only: ESIR offered by `ESIR_SHARE` of DR programs, mostly those at an institution
     with an IR program; unknown for about 8%; null for every other specialty."""
@@ -1070,7 +844,7 @@ def _esir(
 
 def _interview_rate(
     rng: np.random.Generator,
-    plan: _Plan,
+    plan: SpecialtyPlan,
     *,
     spec_idx: np.ndarray,
     type_idx: np.ndarray,
@@ -1097,7 +871,7 @@ def _interview_rate(
     n_known = np.bincount(spec_idx, weights=known, minlength=len(plan.codes))
     n_forced = np.bincount(spec_idx, weights=forced_zero, minlength=len(plan.codes))
     extra = np.maximum(np.round(ref["share_zero"].to_numpy() * n_known) - n_forced, 0)
-    is_univ, is_comm = type_idx == _UNIV, type_idx == _COMM
+    is_univ, is_comm = type_idx == UNIV, type_idx == COMM
     closedness = (
         -openness
         + 1.0 * visa_unknown
@@ -1125,177 +899,6 @@ def _interview_rate(
     value = np.clip(np.round(np.exp(mu + sigma * _norm_ppf(u)), 3), 0.001, 0.9)
     rate = np.where(zero, 0.0, value)
     return _masked(rate, known)
-
-
-# --------------------------------------------------------------------------- calibration
-
-
-def _as_polars(df: Any) -> pl.DataFrame:
-    if isinstance(df, pl.DataFrame):
-        return df
-    if isinstance(df, pl.LazyFrame):
-        return df.collect()
-    return pl.from_pandas(df)
-
-
-def calibration_table(df: Any) -> pl.DataFrame:
-    """Compare a generated program table with the reference figures, metric by metric.
-
-    Args:
-        df: a program table (polars or pandas) as `generate_programs` returns.
-
-    Returns:
-        One row per (specialty, metric): `generated`, `reference`, the tolerance
-        (`abs_tol`, `rel_tol`: met if the gap is within either), `within_tolerance`, and the
-        `basis` of the reference figure. Metrics for every specialty: `programs` and
-        `pgy1_positions` (exact), `img_share_of_positions_pct` (position-weighted mean of
-        `pct_img_residents` vs NRMP's US + non-US IMG share of PGY-1 positions), and for the
-        non-US IMG interview rate: `known_share`, `share_zero`, `median`, `p90`, `mean`.
-        For IM also the visa shares by program type, the unknown-visa share, the quartiles
-        of `pct_img_residents` and its medians by type; for DR the ESIR share.
-    """
-    df = _as_polars(df)
-    plan = _plan()
-    rows: list[dict[str, Any]] = []
-
-    def add(spec: str, metric: str, generated: float | None, reference: float,
-            abs_tol: float, rel_tol: float, basis: str) -> None:  # fmt: skip
-        rows.append(
-            {
-                "specialty": spec,
-                "metric": metric,
-                "generated": None if generated is None else float(generated),
-                "reference": float(reference),
-                "abs_tol": abs_tol,
-                "rel_tol": rel_tol,
-                "basis": basis,
-            }
-        )
-
-    _specialty_rows(_calibration_stats(df, plan), plan, add)
-    if "IM" in plan.codes:
-        _im_rows(df.filter(pl.col("specialty") == "IM"), add)
-    dr = df.filter(pl.col("specialty") == "DR")
-    if dr.height:
-        add("DR", "esir_share", dr["esir_available"].drop_nulls().mean(), 0.5, 0.1, 0,
-            "about half of DR programs offer ESIR (project assumption)")  # fmt: skip
-
-    table = pl.DataFrame(rows, schema_overrides={"generated": pl.Float64})
-    gap = (pl.col("generated") - pl.col("reference")).abs()
-    return table.with_columns(
-        within_tolerance=(
-            (gap <= pl.col("abs_tol") + 1e-9)
-            | (gap <= pl.col("rel_tol") * pl.col("reference").abs() + 1e-9)
-        ).fill_null(False)
-    )
-
-
-def _calibration_stats(df: pl.DataFrame, plan: _Plan) -> pl.DataFrame:
-    """Per specialty: generated counts, IMG share and interview-rate statistics, with the
-    reference figures beside them (`ref_*` columns)."""
-    nrmp = reference_table("nrmp_2025_specialties")
-    rate = pl.col("non_us_img_interview_rate")
-    return (
-        df.group_by("specialty")
-        .agg(
-            programs=pl.len(),
-            positions=pl.col("pgy1_positions").sum(),
-            img_share=(pl.col("pct_img_residents") * pl.col("pgy1_positions")).sum()
-            / pl.col("pgy1_positions").filter(pl.col("pct_img_residents").is_not_null()).sum(),
-            known_share=rate.is_not_null().mean(),
-            share_zero=(rate.drop_nulls() == 0).mean(),
-            median=rate.drop_nulls().quantile(0.5, interpolation="linear"),
-            p90=rate.drop_nulls().quantile(0.9, interpolation="linear"),
-            mean=rate.drop_nulls().mean(),
-        )
-        .join(plan.interview.rename(lambda c: c if c == "specialty" else f"ref_{c}"),
-              on="specialty", how="left")
-        .join(nrmp.select("specialty", ref_programs="programs", ref_positions="positions"),
-              on="specialty", how="left")
-    )  # fmt: skip
-
-
-def _specialty_rows(stats: pl.DataFrame, plan: _Plan, add: Callable[..., None]) -> None:
-    """The checks every specialty gets: counts, IMG share, interview-rate distribution."""
-    order = {code: i for i, code in enumerate(plan.codes)}
-    img_ref = dict(zip(plan.codes, plan.us_img_pct + plan.non_us_img_pct, strict=True))
-    assumed = dict(zip(plan.codes, plan.img_share_assumed, strict=True))
-    nrmp_basis = "nrmp_2025_specialties.csv"
-    for r in sorted(stats.iter_rows(named=True), key=lambda r: order.get(r["specialty"], 99)):
-        spec = r["specialty"]
-        if r["ref_programs"] is None:
-            continue
-        add(spec, "programs", r["programs"], r["ref_programs"], 0, 0, nrmp_basis)
-        add(spec, "pgy1_positions", r["positions"], r["ref_positions"], 0, 0, nrmp_basis)
-        img_basis = (
-            "assumption (IMG_SHARE_ASSUMED; NRMP 2025 share not recovered)"
-            if assumed[spec]
-            else f"{nrmp_basis}: PGY-1 share of US + non-US IMGs"
-        )
-        add(spec, "img_share_of_positions_pct", r["img_share"], img_ref[spec], 5.0, 0, img_basis)
-        basis = r["ref_basis"]
-        zero_tol = 0.12 if r["ref_stand_in"] else 0.05
-        add(spec, "interview_rate_known_share", r["known_share"], r["ref_known_share"], 0.03, 0,
-            basis)  # fmt: skip
-        add(spec, "interview_rate_share_zero", r["share_zero"], r["ref_share_zero"], zero_tol, 0,
-            basis)  # fmt: skip
-        add(spec, "interview_rate_median", r["median"], r["ref_median"], 0.01, 0.25, basis)
-        add(spec, "interview_rate_p90", r["p90"], r["ref_p90"], 0.01, 0.25, basis)
-        add(spec, "interview_rate_mean", r["mean"], r["ref_mean"], 0.005, 0.30, basis)
-
-
-def _im_rows(im: pl.DataFrame, add: Callable[..., None]) -> None:
-    """IM-only checks against FREIDA 2025 (visa_and_programs.md)."""
-    basis = "visa_and_programs.md: FREIDA 2025 IM listings"
-    names = {"university": "university", "community_university_affiliated": "affiliated",
-             "community": "community", "military": "military"}  # fmt: skip
-    by_type = im.group_by("program_type").agg(
-        j1=pl.col("sponsors_j1").fill_null(False).mean() * 100,
-        h1b=pl.col("sponsors_h1b").fill_null(False).mean() * 100,
-        pct_median=pl.col("pct_img_residents").median(),
-    )
-    lookup = {r["program_type"]: r for r in by_type.iter_rows(named=True)}
-    for i, (ptype, short) in enumerate(names.items()):
-        got = lookup.get(ptype, {"j1": None, "h1b": None, "pct_median": None})
-        add("IM", f"j1_share_pct_{short}", got["j1"], _IM_J1[i] * 100, 4.0, 0, basis)
-        add("IM", f"h1b_share_pct_{short}", got["h1b"], _IM_H1B[i] * 100, 4.0, 0, basis)
-        if short in ("university", "affiliated", "community"):
-            add("IM", f"pct_img_median_{short}", got["pct_median"], _PCT_IMG_MEDIAN[i], 6.0, 0,
-                basis)  # fmt: skip
-    add("IM", "visa_unknown_share_pct", im["sponsors_j1"].is_null().mean() * 100, 26.9, 4.0, 0,
-        basis)  # fmt: skip
-    add("IM", "pct_img_unknown_share_pct", im["pct_img_residents"].is_null().mean() * 100,
-        100 * (1 - 526 / 689), 4.0, 0, basis)  # fmt: skip
-    pct = im["pct_img_residents"].drop_nulls()
-    for q, ref in ((0.25, 9.0), (0.5, 40.75), (0.75, 80.0)):
-        add("IM", f"pct_img_q{int(q * 100)}", pct.quantile(q, interpolation="linear"), ref, 6.0,
-            0, basis)  # fmt: skip
-
-
-def calibration_summary(calibration: pl.DataFrame) -> pl.DataFrame:
-    """The interview-rate calibration as one row per specialty, for printing.
-
-    Columns: `specialty`, the generated `programs`, `pgy1_positions`, `share_zero`,
-    `median`, `p90`, `mean`, the same with `_ref` for the reference, `ok` (all within
-    tolerance) and `stand_in` (the reference row is another specialty's).
-    """
-    wide = calibration.filter(
-        pl.col("metric").is_in(
-            ["programs", "pgy1_positions", "interview_rate_share_zero", "interview_rate_median",
-             "interview_rate_p90", "interview_rate_mean"]
-        )
-    )  # fmt: skip
-    ok = wide.group_by("specialty", maintain_order=True).agg(
-        ok=pl.col("within_tolerance").all(),
-        stand_in=pl.col("basis").str.starts_with("stand-in").any(),
-    )
-    generated = wide.pivot("metric", index="specialty", values="generated")
-    reference = wide.pivot("metric", index="specialty", values="reference")
-    return (
-        generated.join(reference, on="specialty", suffix="_ref")
-        .join(ok, on="specialty")
-        .rename(lambda c: c.replace("interview_rate_", ""))
-    )
 
 
 # --------------------------------------------------------------------------- applicants
@@ -1382,60 +985,3 @@ def _text_writer(text: str) -> Callable[[Path], None]:
         tmp.write_text(text, encoding="utf-8", newline="\n")
 
     return write
-
-
-# --------------------------------------------------------------------------- observed rates
-
-_ABBREVIATIONS = (
-    ("Medical Center", "Med Ctr"),
-    ("University", "Univ"),
-    ("Hospital", "Hosp"),
-    ("Health", "Hlth"),
-    ("System", "Sys"),
-    ("Regional", "Reg"),
-    ("Community", "Comm"),
-    ("Memorial", "Mem"),
-    ("School of Medicine", "Sch of Med"),
-)
-
-
-def demo_observed_rates(
-    programs: pl.DataFrame, specialty: str = "IM", seed: int = 0
-) -> pl.DataFrame:
-    """A per-program interview-rate table as public ones are laid out, from the demo table.
-
-    For notebook 04 and the tests: one row per program of `specialty` with a known non-US
-    IMG rate, in the public format (`Program, City, State, MD, DO, US IMG, Non US IMG`), the
-    names spelled as such tables spell them (abbreviations, upper case for some), a few rates
-    unknown ("-") and a few rows repeated. Everything in it is synthetic: the rates are the
-    demo table's own, so checking the demo against it shows how `imgmatch evaluate` works,
-    not how good the model is.
-    """
-    rng = np.random.default_rng(seed)
-    rows = programs.filter(
-        (pl.col("specialty") == specialty) & pl.col("non_us_img_interview_rate").is_not_null()
-    )
-    names = rows["program_name"].to_list()
-    spelled = []
-    for i, name in enumerate(names):
-        for long, short in _ABBREVIATIONS:
-            if rng.random() < 0.7:
-                name = name.replace(long, short)
-        spelled.append(name.upper() if i % 7 == 0 else name)
-    unknown = rng.random(rows.height) < 0.05
-
-    def rate(column: str) -> list[str]:
-        values = rows[column].to_list()
-        return ["-" if u or v is None else f"{v:.3f}" for u, v in zip(unknown, values, strict=True)]
-
-    table = pl.DataFrame(
-        {
-            "Program": spelled,
-            "City": rows["city"].to_list(),
-            "State": rows["state"].to_list(),
-            "US IMG": rate("us_img_interview_rate"),
-            "Non US IMG": rate("non_us_img_interview_rate"),
-        }
-    )
-    repeated = table.sample(n=min(3, table.height), seed=seed)
-    return pl.concat([table, repeated])
