@@ -68,10 +68,12 @@ format: $(VENV)/.dev-installed ## Reformat the code with ruff
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-bench: $(VENV)/.dev-installed ## Run the benchmarks (engine, reports, scaling); each ends with one JSON line
+bench: $(VENV)/.dev-installed ## Run the benchmarks (engine, signals, reports, scaling, market); each ends with one JSON line
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_signals.py
 	$(BIN)/python benchmarks/bench_reports.py
 	$(BIN)/python benchmarks/bench_scaling.py
+	$(BIN)/python benchmarks/bench_market.py --mc-scale 0.25
 
 lab: $(VENV)/.runtime-installed ## Open JupyterLab on notebooks/ (installs the [lab] extra on first use)
 	@$(BIN)/python -c 'import jupyterlab' 2>/dev/null || { \

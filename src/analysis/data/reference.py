@@ -84,7 +84,8 @@ class InterviewFit:
         return float(self.open_share * expected_sigmoid(self.mu, self.tau))
 
 
-def _fit_row(row: dict, group: str, default_tau: float) -> tuple[float, float, float]:
+def fit_rate_row(row: dict, group: str, default_tau: float) -> tuple[float, float, float]:
+    """(share at zero, mu, tau) of one reference row's rates for a column prefix (see above)."""
     z0 = float(row[f"{group}_share_zero"])
     mean = float(row[f"{group}_mean"])
     xs, ys = [], []
@@ -130,7 +131,7 @@ def interview_fits() -> dict[tuple[str, str], InterviewFit]:
             label = specs[source].interview_ref
         row = rows[label]
         for group in GROUPS:
-            z0, mu, tau = _fit_row(row, group, default_tau)
+            z0, mu, tau = fit_rate_row(row, group, default_tau)
             fits[(code, group)] = InterviewFit(
                 specialty=code,
                 group=group,

@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit
 
 from analysis.config import load_params, reference_table
-from analysis.data.reference import _fit_row, interview_fit, sigmoid
+from analysis.data.reference import fit_rate_row, interview_fit, sigmoid
 from analysis.data.vocabulary import specialties
 from analysis.model.population import (
     ApplicantArrays,
@@ -162,7 +162,7 @@ def senior_anchor(specialty: str, kind: str) -> SeniorAnchor:
     """Fit and anchor the seniors' interview model (cached; see the module docstring)."""
     prefix = _REFERENCE_PREFIX[kind]
     row, calibrated = _reference_row(specialty)
-    z0, _, tau = _fit_row(row, prefix, float(load_params("probability")["default_tau"]))
+    z0, _, tau = fit_rate_row(row, prefix, float(load_params("probability")["default_tau"]))
     sp = senior_params()
     sample = sample_seniors(kind, specialty, int(sp["sample_size"]), int(sp["sample_seed"]))
     raw = raw_standing(sample, specialty, kind)

@@ -8,7 +8,8 @@ re-exported here, so a notebook writes `viz.match_curve(curves)`:
 - `programs`: the US map, the friendliness scatter and distribution, the components.
 - `chances`: the match curve, the interview distribution, the what-if levers.
 - `plans`: the backup plan and the Gantt chart of rotations and timeline.
-- `calibration`: the model against the reference figures.
+- `calibration`: the model against the reference figures and against observed rates.
+- `market`: the simulated Match: simulated vs heuristic P(match), a scenario's effect.
 - `signals`: P(interview) without and with each program signal, and the ways to signal compared.
 - `markup`: escaped HTML blocks, tables and number formats.
 - `explorer`: the interactive program explorer (ipywidgets) and its static view.
@@ -40,6 +41,7 @@ except the scatter's, which is precomputed for every choice of its specialty dro
 
 from analysis.viz.calibration import calibration_chart, evaluation_scatter
 from analysis.viz.chances import interview_distribution, match_curve, what_if_tornado
+from analysis.viz.market import scenario_chart, simulated_vs_heuristic
 from analysis.viz.plans import backup_plan_chart, plan_gantt
 from analysis.viz.programs import (
     component_breakdown,
@@ -61,8 +63,10 @@ __all__ = [
     "match_curve",
     "plan_gantt",
     "programs_map",
+    "scenario_chart",
     "signal_chart",
     "signal_comparison",
+    "simulated_vs_heuristic",
     "us_states_topology",
     "what_if_tornado",
 ]
