@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -197,48 +198,8 @@ def check_signal_table(raw: pl.DataFrame, file: str = f"{TABLE}.csv") -> pl.Data
         def bad(column: str, value: object, expected: str, line: int = line) -> None:
             problems.append(Problem(file, line, column, value, expected))
 
-        spec = _text(row["specialty"])
-        if spec not in known:
-            bad("specialty", row["specialty"], "a specialty code of specialties.csv")
-        season = None
-        try:
-            season = normalize_season(_text(row["season"]) or "")
-        except ValueError:
-            bad("season", row["season"], "two consecutive years 'YYYY-YYYY'")
-        counts = {}
-        for column in ("gold_signals", "silver_signals", "signals_total"):
-            try:
-                counts[column] = _count(_text(row[column]))
-            except ValueError:
-                bad(column, row[column], "a whole number of signals, 0 or more, or empty")
-                counts[column] = None
-        gold, silver, total = (
-            counts["gold_signals"],
-            counts["silver_signals"],
-            counts["signals_total"],
-        )
-        if (gold is None) != (silver is None):
-            bad(
-                "silver_signals" if silver is None else "gold_signals",
-                None,
-                "gold and silver counts are given together or both left empty",
-            )
-        elif gold is not None and total is not None and gold + silver != total:
-            bad("signals_total", total, f"gold + silver = {gold + silver}")
-        elif gold is not None and total is None:
-            total = gold + silver
-        service = _text(row["application_service"])
-        if service not in services:
-            bad(
-                "application_service",
-                row["application_service"],
-                f"one of {', '.join(sorted(services))}",
-            )
-        grade = _text(row["source_grade"])
-        if grade not in ("A", "B", "C"):
-            bad("source_grade", row["source_grade"], "A, B or C")
-        if not _text(row["source"]):
-            bad("source", row["source"], "the source of the figure")
+        checked = _check_row(row, known, services, bad)
+        spec, season = checked["specialty"], checked["season"]
         if spec in known and season is not None:
             if (spec, season) in seen:
                 bad(
@@ -247,33 +208,91 @@ def check_signal_table(raw: pl.DataFrame, file: str = f"{TABLE}.csv") -> pl.Data
                     f"one row per specialty and season (also row {seen[(spec, season)]})",
                 )
             seen[(spec, season)] = line
-        rows.append(
-            {
-                "specialty": spec,
-                "season": season,
-                "gold": gold,
-                "silver": silver,
-                "total": total,
-                "application_service": service,
-                "source": _text(row["source"]),
-                "source_grade": grade,
-                "notes": _text(row["notes"]),
-            }
-        )
+        rows.append(checked)
     if problems:
         raise DataValidationError(problems, source=file)
-    schema = {
-        "specialty": pl.String,
-        "season": pl.String,
-        "gold": pl.Int64,
-        "silver": pl.Int64,
-        "total": pl.Int64,
-        "application_service": pl.String,
-        "source": pl.String,
-        "source_grade": pl.String,
-        "notes": pl.String,
+    return pl.DataFrame(rows, schema=_CHECKED_SCHEMA)
+
+
+_CHECKED_SCHEMA = {
+    "specialty": pl.String,
+    "season": pl.String,
+    "gold": pl.Int64,
+    "silver": pl.Int64,
+    "total": pl.Int64,
+    "application_service": pl.String,
+    "source": pl.String,
+    "source_grade": pl.String,
+    "notes": pl.String,
+}
+"""The columns and types of a checked signal table."""
+
+_Bad = Callable[[str, object, str], None]
+
+
+def _check_row(
+    row: dict[str, str | None], known: set[str], services: set[str], bad: _Bad
+) -> dict[str, object]:
+    """One row of the table as text, checked column by column (`bad` records a problem)."""
+    spec = _text(row["specialty"])
+    if spec not in known:
+        bad("specialty", row["specialty"], "a specialty code of specialties.csv")
+    season = None
+    try:
+        season = normalize_season(_text(row["season"]) or "")
+    except ValueError:
+        bad("season", row["season"], "two consecutive years 'YYYY-YYYY'")
+    gold, silver, total = _counts(row, bad)
+    service = _text(row["application_service"])
+    if service not in services:
+        bad(
+            "application_service",
+            row["application_service"],
+            f"one of {', '.join(sorted(services))}",
+        )
+    grade = _text(row["source_grade"])
+    if grade not in ("A", "B", "C"):
+        bad("source_grade", row["source_grade"], "A, B or C")
+    if not _text(row["source"]):
+        bad("source", row["source"], "the source of the figure")
+    return {
+        "specialty": spec,
+        "season": season,
+        "gold": gold,
+        "silver": silver,
+        "total": total,
+        "application_service": service,
+        "source": _text(row["source"]),
+        "source_grade": grade,
+        "notes": _text(row["notes"]),
     }
-    return pl.DataFrame(rows, schema=schema)
+
+
+def _counts(row: dict[str, str | None], bad: _Bad) -> tuple[int | None, int | None, int | None]:
+    """Gold, silver and total: whole counts, gold and silver together, the total their sum."""
+    counts = {}
+    for column in ("gold_signals", "silver_signals", "signals_total"):
+        try:
+            counts[column] = _count(_text(row[column]))
+        except ValueError:
+            bad(column, row[column], "a whole number of signals, 0 or more, or empty")
+            counts[column] = None
+    gold, silver, total = (
+        counts["gold_signals"],
+        counts["silver_signals"],
+        counts["signals_total"],
+    )
+    if (gold is None) != (silver is None):
+        bad(
+            "silver_signals" if silver is None else "gold_signals",
+            None,
+            "gold and silver counts are given together or both left empty",
+        )
+    elif gold is not None and total is not None and gold + silver != total:
+        bad("signals_total", total, f"gold + silver = {gold + silver}")
+    elif gold is not None and total is None:
+        total = gold + silver
+    return gold, silver, total
 
 
 @functools.cache
