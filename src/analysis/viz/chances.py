@@ -147,28 +147,9 @@ def match_curve(
     df = df.filter(pl.col("applications") <= shown_up_to)
     text: str | list[str] = "; ".join(phrases) if len(phrases) <= 2 else phrases[:2]
     subtitle = _curve_subtitle(df, phrases, target, interval, shown_up_to if clipped else None)
-    data = df.with_columns(
-        pl.format(
-            "{}-{}%",
-            (100 * pl.col("p_match_low")).round(0).cast(pl.Int64),
-            (100 * pl.col("p_match_high")).round(0).cast(pl.Int64),
-        ).alias("band_text")
-    )
-    # a marker layer with no point would give the shared x scale an infinite extent (Vega
-    # warns "Infinite extent for field applications"): draw only markers that exist
-    markers = [
-        c
-        for c in ("recommended", "diminishing_returns")
-        if c in df.columns and bool(df[c].fill_null(False).any())
-    ]
+    data, markers = _curve_data(df)
     color, x, y = _curve_encodings(codes)
-    point_tooltip = [
-        alt.Tooltip("specialty:N", title="Specialty"),
-        alt.Tooltip("applications:Q", title="Applications"),
-        alt.Tooltip("p_match:Q", title="P(match)", format=".1%"),
-        alt.Tooltip("band_text:N", title=interval),
-        alt.Tooltip("eras_cost_usd:Q", title="ERAS fees (USD)", format="$,.0f"),
-    ]
+    point_tooltip = _curve_tooltip(interval)
     base = alt.Chart(inline_data(data, [*required, "band_text", *markers]))
     band = base.mark_area(opacity=0.18).encode(
         x=x, y=alt.Y("p_match_low:Q"), y2="p_match_high:Q", color=color, tooltip=point_tooltip
@@ -186,6 +167,38 @@ def match_curve(
         height=height,
         title=chart_title(text, subtitle),
     )
+
+
+def _curve_data(df: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """The curves with the interval as text, and the marker columns that mark a point.
+
+    A marker layer with no point would give the shared x scale an infinite extent (Vega
+    warns "Infinite extent for field applications"): only markers that exist are drawn.
+    """
+    data = df.with_columns(
+        pl.format(
+            "{}-{}%",
+            (100 * pl.col("p_match_low")).round(0).cast(pl.Int64),
+            (100 * pl.col("p_match_high")).round(0).cast(pl.Int64),
+        ).alias("band_text")
+    )
+    markers = [
+        c
+        for c in ("recommended", "diminishing_returns")
+        if c in df.columns and bool(df[c].fill_null(False).any())
+    ]
+    return data, markers
+
+
+def _curve_tooltip(interval: str) -> list[alt.Tooltip]:
+    """A point's tooltip: specialty, applications, P(match) with its interval, ERAS fees."""
+    return [
+        alt.Tooltip("specialty:N", title="Specialty"),
+        alt.Tooltip("applications:Q", title="Applications"),
+        alt.Tooltip("p_match:Q", title="P(match)", format=".1%"),
+        alt.Tooltip("band_text:N", title=interval),
+        alt.Tooltip("eras_cost_usd:Q", title="ERAS fees (USD)", format="$,.0f"),
+    ]
 
 
 def _cost_line(base: alt.Chart, x: alt.X, tooltip: list[alt.Tooltip]) -> alt.Chart:

@@ -472,6 +472,32 @@ def explorer_chart(
             .encode(text="message:N", tooltip=alt.Tooltip("message:N", title="Note"))
             .properties(width=width, height=60)
         )
+    title = _explorer_title(name, summary, filters, who, width, match)
+    data = _chart_data(frame)
+    source = alt.InlineData(values=data.write_json(), format=alt.DataFormat(type="json"))
+    x, y = _explorer_axes(frame)
+    points = _tier_points(source, x, y)
+    properties = {"width": width, "height": height, "title": title}
+    shown = [t for t in SIGNAL_COLORS if t in set(frame["signal"].drop_nulls())]
+    if not shown:
+        return points.properties(**properties)
+    return (
+        alt.layer(points, _signal_rings(source, x, y, shown))
+        .resolve_scale(color="independent", shape="independent")
+        .properties(**properties)
+    )
+
+
+def _explorer_title(
+    name: str,
+    summary: dict[str, Any],
+    filters: Filters,
+    who: str,
+    width: int,
+    match: dict[str, Any] | None,
+) -> alt.TitleParams:
+    """How many programs give a good chance; the subtitle: for whom, the interviews expected
+    from applying to all, the filters, and P(match) with and without the signals."""
     title = (
         f"{name}: {summary['good_chance']} of {summary['programs']} programs give a "
         f"{_GOOD_CHANCE:.0%}+ interview chance"
@@ -491,11 +517,12 @@ def explorer_chart(
         width=max(60, width // 6),
         break_on_hyphens=False,
     )
-    data = _chart_data(frame)
-    source = alt.InlineData(values=data.write_json(), format=alt.DataFormat(type="json"))
-    # closed programs (visa known not sponsored) are screened out, so "closed" never shows
-    domain = [*TIER_ORDER[1:], SCREENED]
-    colors = [*TIER_COLORS[1:], GREY]
+    return alt.TitleParams(text=title, subtitle=subtitle)
+
+
+def _explorer_axes(frame: pl.DataFrame) -> tuple[alt.X, alt.Y]:
+    """IMG-friendliness 0-100 across; P(interview) up, on a square-root scale to the view's
+    highest chance (at least 5%)."""
     top = max(0.05, float(frame["p_interview"].max() or 0.0))
     x = alt.X(
         "img_friendliness:Q",
@@ -508,7 +535,15 @@ def explorer_chart(
         axis=alt.Axis(format=".0%", values=[t for t in _P_TICKS if t <= top * 1.05]),
         scale=alt.Scale(type="sqrt", domain=[0, min(1.0, top * 1.05)], nice=False),
     )
-    points = (
+    return x, y
+
+
+def _tier_points(source: alt.InlineData, x: alt.X, y: alt.Y) -> alt.Chart:
+    """The layer of programs: circles coloured by tier, screened-out ones as grey crosses."""
+    # closed programs (visa known not sponsored) are screened out, so "closed" never shows
+    domain = [*TIER_ORDER[1:], SCREENED]
+    colors = [*TIER_COLORS[1:], GREY]
+    return (
         alt.Chart(source)
         .mark_point(filled=True, size=60, opacity=0.8)
         .encode(
@@ -523,15 +558,11 @@ def explorer_chart(
             tooltip=_chart_tooltip(),
         )
     )
-    properties = {
-        "width": width,
-        "height": height,
-        "title": alt.TitleParams(text=title, subtitle=subtitle),
-    }
-    shown = [t for t in SIGNAL_COLORS if t in set(frame["signal"].drop_nulls())]
-    if not shown:
-        return points.properties(**properties)
-    rings = (
+
+
+def _signal_rings(source: alt.InlineData, x: alt.X, y: alt.Y, shown: list[str]) -> alt.Chart:
+    """The layer of signaled programs: a ring in the signal's colour (legend: `shown`)."""
+    return (
         alt.Chart(source)
         .transform_filter("datum.signal != ''")
         .mark_point(filled=False, size=260, strokeWidth=2.5)
@@ -546,11 +577,6 @@ def explorer_chart(
             ),
             tooltip=_chart_tooltip(),
         )
-    )
-    return (
-        alt.layer(points, rings)
-        .resolve_scale(color="independent", shape="independent")
-        .properties(**properties)
     )
 
 

@@ -74,6 +74,15 @@ def signal_chart(
             "consider you.",
             width,
         )
+    df = _dumbbell_frame(df)
+    layers = _dumbbell_layers(df)
+    title = _signal_title(df.height, p_match_any_without, p_match_any_with)
+    # one constructor: .properties() on a layered chart deep-copies every layer
+    return alt.LayerChart(layer=layers, width=width, height=alt.Step(22), title=title)
+
+
+def _dumbbell_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """The signals with a row label (specialty: program, state) and the tooltip's texts."""
     name = (
         pl.col("program_name").fill_null(pl.col("program_id"))
         if "program_name" in df.columns
@@ -85,7 +94,7 @@ def signal_chart(
         else pl.lit("")
     )
     gain = "gain_p_match_any" if "gain_p_match_any" in df.columns else None
-    df = df.with_columns(
+    return df.with_columns(
         label=pl.format("{}: {}{}", pl.col("specialty"), name, state),
         without_text=pl.col("p_interview_without").map_elements(pct_text, return_dtype=pl.String),
         with_text=pl.col("p_interview_with").map_elements(pct_text, return_dtype=pl.String),
@@ -96,6 +105,11 @@ def signal_chart(
         ),
         reason=pl.col("reason") if "reason" in df.columns else pl.lit(""),
     )
+
+
+def _dumbbell_layers(df: pl.DataFrame) -> list[alt.Chart]:
+    """The layers: the line from without to with (tier colour), the hollow point without,
+    the filled point with, and the chance with as a label."""
     order = df["label"].to_list()
     tiers = [t for t in TIER_COLORS if t in set(df["tier"])]
     columns = [
@@ -137,7 +151,15 @@ def signal_chart(
     label = base.mark_text(align="left", dx=7, fontSize=11).encode(
         x=x_with, text=alt.Text("with_text:N")
     )
-    count = df.height
+    return [line, before, after, label]
+
+
+def _signal_title(
+    count: int, p_match_any_without: float | None, p_match_any_with: float | None
+) -> alt.TitleParams:
+    """What the signals do to P(match anywhere) when both figures are given, else how many
+    programs are shown; the subtitle says how to read the chart and that the effects are
+    upper bounds."""
     if p_match_any_without is not None and p_match_any_with is not None:
         text = (
             f"{count} signal{'s' if count != 1 else ''} take P(match anywhere) from "
@@ -150,13 +172,7 @@ def signal_chart(
         "Hollow: without the signal; filled: with it. A signal moves a middling chance most.",
         _UPPER,
     ]
-    # one constructor: .properties() on a layered chart deep-copies every layer
-    return alt.LayerChart(
-        layer=[line, before, after, label],
-        width=width,
-        height=alt.Step(22),
-        title=chart_title(text, subtitle),
-    )
+    return chart_title(text, subtitle)
 
 
 def signal_comparison(comparison: FrameLike, *, width: int = 480) -> alt.LayerChart | alt.Chart:
