@@ -50,7 +50,7 @@ from analysis.data.applicants import load_applicant
 from analysis.data.programs import load_programs
 from analysis.model.friendliness import score_programs
 from analysis.report import present
-from analysis.viz import explorer, markup
+from analysis.viz import explorer, explorer_widget, markup
 from analysis.viz.explorer import Filters
 
 present.setup_notebook()  # charts as offline vega-lite JSON, imgmatch theme
@@ -177,4 +177,4 @@ signed.chart
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-explorer.program_explorer(programs, applicant, as_of=plan_date)
+explorer_widget.program_explorer(programs, applicant, as_of=plan_date)

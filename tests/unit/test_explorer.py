@@ -12,7 +12,7 @@ import pytest
 from analysis.config import demo_applicants_dir, demo_programs_path
 from analysis.data import applicants, programs
 from analysis.model.probability import model_for
-from analysis.viz import explorer, markup
+from analysis.viz import explorer, explorer_widget, markup
 from analysis.viz.explorer import Filters
 
 AS_OF = dt.date(2026, 11, 1)
@@ -144,11 +144,11 @@ def test_table_flags_stale_facts_and_hides_an_empty_reason_column(model, amira) 
 
 @pytest.fixture
 def panel(model):
-    return explorer.ProgramExplorer(model, None)
+    return explorer_widget.ProgramExplorer(model, None)
 
 
 def test_widget_starts_with_the_static_view(model, amira) -> None:
-    box = explorer.program_explorer(model, amira)
+    box = explorer_widget.program_explorer(model, amira)
     import ipywidgets
 
     assert isinstance(box, ipywidgets.VBox)
@@ -207,7 +207,7 @@ def test_reset_restores_the_defaults_in_one_redraw(panel) -> None:
 
 
 def test_redraw_benchmark_reports_each_slider_move(model, amira) -> None:
-    result = explorer.redraw_benchmark(model, amira, step2_values=(240, 250, 260))
+    result = explorer_widget.redraw_benchmark(model, amira, step2_values=(240, 250, 260))
     assert result["redraws"] == 3
     assert 0 < result["redraw_median_s"] <= result["redraw_max_s"]
 

@@ -12,7 +12,7 @@ import pytest
 import analysis
 from analysis.config import demo_applicants_dir, demo_programs_path
 from analysis.model.probability import match_chances, model_for
-from analysis.viz import explorer
+from analysis.viz import explorer, explorer_widget
 from analysis.viz.explorer import Filters
 
 AS_OF = dt.date(2026, 11, 1)
@@ -79,12 +79,12 @@ def test_too_many_signals_are_said_and_a_screened_program_stays_at_zero(model, a
     )
     many = explorer.static_view(model, amira, filters)
     assert many.match["over_limit"] == ["gold"]  # IR and DR: 6 gold in all
-    assert "more gold signals than allowed" in explorer._signal_text(many.match)
+    assert "more gold signals than allowed" in explorer.signal_text(many.match)
     assert many.frame.filter(pl.col("program_id") == shut)["p_interview"][0] == 0.0
 
 
 def test_the_widget_toggles_a_signal_and_p_match_moves(model, amira):
-    box = explorer.program_explorer(model, amira, as_of=AS_OF)
+    box = explorer_widget.program_explorer(model, amira, as_of=AS_OF)
     panel = box.explorer
     start = panel.view.match["p_match"]
     pid = _middling(panel.view)

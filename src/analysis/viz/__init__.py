@@ -12,7 +12,8 @@ re-exported here, so a notebook writes `viz.match_curve(curves)`:
 - `market`: the simulated Match: simulated vs heuristic P(match), a scenario's effect.
 - `signals`: P(interview) without and with each program signal, and the ways to signal compared.
 - `markup`: escaped HTML blocks, tables and number formats.
-- `explorer`: the interactive program explorer (ipywidgets) and its static view.
+- `explorer`: the program explorer's view (chart, table, totals for a set of filters);
+  `explorer_widget`: the same view as an interactive ipywidgets panel.
 
 Method. Each builder takes the frame one engine or planner function produces (polars; a
 pandas frame or a polars LazyFrame is accepted too), aggregates in polars what needs
