@@ -114,12 +114,28 @@ markup.table(
 )
 
 # %% [markdown]
+# The same as bars: blue where each input is known, orange over all programs (the fair
+# comparison).
+
+# %%
+viz.rank_correlation_chart(doc)
+
+# %% [markdown]
 # Predicted against observed, one point per program: points along the dashed line are
-# programs where the model predicts the group's observed rate; the spread around it is what
-# one year of observed rates and the program facts cannot pin down.
+# programs where the model, averaged over the applicant population, predicts the group's
+# observed rate; the spread around it is what one year of observed rates and the program facts
+# cannot pin down.
 
 # %%
 viz.evaluation_scatter(result.pairs, rho=doc["spearman"]["predicted_rate"])
+
+# %% [markdown]
+# The reference applicant (one average person) against the same rates: lower than the
+# population's average where published screens exclude that person, and no program above its
+# rate by much.
+
+# %%
+viz.evaluation_scatter(result.pairs, rho=doc["spearman"]["p_interview"], predicted="p_interview")
 
 # %% [markdown]
 # ## How to read it

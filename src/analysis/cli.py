@@ -450,7 +450,7 @@ def _print_demo_calibration(checks: Any) -> None:
             f"{passed} of {checks.height} calibration checks within tolerance",
             "green" if passed == checks.height else "yellow",
         ),
-        " (analysis.data.demo.calibration_table lists them all, with their tolerances).",
+        " (analysis.data.demo_checks.calibration_table lists them all, with their tolerances).",
     )
     for row in checks.filter(~checks["within_tolerance"]).iter_rows(named=True):
         say(

@@ -86,3 +86,22 @@ def test_enrich_fills_rates_and_the_output_reads_back(tmp_path):
     assert "Filled the non-US IMG interview rate of 14 programs" in " ".join(result.output.split())
     table = load_programs(out)
     assert table["non_us_img_interview_rate"].is_not_null().sum() == 14
+
+
+def test_evaluation_charts_are_valid_and_say_what_they_show():
+    from analysis.model.evaluation import evaluate
+    from analysis.viz import evaluation_scatter, rank_correlation_chart
+
+    result = evaluate(load_programs(PROGRAMS), RATES, specialty="IM")
+    doc = result.to_dict()
+    bars = rank_correlation_chart(doc).to_dict()
+    best = max(
+        (k for k, v in doc["spearman_all_programs"].items() if v is not None),
+        key=lambda k: doc["spearman_all_programs"][k],
+    )
+    assert best in bars["title"]["text"]
+    assert bars["encoding"]["color"]["scale"]["domain"][0] == "where known"
+    for predicted in ("predicted_rate", "p_interview"):
+        spec = evaluation_scatter(result.pairs, rho=0.5, predicted=predicted).to_dict()
+        assert "14 programs" in spec["title"]["text"] and "0.50" in spec["title"]["subtitle"]
+        assert spec["layer"][1]["encoding"]["y"]["field"] == predicted

@@ -40,7 +40,11 @@ Limits. Titles summarise the data they are given and cannot follow interactive f
 except the scatter's, which is precomputed for every choice of its specialty dropdown.
 """
 
-from analysis.viz.calibration import calibration_chart, evaluation_scatter
+from analysis.viz.calibration import (
+    calibration_chart,
+    evaluation_scatter,
+    rank_correlation_chart,
+)
 from analysis.viz.chances import interview_distribution, match_curve, what_if_tornado
 from analysis.viz.market import scenario_chart, simulated_vs_heuristic
 from analysis.viz.plans import backup_plan_chart, plan_gantt
@@ -64,6 +68,7 @@ __all__ = [
     "match_curve",
     "plan_gantt",
     "programs_map",
+    "rank_correlation_chart",
     "scenario_chart",
     "signal_chart",
     "signal_comparison",

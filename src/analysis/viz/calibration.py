@@ -26,6 +26,7 @@ from analysis.viz.theme import (
 __all__ = [
     "calibration_chart",
     "evaluation_scatter",
+    "rank_correlation_chart",
 ]
 
 
@@ -175,53 +176,53 @@ def _paired_dots(codes: list[str], fmt: str) -> alt.LayerChart:
 # --------------------------------------------------------------------------- evaluation
 
 
-def evaluation_scatter(pairs: FrameLike, *, rho: float | None = None) -> alt.LayerChart | alt.Chart:
-    """Observed interview rate against the model's P(interview), one point per program.
+_PREDICTED_LABELS = {
+    "predicted_rate": "Model's predicted rate (population average)",
+    "p_interview": "Model P(interview), reference applicant",
+}
 
-    The dashed diagonal is perfect calibration; points below it are programs where the
-    reference applicant's predicted chance is lower than the observed rate of the group.
+
+def evaluation_scatter(
+    pairs: FrameLike, *, rho: float | None = None, predicted: str = "predicted_rate"
+) -> alt.LayerChart | alt.Chart:
+    """Observed interview rate against the model's prediction, one point per program.
+
+    The dashed diagonal is perfect calibration; points below it are programs where the model
+    predicts fewer interviews than the group got.
 
     Args:
-        pairs: `Evaluation.pairs` (`program_name`, `observed_rate`, `p_interview`,
-            `img_friendliness`).
+        pairs: `Evaluation.pairs` (`program_name`, `observed_rate`, `img_friendliness` and the
+            `predicted` column).
         rho: the Spearman correlation to state in the title (optional).
+        predicted: `predicted_rate` (the population's average chance, what a published rate
+            measures) or `p_interview` (the reference applicant's).
     """
-    df = input_frame(
-        pairs,
-        "evaluation pairs",
-        ["program_name", "observed_rate", "p_interview", "img_friendliness"],
-        "evaluation_scatter",
-    ).filter(pl.col("observed_rate").is_not_null(), pl.col("p_interview").is_not_null())
+    columns = ["program_name", "observed_rate", predicted, "img_friendliness"]
+    df = input_frame(pairs, "evaluation pairs", columns, "evaluation_scatter").filter(
+        pl.col("observed_rate").is_not_null(), pl.col(predicted).is_not_null()
+    )
     if df.is_empty():
         return empty_chart("Model against observed rates", "No program joined with a known rate.")
-    top = float(max(df["observed_rate"].max(), df["p_interview"].max(), 0.01))
+    top = float(max(df["observed_rate"].max(), df[predicted].max(), 0.01))
     ranked = f"rank correlation {rho:.2f}; " if rho is not None else ""
     title = chart_title(
         f"Predicted vs observed interview rates at {df.height} programs",
         f"{ranked}dashed line: predicted = observed",
     )
-    data = inline_data(df, ["program_name", "observed_rate", "p_interview", "img_friendliness"])
     scale = alt.Scale(domain=[0, top], nice=False)
+    percent = alt.Axis(format="%")
     points = (
-        alt.Chart(data)
+        alt.Chart(inline_data(df, columns))
         .mark_circle(size=36, opacity=0.6, color=BLUE)
         .encode(
-            x=alt.X(
-                "observed_rate:Q",
-                title="Observed interview rate",
-                scale=scale,
-                axis=alt.Axis(format="%"),
-            ),
+            x=alt.X("observed_rate:Q", title="Observed interview rate", scale=scale, axis=percent),
             y=alt.Y(
-                "p_interview:Q",
-                title="Model P(interview), reference applicant",
-                scale=scale,
-                axis=alt.Axis(format="%"),
+                f"{predicted}:Q", title=_PREDICTED_LABELS[predicted], scale=scale, axis=percent
             ),
             tooltip=[
                 alt.Tooltip("program_name:N", title="Program"),
                 alt.Tooltip("observed_rate:Q", title="Observed", format=".1%"),
-                alt.Tooltip("p_interview:Q", title="Model", format=".1%"),
+                alt.Tooltip(f"{predicted}:Q", title="Model", format=".1%"),
                 alt.Tooltip("img_friendliness:Q", title="IMG-friendliness", format=".0f"),
             ],
         )
@@ -232,3 +233,56 @@ def evaluation_scatter(pairs: FrameLike, *, rho: float | None = None) -> alt.Lay
         .encode(x="v:Q", y="v:Q", tooltip=alt.value(None))
     )
     return alt.layer(diagonal, points, title=title).properties(width=360, height=300)
+
+
+_OVER = ("where known", "all programs, unknown at the median")
+
+
+def rank_correlation_chart(doc: dict) -> alt.Chart:
+    """Spearman correlation of each input with the observed rate: where known and over all.
+
+    Args:
+        doc: `Evaluation.to_dict()` (`spearman`, `spearman_all_programs`, `spearman_n`).
+    """
+    rows = [
+        {"input": name, "where": where, "rho": value, "n": doc["spearman_n"].get(name)}
+        for name in doc["spearman"]
+        for where, value in (
+            (_OVER[0], doc["spearman"][name]),
+            (_OVER[1], doc["spearman_all_programs"].get(name)),
+        )
+        if value is not None
+    ]
+    if not rows:
+        return empty_chart("Rank correlations", "No input could be ranked.")
+    df = pl.DataFrame(rows)
+    order = df.filter(pl.col("where") == _OVER[1]).sort("rho", descending=True)["input"].to_list()
+    best = df.filter(pl.col("where") == _OVER[1]).sort("rho", descending=True).row(0)
+    title = chart_title(
+        f"Best ranking over all programs: {best[0]} ({best[2]:.2f})",
+        "Spearman correlation with the observed rate",
+    )
+    return (
+        alt.Chart(inline_data(df), title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y("input:N", sort=order, title=None),
+            x=alt.X(
+                "rho:Q",
+                title="Spearman correlation",
+                scale=alt.Scale(domain=[-1, 1]),
+                axis=alt.Axis(values=[-1, -0.5, 0, 0.5, 1]),
+            ),
+            yOffset=alt.YOffset("where:N", sort=_OVER),
+            color=alt.Color(
+                "where:N", title=None, scale=alt.Scale(domain=list(_OVER), range=[BLUE, ORANGE])
+            ),
+            tooltip=[
+                alt.Tooltip("input:N", title="Input"),
+                alt.Tooltip("where:N", title="Over"),
+                alt.Tooltip("rho:Q", title="Spearman", format=".3f"),
+                alt.Tooltip("n:Q", title="Programs where known"),
+            ],
+        )
+        .properties(width=360)
+    )
