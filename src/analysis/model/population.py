@@ -264,22 +264,29 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def draw_step2(rng: np.random.Generator, level: float, size: int) -> np.ndarray:
+    """Whole Step 2 CK scores ~ Normal(level, sd) kept within [floor, ceiling] (population.yaml).
+
+    A truncated normal by redrawing the few scores outside (the tails are a few percent).
+    """
+    s2 = population_params()["step2"]
+    step2 = rng.normal(level, s2["sd"], size)
+    for _ in range(100):
+        bad = (step2 < s2["floor"]) | (step2 > s2["ceiling"])
+        if not bad.any():
+            break
+        step2[bad] = rng.normal(level, s2["sd"], int(bad.sum()))
+    return np.clip(np.round(step2), s2["floor"], s2["ceiling"])
+
+
 def sample_population(
     group: str, specialty: str, size: int, seed: int, *, offset: float | None = None
 ) -> ApplicantArrays:
     """`size` applicants of a group to a specialty, drawn from `params/population.yaml`."""
     pop = population_params()
     spec = pop["groups"][group]
-    s2 = pop["step2"]
     rng = np.random.default_rng(seed)
-    level = step2_level(specialty, group, offset)
-    step2 = rng.normal(level, s2["sd"], size)
-    for _ in range(100):  # truncated normal by redrawing (the tails are a few percent)
-        bad = (step2 < s2["floor"]) | (step2 > s2["ceiling"])
-        if not bad.any():
-            break
-        step2[bad] = rng.normal(level, s2["sd"], int(bad.sum()))
-    step2 = np.clip(np.round(step2), s2["floor"], s2["ceiling"])
+    step2 = draw_step2(rng, step2_level(specialty, group, offset), size)
     return ApplicantArrays(
         ids=[f"{group}-{specialty}-{i}" for i in range(size)],
         group=np.full(size, group),

@@ -542,22 +542,7 @@ def match_chances(
     """
     model = model_for(programs, as_of=as_of)
     specs = list(specialties) if specialties is not None else _profile_specialties(applicant)
-    feat = model.features(applicant.visa_needed)
-    planned = list(dict.fromkeys(rotations))
-    rotated = {r.program_id for r in applicant.completed_rotations if r.program_id} | set(planned)
-    planned_specialties = [
-        feat.table["specialty"][feat.row_of[pid]] for pid in planned if pid in feat.row_of
-    ]
-    request = _Request(
-        model=model,
-        arrays=ApplicantArrays.from_profiles([applicant]),
-        visa=applicant.visa_needed,
-        rotated=rotated,
-        signaled=signal_map(signals),
-        letters={s: sum(letter_weight(s, r) for r in planned_specialties) for s in specs},
-        wanted={**applicant.applications, **(applications or {})},
-        curve=curve,
-    )
+    request = _make_request(applicant, model, specs, rotations, signals, applications, curve)
     parts = [_specialty_chances(request, s, rank) for rank, s in enumerate(specs, start=1)]
     table = pl.DataFrame([row for row, _, _ in parts], schema_overrides=_ROW_TYPES)
     table, any_mid, any_lo, any_hi = _combine(table)
@@ -605,6 +590,35 @@ class _Request:
     letters: dict[str, float]  # extra US letters per specialty from planned rotations
     wanted: dict[str, int]
     curve: bool
+
+
+def _make_request(
+    applicant: ApplicantProfile,
+    model: MatchModel,
+    specs: Sequence[str],
+    rotations: Iterable[str],
+    signals: Any,
+    applications: dict[str, int] | None,
+    curve: bool,
+) -> _Request:
+    """The shared inputs: rotated programs (completed and planned), the planned rotations'
+    letters per specialty, the signals and the applications wanted."""
+    feat = model.features(applicant.visa_needed)
+    planned = list(dict.fromkeys(rotations))
+    rotated = {r.program_id for r in applicant.completed_rotations if r.program_id} | set(planned)
+    planned_specialties = [
+        feat.table["specialty"][feat.row_of[pid]] for pid in planned if pid in feat.row_of
+    ]
+    return _Request(
+        model=model,
+        arrays=ApplicantArrays.from_profiles([applicant]),
+        visa=applicant.visa_needed,
+        rotated=rotated,
+        signaled=signal_map(signals),
+        letters={s: sum(letter_weight(s, r) for r in planned_specialties) for s in specs},
+        wanted={**applicant.applications, **(applications or {})},
+        curve=curve,
+    )
 
 
 def _scores(request: _Request, s: str) -> SpecialtyScores:
@@ -746,22 +760,7 @@ def interview_chances(
     """
     model = model_for(programs, as_of=as_of)
     specs = list(specialties) if specialties is not None else _profile_specialties(applicant)
-    feat = model.features(applicant.visa_needed)
-    planned = list(rotations)
-    rotated = {r.program_id for r in applicant.completed_rotations if r.program_id} | set(planned)
-    planned_specialties = [
-        feat.table["specialty"][feat.row_of[pid]] for pid in planned if pid in feat.row_of
-    ]
-    request = _Request(
-        model=model,
-        arrays=ApplicantArrays.from_profiles([applicant]),
-        visa=applicant.visa_needed,
-        rotated=rotated,
-        signaled=signal_map(signals),
-        letters={s: sum(letter_weight(s, r) for r in planned_specialties) for s in specs},
-        wanted={},
-        curve=False,
-    )
+    request = _make_request(applicant, model, specs, rotations, signals, None, False)
     frames = [_program_rows(request, s, rank) for rank, s in enumerate(specs, start=1)]
     frames = [f for f in frames if f is not None]
     if not frames:

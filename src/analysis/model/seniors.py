@@ -50,9 +50,9 @@ from analysis.data.reference import fit_rate_row, interview_fit, sigmoid
 from analysis.data.vocabulary import specialties
 from analysis.model.population import (
     ApplicantArrays,
+    draw_step2,
     effect_params,
     effects,
-    population_params,
     step2_level,
 )
 from analysis.model.program_side import ProgramSide
@@ -92,15 +92,7 @@ def sample_seniors(
     """`size` seniors of a type applying to a specialty (group = the type, no visa)."""
     rng = np.random.default_rng(seed)
     sp = senior_params()
-    s2 = population_params()["step2"]
-    level = senior_level(specialty, kind)
-    step2 = rng.normal(level, s2["sd"], size)
-    for _ in range(100):  # truncated normal by redrawing (the tails are a few percent)
-        bad = (step2 < s2["floor"]) | (step2 > s2["ceiling"])
-        if not bad.any():
-            break
-        step2[bad] = rng.normal(level, s2["sd"], int(bad.sum()))
-    step2 = np.clip(np.round(step2), s2["floor"], s2["ceiling"])
+    step2 = draw_step2(rng, senior_level(specialty, kind), size)
     return ApplicantArrays(
         ids=[f"{kind}-{specialty}-{i}" for i in range(size)],
         group=np.full(size, kind),
