@@ -6,11 +6,9 @@ and the command exits 2; so does a file-system error (an output path that is a f
 read-only folder...), in one sentence. Heavy imports happen inside the commands so `--help`
 is instant.
 
-Output rules. Everything a user typed (names, ids, paths, cell values) is printed as text,
-never as rich markup, and with its control characters shown as escapes (`\\x1b`), so a
-name cannot crash the command, colour the terminal or move the cursor (`printable`).
-On a terminal, tables fit the window; in a pipe or a log nothing is wrapped: lines keep
-their full length and tables their natural width (`PIPE_WIDTH`).
+What the commands print is in `analysis.report.text`, through the terminal helpers of
+`analysis.report.terminal`: everything a user typed is printed as text, never as rich
+markup, with its control characters shown as escapes, and nothing wraps in a pipe or a log.
 """
 
 from __future__ import annotations
@@ -20,18 +18,28 @@ import functools
 import json
 import math
 import os
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console, ConsoleDimensions
-from rich.table import Table
-from rich.text import Text
 from typer.core import TyperCommand
 
 from analysis.errors import DataValidationError
+from analysis.report.terminal import err_console, say
+from analysis.report.text import (
+    count,
+    print_applicant_summary,
+    print_calibration,
+    print_chances,
+    print_demo_calibration,
+    print_evaluation,
+    print_levers,
+    print_plan,
+    print_program_summary,
+    print_report_summary,
+    print_simulation,
+)
 
 
 class _Command(TyperCommand):
@@ -64,85 +72,13 @@ EXIT_INTERRUPTED = 130
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-# --------------------------------------------------------------------------- output
-
-PIPE_WIDTH = 100_000
-"""Console width when the output is not a terminal: no line or table is ever wrapped."""
-
-
-class _Console(Console):
-    """A rich console that wraps to the window on a terminal and never in a pipe or a file."""
-
-    @property
-    def size(self) -> ConsoleDimensions:
-        size = Console.size.fget(self)  # type: ignore[attr-defined]
-        return size if self.is_terminal else ConsoleDimensions(PIPE_WIDTH, size.height)
-
-    @size.setter
-    def size(self, new_size: tuple[int, int]) -> None:
-        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
-
-
-console = _Console()
-err_console = _Console(stderr=True)
-
-_UNPRINTABLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-
-
-def printable(value: object) -> str:
-    """`value` as one line a terminal shows as it is: control characters become escapes.
-
-    ESC (the start of every terminal escape sequence) shows as `\\x1b`, a newline as `\\n`,
-    a bidirectional override as `\\u202e`, an undecodable byte of a file name as `\\udc80`.
-    """
-    return _UNPRINTABLE.sub(
-        lambda match: match.group().encode("unicode_escape", "backslashreplace").decode("ascii"),
-        str(value),
-    )
-
-
-Part = str | tuple[str, str]
-
-
-def text(*parts: Part) -> Text:
-    """Text from plain strings and (string, style) pairs: nothing in it is read as markup."""
-    return Text.assemble(
-        *((printable(p), "") if isinstance(p, str) else (printable(p[0]), p[1]) for p in parts)
-    )
-
-
-def say(*parts: Part, style: str = "", err: bool = False, one_line: bool = False) -> None:
-    """Print a line of text (see `text`); `one_line` never wraps it, even on a terminal."""
-    (err_console if err else console).print(text(*parts), style=style, soft_wrap=one_line)
+# --------------------------------------------------------------------------- bad input, JSON
 
 
 def refuse(label: str, message: str) -> typer.Exit:
     """Print `label message` (one line, on stderr) and return the exit to raise (code 2)."""
     say((label, "bold red"), " ", message, err=True, one_line=True)
     return typer.Exit(EXIT_INVALID_INPUT)
-
-
-def table(*columns: str | tuple[str, str], **options: Any) -> Table:
-    """A rich table whose headers are text; a column is a name or (name, justify)."""
-    grid = Table(**options)
-    for column in columns:
-        name, justify = (column, "left") if isinstance(column, str) else column
-        grid.add_column(text(name), justify=justify)  # type: ignore[arg-type]
-    return grid
-
-
-def show(grid: Table, title: str | None = None) -> None:
-    """Print a table, its title on a line of its own (a rich title would wrap to the table)."""
-    if title:
-        say(title, style="italic")
-    console.print(grid)
-
-
-def add_row(grid: Table, *cells: str | Text) -> None:
-    """Add a row of cells; strings are shown as text, never as markup."""
-    grid.add_row(*(cell if isinstance(cell, Text) else text(cell) for cell in cells))
 
 
 def print_problems(error: DataValidationError) -> None:
@@ -234,12 +170,6 @@ def main() -> None:
 
 # ---------------------------------------------------------------------------- validate
 
-_FORMAT_NAMES = {
-    "canonical": "canonical program table",
-    "tracker": "applicant's tracker spreadsheet",
-    "freida": "FREIDA-style export",
-}
-
 
 @command(
     short_help="Check a program table and/or applicant profiles.",
@@ -301,77 +231,15 @@ def validate(
         except FileNotFoundError:
             errors.append(DataValidationError([file_problem(programs, "no such file")]))
         else:
-            _print_program_summary(info, summarize_programs(table_))
+            print_program_summary(info, summarize_programs(table_))
     if applicants:
         good, bad = [], []
         for label, result in iter_applicants(*applicants):
             (bad if isinstance(result, DataValidationError) else good).append((label, result))
-        _print_applicant_summary(good, len(bad))
+        print_applicant_summary(good, len(bad))
         errors.extend(error for _, error in bad)
     if errors:
         raise DataValidationError.merge(errors)
-
-
-def _print_program_summary(info: Any, summary: dict[str, Any]) -> None:
-    from analysis.data.vocabulary import specialty_name
-
-    overview = table("what", "value", show_header=False)
-    add_row(overview, text(("format", "bold")), _FORMAT_NAMES.get(info.format, info.format))
-    if info.sheet:
-        add_row(overview, text(("sheet", "bold")), info.sheet)
-    if info.encoding:
-        delimiter = {"\t": "tab", ",": "comma", ";": "semicolon"}.get(info.delimiter or "", "")
-        add_row(overview, text(("encoding", "bold")), f"{info.encoding}, {delimiter}-separated")
-    add_row(overview, text(("rows", "bold")), str(summary["rows"]))
-    if info.skipped_rows:
-        skipped = ", ".join(f"{name} ({count})" for name, count in info.skipped_specialties.items())
-        add_row(
-            overview,
-            text(("skipped rows", "bold")),
-            f"{info.skipped_rows} of unknown specialties: {skipped}",
-        )
-    if info.format != "canonical":
-        used = "; ".join(f"{header} → {role}" for header, role in info.columns.items())
-        add_row(overview, text(("columns read", "bold")), used)
-    ignored = ", ".join(info.ignored_columns) if info.ignored_columns else "none"
-    add_row(overview, text(("ignored columns", "bold")), ignored)
-    show(overview, f"Program table: {info.file}")
-
-    by_specialty = table("code", "specialty", ("programs", "right"))
-    for code, count in summary["specialties"].items():
-        add_row(by_specialty, code, specialty_name(code), str(count))
-    show(by_specialty, "Programs per specialty")
-
-    unknown = table("column", ("unknown", "right"))
-    known = []
-    for column, share in sorted(summary["unknown_share"].items(), key=lambda kv: -kv[1]):
-        if share > 0:
-            add_row(unknown, column, f"{share:.0%}")
-        else:
-            known.append(column)
-    show(unknown, "Unknown values per column")
-    if known:
-        say(f"Fully known: {', '.join(known)}", style="dim")
-    say(("OK", "green"), f": {summary['rows']} programs in {info.file}")
-
-
-def _print_applicant_summary(good: list[tuple[str, Any]], bad_count: int) -> None:
-    if good:
-        grid = table("applicant_id", "name", "visa", "targets", "match year", "from")
-        for label, profile in good:
-            add_row(
-                grid,
-                profile.applicant_id,
-                profile.name,
-                profile.visa_needed,
-                ", ".join(profile.target_specialties),
-                str(profile.match_year),
-                label.replace("\\", "/").rsplit("/", 1)[-1],
-            )
-        show(grid, "Applicants")
-    noun = "applicant" if len(good) == 1 else "applicants"
-    invalid = f", {bad_count} invalid" if bad_count else ""
-    say((f"{len(good)} valid {noun}", "yellow" if bad_count else "green"), invalid)
 
 
 # --------------------------------------------------------------------------- demo data
@@ -405,59 +273,7 @@ def demo_data_command(
         f"{programs['specialty'].n_unique()} specialties"
     )
     say(f"  applicants/: {', '.join(path.name for path in written.applicant_paths)}")
-    _print_demo_calibration(written.calibration)
-
-
-def _print_demo_calibration(checks: Any) -> None:
-    """How the demo table compares with the reference: per specialty, then every check."""
-    import polars as pl
-    from rich import box
-
-    from analysis.data.demo_checks import calibration_summary
-    from analysis.data.demo_specialties import INTERVIEW_STAND_IN
-
-    summary = calibration_summary(checks)
-    exact = summary.filter(
-        (pl.col("programs") == pl.col("programs_ref"))
-        & (pl.col("pgy1_positions") == pl.col("pgy1_positions_ref"))
-    ).height
-    say(f"  programs and positions equal NRMP 2025's for {exact} of {summary.height} specialties")
-    grid = table(
-        "specialty",
-        *((column, "right") for column in ("share at 0", "median", "p90", "mean", "ok")),
-        box=box.SIMPLE_HEAD,
-    )
-    for row in summary.iter_rows(named=True):
-        add_row(
-            grid,
-            row["specialty"] + ("*" if row["stand_in"] else ""),
-            f"{row['share_zero']:.2f}/{row['share_zero_ref']:.2f}",
-            f"{row['median']:.3f}/{row['median_ref']:.3f}",
-            f"{row['p90']:.3f}/{row['p90_ref']:.3f}",
-            f"{row['mean']:.3f}/{row['mean_ref']:.3f}",
-            text(("yes", "green")) if row["ok"] else text(("no", "red")),
-        )
-    show(grid, "Non-US IMG interview rate per program, generated/reference")
-    if summary["stand_in"].any():
-        stand_ins = ", ".join(f"{code} -> {ref}" for code, ref in INTERVIEW_STAND_IN.items())
-        say(
-            f"  * no reference row of its own: compared with a stand-in's ({stand_ins}), "
-            "with a wider tolerance at zero"
-        )
-    passed = int(checks["within_tolerance"].sum())
-    say(
-        (
-            f"{passed} of {checks.height} calibration checks within tolerance",
-            "green" if passed == checks.height else "yellow",
-        ),
-        " (analysis.data.demo_checks.calibration_table lists them all, with their tolerances).",
-    )
-    for row in checks.filter(~checks["within_tolerance"]).iter_rows(named=True):
-        say(
-            "  ",
-            ("outside tolerance:", "yellow"),
-            f" {row['specialty']} {row['metric']}: {row['generated']} vs {row['reference']}",
-        )
+    print_demo_calibration(written.calibration)
 
 
 # --------------------------------------------------------------------------- engine commands
@@ -586,52 +402,11 @@ def chances(
         doc.update(mine.own_dict())
         typer.echo(json_text(doc))
         return
-    _print_chances(profile, result)
+    print_chances(profile, result)
     for line in mine.own_lines():
         say(line)
     say("Levers still open at the plan date", style="bold")
-    _print_levers(levers)
-
-
-_CHANCES_COLUMNS = ("Applications", "Eligible", "Interviews", "P(match) [80% interval]",
-                    "P(match here)", "Recommended", "ERAS cost")  # fmt: skip
-
-
-def _print_chances(profile: Any, result: Any) -> None:
-    grid = table(
-        ("#", "right"),
-        "Specialty",
-        *((column, "right") for column in _CHANCES_COLUMNS),
-    )
-    for r in result.specialties.iter_rows(named=True):
-        rec = r["recommended_applications"]
-        add_row(
-            grid,
-            str(r["preference"]),
-            r["specialty"] + ("" if r["calibrated"] else " *"),
-            str(r["applications"]),
-            str(r["eligible_programs"]),
-            f"{r['expected_interviews']:.1f}",
-            f"{r['p_match']:.0%} [{r['p_match_low']:.0%}-{r['p_match_high']:.0%}]",
-            f"{r['p_match_in']:.0%}",
-            str(rec) if rec else "not reached",
-            f"${r['eras_cost_usd']:,.0f}",
-        )
-    show(grid, f"Match chances: {profile.name} ({profile.applicant_id})")
-    say(
-        "P(match anywhere): ",
-        (f"{result.p_match_any:.0%}", "bold"),
-        f" [{result.p_match_any_low:.0%}-{result.p_match_any_high:.0%}]; total application "
-        f"cost about ${result.total_cost_usd:,.0f} (ERAS, transcript, NRMP).",
-    )
-    say(
-        "Recommended = fewest best-fit programs reaching an 80% chance in that specialty. "
-        "Probabilities assume you rank every interview; NRMP's rates count only applicants who "
-        "certified a rank list.",
-        style="dim",
-    )
-    if not result.specialties["calibrated"].all():
-        say("* no reference interview rates for this specialty: a stand-in is used.", style="dim")
+    print_levers(levers)
 
 
 @command()
@@ -672,121 +447,7 @@ def plan(
     if as_json:
         typer.echo(json_text(result.to_dict()))
         return
-    _print_plan(result)
-
-
-def _print_plan(result: Any) -> None:
-    a = result.applicant
-    say(f"Plan for {a.name} ({a.applicant_id}), {a.match_year} Match", style="bold")
-    say(result.headline())
-    if result.season_note:
-        say(result.season_note)
-    _print_rotations(result.rotations)
-    _print_backup(result.backup)
-    if result.signals is not None:
-        console.line()
-        say("Program signals", style="bold")
-        for line in result.signals.lines(result.signals_used):
-            say(line)
-    if result.levers is not None:
-        console.line()
-        say("Levers still open at the plan date", style="bold")
-        _print_levers(result.levers)
-    _print_timeline(result.timeline)
-    console.line()
-    say(
-        "Probabilities are model estimates calibrated to public NRMP figures, for an "
-        "applicant who ranks every interview; see the README, 'What the numbers mean'.",
-        style="dim",
-    )
-
-
-def _print_rotations(rot: Any) -> None:
-    from analysis.planners.enrollment import KIND_LABELS
-    from analysis.planners.wording import signed_points
-
-    console.line()
-
-    say("Away rotations and options for graduates", style="bold")
-    if rot.rotations.height:
-        columns = ("#", "Month", "Kind", "Hands-on", "Where", "Spec.", "Role", "Cost", "Gain")
-        grid = table(*columns, box=None, pad_edge=False)
-        for i, r in enumerate(rot.rotations.iter_rows(named=True), start=1):
-            where = f"{r['program_name']}, {r['state']}" if r["state"] else r["program_name"]
-            add_row(
-                grid,
-                str(i),
-                r["start"].strftime("%b %Y"),
-                KIND_LABELS[r["kind"]].split(" for ")[0],
-                "yes" if r["hands_on"] else "no",
-                where,
-                r["specialty"],
-                r["role"] or "",
-                f"${r['cost_usd']:,.0f}",
-                signed_points(r["gain"]),
-            )
-        console.print(grid)
-        for i, r in enumerate(rot.rotations.iter_rows(named=True), start=1):
-            say(f"  {i}. {r['reason']}")
-        budget = f" of ${rot.budget_usd:,.0f}" if rot.budget_usd is not None else ""
-        say(f"  Total ${rot.total_cost_usd:,.0f}{budget}.")
-    else:
-        say("  None planned.")
-    for note in rot.notes:
-        say(f"  - {note}")
-
-
-def _print_backup(plan: Any) -> None:
-    from analysis.planners.wording import signed_points
-
-    console.line()
-
-    say("Rank list: your specialties and backups, in order", style="bold")
-    columns = ("#", "Spec.", "In plan", "P alone", "Adds", "P anywhere", "Programs", "ERAS",
-               "Visa sponsors")  # fmt: skip
-    backup = table(*columns, box=None, pad_edge=False)
-    for r in plan.table.iter_rows(named=True):
-        add_row(
-            backup,
-            str(r["order"]),
-            r["specialty"],
-            "yes" if r["included"] else "no",
-            f"{r['p_match']:.0%}",
-            signed_points(r["adds"]),
-            f"{r['p_match_any_cumulative']:.0%}" if r["included"] else "",
-            str(r["applications"]),
-            f"${r['eras_cost_usd']:,.0f}",
-            f"{r['share_sponsoring_visa']:.0%}",
-        )
-    console.print(backup)
-    for r in plan.table.iter_rows(named=True):
-        path = "" if r["order"] == 1 else f" Path back: {r['path_back']}."
-        say(f"  {r['specialty']}: {r['note']}{path}")
-    for note in plan.notes:
-        say(f"  - {note}")
-
-
-def _print_levers(levers: Any) -> None:
-    from analysis.planners.wording import signed_points
-
-    for r in levers.iter_rows(named=True):
-        if r["available"]:
-            say(f"  {r['label']}: {signed_points(r['delta'])} ({r['reason']})")
-        else:
-            say(f"  {r['label']}: left out ({r['reason']})")
-
-
-def _print_timeline(timeline: Any) -> None:
-    console.line()
-    say("Timeline (approximate dates; check the AAMC and NRMP calendars)", style="bold")
-    shown = timeline.filter(timeline["status"] != "done")
-    done = timeline.height - shown.height
-    if done:
-        say(f"  ({done} earlier step{'s' if done > 1 else ''} done)")
-    for r in shown.iter_rows(named=True):
-        until = f" to {r['end'].isoformat()}" if r["end"] else ""
-        status = "" if r["status"] == "upcoming" else f" [{r['status']}]"
-        say(f"  {r['start'].isoformat()}{until}: {r['event']}{status}")
+    print_plan(result)
 
 
 @command()
@@ -815,57 +476,7 @@ def calibrate(
     if as_json:
         typer.echo(json_text(result))
         return
-    _print_calibration(result)
-
-
-_CALIBRATION_COLUMNS = ("Model mean", "Ref mean", "Ratio", "Facts only ratio", "Model closed",
-                        "Ref at 0")  # fmt: skip
-
-
-def _print_calibration(result: dict[str, Any]) -> None:
-    groups = (("non_us_img", "non-US IMGs"), ("us_img", "US IMGs"))
-    for group, label in groups:
-        grid = table(
-            "Specialty",
-            *((column, "right") for column in _CALIBRATION_COLUMNS),
-        )
-        for r in result["interview_rates"][group]:
-            add_row(
-                grid,
-                r["specialty"] + ("" if r["calibrated"] else " *"),
-                f"{r['model_mean']:.3f}",
-                f"{r['ref_mean']:.3f}",
-                f"{r['ratio']:.2f}",
-                f"{r['facts_only_ratio']:.2f}",
-                f"{r['model_share_closed']:.0%}",
-                f"{r['ref_share_zero']:.0%}",
-            )
-        show(grid, f"Population-average interview rate per program vs the reference ({label})")
-    for group, label in groups:
-        m = result["match_rate"][group]
-        say(
-            f"Match rate of {m['applicants']:.0f} synthetic {label}: "
-            f"{m['match_rate_certified']:.1%} of those with at least one interview (NRMP's "
-            f"denominator: applicants who certified a rank list; NRMP {m['nrmp_2025']:.1%} in "
-            f"2025, {m['nrmp_2026']:.1%} in 2026); {m['p_match_all_applicants']:.1%} of "
-            "everyone who applied."
-        )
-    ranked = ", ".join(
-        f"{r['specialty']} {r['match_rate_certified']:.0%}"
-        + (f" [{r['reference_group']}]" if r["reference_group"] else "")
-        for r in result["difficulty_order"]
-        if r["calibrated"]
-    )
-    consistent = result["difficulty_consistent_with_reference"]
-    say(
-        f"Difficulty, hardest first: {ranked}. "
-        f"{'Consistent' if consistent else 'Not consistent'} with the reference groups."
-    )
-    say(
-        "* no reference interview rates: a stand-in specialty's are used. "
-        "Facts only: the table's observed interview rates hidden.",
-        style="dim",
-    )
+    print_calibration(result)
 
 
 @command(
@@ -912,28 +523,7 @@ def evaluate(
     if as_json:
         typer.echo(json_text(result.to_dict()))
         return
-    _print_evaluation(result.to_dict(), target, result.notes)
-
-
-def _print_evaluation(doc: dict[str, Any], unjoined: Path, notes: Sequence[str]) -> None:
-    say(
-        f"Joined {doc['joined']} programs; {doc['unjoined']} rows of the rates table did not "
-        f"join (listed in {unjoined})."
-    )
-    grid = table(
-        "Input", ("Spearman", "right"), ("Programs", "right"),
-    )  # fmt: skip
-    for name, rho in sorted(doc["spearman"].items(), key=lambda kv: -(kv[1] or -2)):
-        n = doc.get("spearman_n", {}).get(name, "")
-        add_row(grid, name, "n/a" if rho is None else f"{rho:.3f}", str(n))
-    show(grid, "Spearman correlation with the observed rate")
-    ratio = doc["calibration_ratio"]
-    say(
-        "Calibration ratio (sum of predicted over sum of observed rates): "
-        + ("n/a" if ratio is None else f"{ratio:.2f}")
-    )
-    for note in notes:
-        say(f"note: {note}")
+    print_evaluation(result.to_dict(), target, result.notes)
 
 
 @command(
@@ -1097,7 +687,7 @@ def report(
         pdf=pdf,
     )
     result = _run_report_batch(options)
-    _print_report_summary(result)
+    print_report_summary(result)
     raise typer.Exit(result.exit_code)
 
 
@@ -1119,7 +709,7 @@ def _run_report_batch(options: Any) -> Any:
     except ReportsInterrupted as stop:
         say(
             ("Interrupted.", "bold yellow"),
-            f" {_count(stop.written, 'report')} written and kept; run the same command again "
+            f" {count(stop.written, 'report')} written and kept; run the same command again "
             f"to finish the {stop.remaining} left.",
             err=True,
         )
@@ -1127,56 +717,6 @@ def _run_report_batch(options: Any) -> Any:
     except KeyboardInterrupt:  # before any report was started: nothing written
         say(("Interrupted.", "bold yellow"), " No report was written.", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
-
-
-def _count(number: int, noun: str) -> str:
-    """'1 applicant', '2 applicants'."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _print_report_summary(result: Any) -> None:
-    """The end-of-batch summary: counts, time per report, throughput, where things are."""
-    for warning in result.warnings:
-        say(("warning:", "yellow"), f" {warning}", err=True, one_line=True)
-    say(
-        (_count(len(result.records), "applicant"), "bold"),
-        ": ",
-        (f"{len(result.rendered)} written", "green"),
-        ", ",
-        (f"{len(result.skipped)} unchanged (skipped)", "cyan"),
-        ", ",
-        (f"{len(result.failed)} failed", "red"),
-        f" in {result.wall_seconds:.1f} s",
-        one_line=True,
-    )
-    timing = result.timing()
-    if timing["mean"] is not None:
-        where = (
-            f"{_count(result.workers, 'local worker')}"
-            if result.backend == "local"
-            else f"{result.backend}, {_count(result.workers, 'worker thread')}"
-        )
-        say(
-            f"  per report: mean {timing['mean']:.2f} s, median {timing['median']:.2f} s, "
-            f"max {timing['max']:.2f} s; {timing['throughput']:.2f} reports/s with {where}",
-            one_line=True,
-        )
-    say(
-        f"  index: {result.out_dir / 'index.html'}   errors: {result.out_dir / 'errors.json'}"
-        f"   plan as of {result.as_of}",
-        one_line=True,
-    )
-    if result.pdf is not None:  # --pdf: what was printed, or the browser that is missing
-        for line in result.pdf.lines():
-            say("  ", (line, "" if result.pdf.ok else "red"), one_line=True)
-    for record in result.failed:
-        lines = (record.message or "").strip().splitlines()
-        say(
-            "  ",
-            ("failed", "red"),
-            f" {record.label} ({record.stage or '?'}): {lines[0] if lines else ''}",
-            one_line=True,
-        )
 
 
 # --------------------------------------------------------------------------- simulate
@@ -1276,7 +816,7 @@ def simulate(
     if as_json:
         typer.echo(json_text(sim.to_dict()))
         return
-    _print_simulation(sim, text_tables(sim))
+    print_simulation(sim, text_tables(sim))
 
 
 def _run_simulation(run: Callable[..., Any], setup: Any, **options: Any) -> Any:
@@ -1292,24 +832,6 @@ def _run_simulation(run: Callable[..., Any], setup: Any, **options: Any) -> Any:
     return sim
 
 
-def _print_simulation(sim: Any, tables: Any) -> None:
-    """The simulation's tables, its scenario and how it ran."""
-    for title, columns, rows in tables:
-        grid = table(columns[0], *((c, "right") for c in columns[1:]))
-        for row in rows:
-            add_row(grid, *row)
-        show(grid, title)
-    if sim.scenario_changes:
-        say("Scenario: " + "; ".join(sim.scenario_changes))
-    left = sim.market["specialties_left_out"]
-    say(
-        f"{sim.runs} replications, seed {sim.seed}, on {sim.backend} "
-        f"({_count(sim.workers, 'worker')}) in {sim.seconds:.1f} s."
-        + (f" Left out (no NRMP figures): {', '.join(left)}." if left else ""),
-        style="dim",
-    )
-
-
 def _simulation_applicants(sources: Sequence[str]) -> list[Any]:
     """The profiles to insert; a bad one is reported and left out, the others go on."""
     from analysis.data.applicants import iter_applicants
@@ -1322,9 +844,9 @@ def _simulation_applicants(sources: Sequence[str]) -> list[Any]:
         else:
             good.append(item)
     if bad and not good:
-        raise refuse("No applicant to insert:", f"all {_count(bad, 'profile')} had problems.")
+        raise refuse("No applicant to insert:", f"all {count(bad, 'profile')} had problems.")
     if bad:
-        say(f"Left out {_count(bad, 'applicant')} with problems (listed above).", err=True)
+        say(f"Left out {count(bad, 'applicant')} with problems (listed above).", err=True)
     if len(good) > MAX_INSERTED:
         raise refuse(
             "Too many applicants:",

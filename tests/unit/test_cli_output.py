@@ -17,8 +17,10 @@ import typer
 from typer.testing import CliRunner
 
 from analysis import cli
-from analysis.cli import app, printable
+from analysis.cli import app
 from analysis.config import demo_applicants_dir, demo_programs_path
+from analysis.report.terminal import printable
+from analysis.report.text import CHANCES_COLUMNS, count, print_report_summary
 from tests.unit import test_cli_plan, test_report_state
 
 RUNNER = CliRunner()
@@ -85,7 +87,7 @@ def test_tables_keep_their_full_width_in_a_pipe(deep: Path) -> None:
     assert result.exit_code == 0
     assert "…" not in result.output
     header = next(line for line in result.output.splitlines() if "Specialty" in line)
-    for column in cli._CHANCES_COLUMNS:
+    for column in CHANCES_COLUMNS:
         assert column in header
     assert "P(match anywhere)" in result.output and "not reached" in result.output
     lever_lines = [line for line in result.output.splitlines() if line.startswith("  Step 2 CK")]
@@ -293,7 +295,7 @@ def test_report_summary_counts_in_singular_and_plural(capsys) -> None:
 
     def summary(count: int) -> str:
         records = [ReportRecord(f"a{i}", f"a{i}", "written", seconds=1.0) for i in range(count)]
-        cli._print_report_summary(BatchResult(records, Path("out"), 2.0, 1, "local", "2026-12-01"))
+        print_report_summary(BatchResult(records, Path("out"), 2.0, 1, "local", "2026-12-01"))
         return capsys.readouterr().out
 
     one = summary(1)
@@ -303,7 +305,7 @@ def test_report_summary_counts_in_singular_and_plural(capsys) -> None:
 
 
 def test_count_reads_as_english() -> None:
-    counts: Callable[[int], str] = lambda n: cli._count(n, "applicant")  # noqa: E731
+    counts: Callable[[int], str] = lambda n: count(n, "applicant")  # noqa: E731
     assert [counts(n) for n in (0, 1, 2)] == ["0 applicants", "1 applicant", "2 applicants"]
     assert not re.search(r"\b1 \w+s\b", counts(1))
 

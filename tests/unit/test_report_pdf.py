@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis import cli
 from analysis.report import pdf
 from analysis.report.pdf import PdfBatch, find_chromium, write_pdfs
 from analysis.report.runner import BatchResult, ReportRecord
+from analysis.report.text import print_report_summary
 
 
 def records(out: Path) -> list[ReportRecord]:
@@ -82,7 +82,7 @@ def test_exit_code_and_summary_line_report_the_pdfs(capsys: pytest.CaptureFixtur
     missing = PdfBatch(missing="no Chromium browser found (chromium): install Chromium")
     result = BatchResult(written, Path("out"), 1.0, 1, "local", "2026-12-01", pdf=missing)
     assert result.exit_code == 1
-    cli._print_report_summary(result)
+    print_report_summary(result)
     out = capsys.readouterr().out
     assert "no PDF written: no Chromium browser found" in out and "HTML reports are written" in out
     failed = PdfBatch(written=["a"], failed=[("b", "the charts did not draw within 60 s")])

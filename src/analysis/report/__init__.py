@@ -7,5 +7,7 @@ runs it once per applicant and exports self-contained offline HTML.
 - `runner`: `run_reports`, the batch runner behind `imgmatch report`.
 - `html`: offline HTML export of an executed notebook, and the cohort index.
 - `kernel`: warm Jupyter kernels reused across reports.
+- `text`: what the `imgmatch` commands print (plans, chances, summaries).
+- `terminal`: the consoles and the safe text every command prints with.
 - `templates/`: the nbconvert and Jinja templates.
 """
