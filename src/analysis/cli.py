@@ -693,13 +693,8 @@ def report(
 
 def _run_report_batch(options: Any) -> Any:
     """`run_reports` with a progress bar on a terminal; Ctrl-C exits 130 with what was kept."""
-    from analysis.report.runner import (
-        NullProgress,
-        OutputFolderError,
-        ReportsInterrupted,
-        RichProgress,
-        run_reports,
-    )
+    from analysis.report.outputs import OutputFolderError
+    from analysis.report.runner import NullProgress, ReportsInterrupted, RichProgress, run_reports
 
     progress = RichProgress(err_console) if err_console.is_terminal else NullProgress()
     try:

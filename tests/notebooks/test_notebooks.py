@@ -192,7 +192,8 @@ def test_papermill_lists_the_report_parameters_with_types() -> None:
 
 
 def test_report_summary_is_the_last_code_cell_and_keeps_the_index_contract() -> None:
-    from analysis.report.runner import PARAMETERS, ReportSummary, load_template
+    from analysis.report.outputs import ReportSummary
+    from analysis.report.runner import PARAMETERS, load_template
 
     path = NOTEBOOKS / "applicant_report.ipynb"
     template, warnings = load_template(path)

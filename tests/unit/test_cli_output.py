@@ -291,7 +291,8 @@ def test_help_shows_no_bool_type_for_flags(command: str) -> None:
 
 
 def test_report_summary_counts_in_singular_and_plural(capsys) -> None:
-    from analysis.report.runner import BatchResult, ReportRecord
+    from analysis.report.outputs import ReportRecord
+    from analysis.report.runner import BatchResult
 
     def summary(count: int) -> str:
         records = [ReportRecord(f"a{i}", f"a{i}", "written", seconds=1.0) for i in range(count)]

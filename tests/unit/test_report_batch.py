@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.report.runner import ReportOptions, read_state, run_reports
+from analysis.report.outputs import read_state
+from analysis.report.runner import ReportOptions, run_reports
 
 pytestmark = pytest.mark.slow
 
@@ -274,7 +275,7 @@ def test_a_dask_cluster_renders_and_the_client_writes(tmp_path: Path) -> None:
         )
         result = run_reports(options)
         worker_state = client.run(
-            lambda: sorted(__import__("analysis.report.runner", fromlist=["_WORKER"])._WORKER)
+            lambda: sorted(__import__("analysis.report.backends", fromlist=["_WORKER"])._WORKER)
         )
     assert result.backend.startswith("dask") and result.workers == 2
     assert {r.applicant_id for r in result.rendered} == {"d1", "d3", "d4"}

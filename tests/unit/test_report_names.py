@@ -17,18 +17,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.report import runner
-from analysis.report.runner import (
+from analysis.report import outputs, runner
+from analysis.report.outputs import (
     OUTPUT_NAMES,
     WINDOWS_RESERVED,
     OutputFolderError,
-    load_applicant_sources,
     prepare_output_folder,
     report_href,
     report_path,
     report_stem,
     state_path,
 )
+from analysis.report.runner import load_applicant_sources
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "report"
 IDS = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # the profile contract's ids
@@ -72,10 +72,10 @@ def test_a_state_file_of_another_case_is_not_this_applicants(tmp_path: Path) -> 
     path.parent.mkdir(parents=True)
     state = {"format": 1, "applicant_id": "Amira", "status": "ok"}
     path.write_text(json.dumps(state), encoding="utf-8")  # what Windows or macOS would show
-    assert runner.read_state(tmp_path, "amira") is None
+    assert outputs.read_state(tmp_path, "amira") is None
     state["applicant_id"] = "amira"
     path.write_text(json.dumps(state), encoding="utf-8")
-    assert runner.read_state(tmp_path, "amira") == state
+    assert outputs.read_state(tmp_path, "amira") == state
 
 
 # --------------------------------------------------------------------------- output folder

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from analysis.report import pdf
+from analysis.report.outputs import ReportRecord
 from analysis.report.pdf import PdfBatch, find_chromium, write_pdfs
-from analysis.report.runner import BatchResult, ReportRecord
+from analysis.report.runner import BatchResult
 from analysis.report.text import print_report_summary
 
 

@@ -18,25 +18,22 @@ from typer.testing import CliRunner
 from analysis.cli import app
 from analysis.data.schemas import ApplicantProfile
 from analysis.errors import DataValidationError
-from analysis.report.runner import (
+from analysis.report.outputs import (
     RenderJob,
     RenderResult,
-    ReportOptions,
     ReportRecord,
     canonical_profile_json,
-    default_as_of,
     inputs_hash,
     is_up_to_date,
-    load_template,
     read_state,
     remove_stale_temp_files,
     report_path,
-    run_reports,
     safe_json_text,
     state_path,
     store_result,
     write_errors,
 )
+from analysis.report.runner import ReportOptions, default_as_of, load_template, run_reports
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "report"
 PARTS = ("profile", "programs-sha", "template-sha", "0.1.0", "2026-11-01")

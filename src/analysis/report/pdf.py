@@ -184,7 +184,7 @@ def print_report(page: Any, source: Path, target: Path, name: str, timeout: floa
 
 def _todo(out_dir: Path, records: Sequence[Any], force: bool) -> tuple[list, list[str]]:
     """(reports to print as (id, name, html, pdf), ids whose PDF is up to date)."""
-    from analysis.report.runner import report_path
+    from analysis.report.outputs import report_path
 
     todo, kept = [], []
     for record in records:
@@ -214,7 +214,7 @@ def write_pdfs(
 
     Args:
         out_dir: the batch's output folder.
-        records: the batch's records (`runner.ReportRecord`: applicant_id, status, summary).
+        records: the batch's records (`outputs.ReportRecord`: applicant_id, status, summary).
         force: print again even when the PDF is newer than its HTML.
         timeout: seconds one report may take to open and draw its charts.
         browser_path: the Chromium to use (default: `find_chromium()`).

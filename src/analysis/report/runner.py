@@ -9,15 +9,17 @@ Method (`run_reports`):
 2. For each valid applicant, hash its inputs: sha256 over the profile's canonical JSON, the
    program file's bytes, the template's bytes, `analysis.__version__` and `as_of`. When the
    hash equals the one in `DIR/.imgmatch/state/<applicant_id>.json` of a successful earlier run
-   and the HTML is there, the report is skipped (`force` redoes it).
-3. Render the others in parallel: locally with `workers` threads, each driving its own warm
-   kernel (`analysis.report.kernel`), or on a Dask cluster (`scheduler`): each task renders one
-   report on a worker, which keeps its own warm kernels and a local copy of the program table
-   and template (shipped once with `client.scatter`), and returns the HTML and summary. The
-   template runs through papermill with the parameters `applicant_file` (the profile as JSON,
-   written to `DIR/.imgmatch/applicants/<applicant_id>.json`, so CSV rows work too),
-   `programs_file` (absolute path) and `as_of` (ISO date; default the first day of the
-   current month, so plans, and the skip logic, are stable within a month); the HTML export is
+   and the HTML is there, the report is skipped (`force` redoes it). The folder's names,
+   state files and records are `analysis.report.outputs`.
+3. Render the others in parallel (`analysis.report.backends`): locally with `workers`
+   threads, each driving its own warm kernel (`analysis.report.kernel`), or on a Dask cluster
+   (`scheduler`): each task renders one report on a worker, which keeps its own warm kernels
+   and a local copy of the program table and template (shipped once with `client.scatter`),
+   and returns the HTML and summary. The template runs through papermill with the parameters
+   `applicant_file` (the profile as JSON, written to
+   `DIR/.imgmatch/applicants/<applicant_id>.json`, so CSV rows work too), `programs_file`
+   (absolute path) and `as_of` (ISO date; default the first day of the current month, so
+   plans, and the skip logic, are stable within a month); the HTML export is
    `analysis.report.html`'s (offline, code hidden, summary output removed).
 4. Write, in this process only, and always through a temporary file renamed into place:
    `DIR/<applicant_id>.html`, then its state file (so an interrupted run never leaves a
@@ -30,9 +32,9 @@ Method (`run_reports`):
 
 Summary contract with the template: its last code cell, tagged `summary`, displays one output
 of mimetype `application/vnd.imgmatch.summary+json`, a dict validated by `ReportSummary`
-(`applicant_id`, `name`, `target_specialties`, `p_match` {specialty: probability 0-1},
-`p_match_any`, `rotations` (a count), `data_sources`, optional `placeholder` (true while the
-probabilities are placeholders); other keys are kept).
+(`analysis.report.outputs`: `applicant_id`, `name`, `target_specialties`, `p_match`
+{specialty: probability 0-1}, `p_match_any`, `rotations` (a count), `data_sources`, optional
+`placeholder` (true while the probabilities are placeholders); other keys are kept).
 
 Failures (stages): `validate` (invalid applicant), `execute` (a cell raised), `timeout` (over
 `timeout` seconds: interrupted, then killed, and that worker's kernel replaced), `kernel` (the
@@ -48,60 +50,51 @@ kernels isolate applicants by namespace reset, not by process (see `analysis.rep
 
 from __future__ import annotations
 
-import atexit
-import concurrent.futures
 import contextlib
-import dataclasses
 import datetime as dt
 import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import statistics
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any, Protocol
 
 import analysis
 from analysis import config
 from analysis.data.applicants import iter_applicants
-from analysis.data.files import TEMP_NAME, write_text
+from analysis.data.files import write_text
 from analysis.data.programs import load_programs
 from analysis.errors import DataValidationError, file_problem
+from analysis.report.backends import Blob, RenderContext, RenderSettings, run_dask, run_local
+from analysis.report.outputs import (
+    STATE_DIR,
+    RenderJob,
+    RenderResult,
+    ReportRecord,
+    batch_lock,
+    canonical_profile_json,
+    inputs_hash,
+    is_up_to_date,
+    prepare_output_folder,
+    remove_stale_temp_files,
+    report_href,
+    report_stem,
+    sha256_file,
+    store_result,
+    write_errors,
+)
 
-STATE_DIR = ".imgmatch"
 PARAMETERS = ("applicant_file", "programs_file", "as_of")
 DEFAULT_TIMEOUT_SECONDS = 120.0
-_STATE_FORMAT = 1
 
 
 # --------------------------------------------------------------------------- contracts
-
-
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class ReportSummary(BaseModel):
-    """What the template's `summary` cell displays, for the index (other keys are kept)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    applicant_id: str
-    name: str
-    target_specialties: list[str] = Field(default_factory=list)
-    p_match: dict[str, Probability | None] = Field(default_factory=dict)
-    p_match_any: Probability | None = None
-    rotations: int | None = Field(default=None, ge=0)
-    data_sources: Any = None
-    placeholder: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,35 +124,6 @@ class ReportOptions:
     as_of: dt.date | None = None
     template: Path | None = None
     pdf: bool = False
-
-
-@dataclass
-class ReportRecord:
-    """The outcome for one applicant in this run."""
-
-    label: str
-    applicant_id: str | None
-    status: str  # "written" (rendered now), "unchanged" (skipped), "failed"
-    summary: dict[str, Any] | None = None
-    seconds: float | None = None
-    stage: str | None = None
-    message: str | None = None
-    detail: str | None = None
-    problems: list[dict[str, Any]] | None = None
-
-    def error_record(self) -> dict[str, Any]:
-        """The `errors.json` entry of a failed applicant."""
-        record: dict[str, Any] = {
-            "label": self.label,
-            "applicant_id": self.applicant_id,
-            "stage": self.stage,
-            "message": self.message,
-        }
-        if self.detail:
-            record["detail"] = self.detail
-        if self.problems:
-            record["problems"] = self.problems
-        return record
 
 
 @dataclass
@@ -298,211 +262,6 @@ class RichProgress:
             self._progress.stop()
 
 
-# --------------------------------------------------------------------------- hashing and state
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes (read in 1 MiB blocks)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def canonical_profile_json(profile: Any) -> str:
-    """The profile as canonical JSON (sorted keys, no spaces): equal profiles, equal text."""
-    data = profile.model_dump(mode="json") if hasattr(profile, "model_dump") else profile
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def inputs_hash(
-    profile_json: str, programs_sha256: str, template_sha256: str, version: str, as_of: str
-) -> str:
-    """sha256 over everything a report depends on; a report is redone when this changes.
-
-    Each part is length-prefixed so that no two different inputs can concatenate alike.
-    """
-    digest = hashlib.sha256()
-    for part in (
-        f"imgmatch-report-v{_STATE_FORMAT}",
-        profile_json,
-        programs_sha256,
-        template_sha256,
-        version,
-        as_of,
-    ):
-        data = part.encode("utf-8")
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
-    return digest.hexdigest()
-
-
-OUTPUT_NAMES = frozenset({"index", "errors", "cohort"})
-"""Names the output folder uses for itself (index.html, errors.json, cohort.csv)."""
-WINDOWS_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul"} | {f"{port}{n}" for port in ("com", "lpt") for n in range(10)}
-)
-"""Device names Windows reserves, with any extension (`con.html` cannot be a file there)."""
-
-
-def report_stem(applicant_id: str) -> str:
-    """The file name, without extension, of an applicant's report, state and profile copy.
-
-    The id itself, except for ids the output folder or Windows would misread: `index`,
-    `errors`, `cohort` (any case) and Windows device names, which Windows reserves whatever
-    follows the first dot (`CON`, `nul.x`, `COM1`...), get `~report` before their first dot
-    (`index~report.html`, `nul~report.x.html`). Ids never contain `~`, so no two ids share
-    a file name; ids that differ only by case are refused by the batch (`_jobs`), since
-    Windows and macOS treat their files as one.
-    """
-    base, dot, rest = applicant_id.partition(".")
-    if applicant_id.lower() in OUTPUT_NAMES or base.lower() in WINDOWS_RESERVED:
-        return f"{base}~report{dot}{rest}"
-    return applicant_id
-
-
-def state_path(out_dir: Path, applicant_id: str) -> Path:
-    """Where the state of one applicant's report is kept."""
-    return out_dir / STATE_DIR / "state" / f"{report_stem(applicant_id)}.json"
-
-
-def report_path(out_dir: Path, applicant_id: str) -> Path:
-    """Where one applicant's report is written."""
-    return out_dir / f"{report_stem(applicant_id)}.html"
-
-
-def report_href(applicant_id: str) -> str:
-    """The index's link to an applicant's report (relative, percent-encoded)."""
-    from urllib.parse import quote
-
-    return quote(f"{report_stem(applicant_id)}.html")
-
-
-def read_state(out_dir: Path, applicant_id: str) -> dict[str, Any] | None:
-    """The saved state of a report, or None when missing or unreadable (then it is redone)."""
-    try:
-        state = json.loads(state_path(out_dir, applicant_id).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
-        return None
-    # on a case-insensitive file system, `Amira`'s state file is also `amira`'s
-    return state if state.get("applicant_id") == applicant_id else None
-
-
-def is_up_to_date(out_dir: Path, applicant_id: str, digest: str) -> dict[str, Any] | None:
-    """The saved state when the report can be skipped (same inputs, succeeded, HTML present)."""
-    state = read_state(out_dir, applicant_id)
-    if (
-        state is None
-        or state.get("status") != "ok"
-        or state.get("inputs_hash") != digest
-        or not isinstance(state.get("summary"), dict)
-        or not report_path(out_dir, applicant_id).is_file()
-    ):
-        return None
-    try:
-        ReportSummary.model_validate(state["summary"])
-    except ValidationError:
-        return None
-    return state
-
-
-def safe_json_text(value: Any, *, indent: int | None = 2) -> str:
-    """JSON for files people and browsers open: `<`, `>`, `&`, U+2028/9 escaped (still JSON)."""
-    text = json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=False)
-    for char, escaped in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(char, escaped)
-    return text + "\n"
-
-
-def write_errors(out_dir: Path, records: Sequence[ReportRecord]) -> Path:
-    """Write `errors.json`: one record per failed applicant (an empty list when none)."""
-    path = out_dir / "errors.json"
-    write_text(path, safe_json_text([r.error_record() for r in records if r.status == "failed"]))
-    return path
-
-
-def remove_stale_temp_files(out_dir: Path) -> int:
-    """Delete temporary files an earlier, killed run left (`.name.1a2b3c4d.tmp.ext`)."""
-    removed = 0
-    for folder in (out_dir, out_dir / STATE_DIR / "state", out_dir / STATE_DIR / "applicants"):
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            if path.is_file() and TEMP_NAME.match(path.name):
-                with contextlib.suppress(OSError):
-                    path.unlink()
-                    removed += 1
-    return removed
-
-
-class OutputFolderError(ValueError):
-    """The output folder cannot hold reports (it is a file, read-only...); nothing was written."""
-
-
-def prepare_output_folder(out_dir: Path) -> None:
-    """Create the output folder and its state folders, and check that each is writable.
-
-    Raises:
-        OutputFolderError: `out_dir` or one of its parents is a file, or a folder cannot be
-            created or written (read-only, no permission, `.imgmatch` is a file...).
-    """
-    existing = next((p for p in (out_dir, *out_dir.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        if existing == out_dir:
-            raise OutputFolderError(f"{out_dir} is a file; --out needs a folder")
-        raise OutputFolderError(f"{out_dir} cannot be created: {existing} is a file, not a folder")
-    state = out_dir / STATE_DIR
-    for folder in (out_dir, state, state / "state", state / "applicants"):
-        if folder.exists() and not folder.is_dir():
-            raise OutputFolderError(
-                f"{folder} is a file, but imgmatch keeps its state in a folder of that name; "
-                "move the file away or choose another --out"
-            )
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            handle, probe = tempfile.mkstemp(dir=folder, prefix=".imgmatch-probe-")
-            os.close(handle)
-            os.unlink(probe)
-        except OSError as error:
-            reason = error.strerror or type(error).__name__
-            raise OutputFolderError(f"cannot write in {folder} ({reason})") from None
-
-
-@contextlib.contextmanager
-def _batch_lock(out_dir: Path) -> Iterator[None]:
-    """One batch per output folder at a time (released by the OS even if the process dies)."""
-    import fcntl
-
-    lock_file = out_dir / STATE_DIR / "lock"
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    handle = lock_file.open("a")
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DataValidationError(
-                [
-                    file_problem(
-                        str(out_dir),
-                        "another `imgmatch report` is writing to this "
-                        "folder; wait for it to finish or choose another --out",
-                    )
-                ]
-            ) from None
-        yield
-    finally:
-        handle.close()
-
-
 # --------------------------------------------------------------------------- template
 
 
@@ -596,327 +355,6 @@ def _declared_parameters(source: str) -> set[str]:
     return names
 
 
-# --------------------------------------------------------------------------- rendering
-
-
-@dataclass(frozen=True)
-class RenderJob:
-    """One report to render (picklable: it travels to Dask workers)."""
-
-    applicant_id: str
-    label: str
-    name: str
-    profile_json: str
-    inputs_hash: str
-    applicant_file: str | None = None  # written by the runner (local); workers write their own
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    """What every report of a batch shares (picklable)."""
-
-    as_of: str
-    timeout: float
-    programs_name: str
-    programs_sha256: str
-    template_name: str
-    version: str
-    generated_at: dt.datetime
-
-    def provenance(self) -> dict[str, Any]:
-        """What every page states about how it was made (report footer, index header)."""
-        return {
-            "generated_at": self.generated_at,
-            "version": self.version,
-            "as_of": self.as_of,
-            "programs_file": self.programs_name,
-            "programs_sha256": self.programs_sha256,
-            "template": self.template_name,
-        }
-
-
-@dataclass(frozen=True)
-class RenderResult:
-    """What a worker sends back: the HTML and summary, or the failure."""
-
-    applicant_id: str
-    ok: bool
-    seconds: float
-    html: str | None = None
-    summary: dict[str, Any] | None = None
-    stage: str | None = None
-    message: str | None = None
-    detail: str | None = None
-
-
-@dataclass
-class RenderContext:
-    """A worker's view of the batch: the template, the program file path, its kernels."""
-
-    template_nb: Any
-    programs_file: str
-    settings: RenderSettings
-    pool: Any  # analysis.report.kernel.KernelPool
-
-
-def render_one(job: RenderJob, context: RenderContext) -> RenderResult:
-    """Run the template for one applicant on this thread's warm kernel and export the HTML.
-
-    Never raises for a problem of the report itself: failures come back as a `RenderResult`
-    with a stage and a message.
-    """
-    from analysis.report.html import Footer, export_report, prepare_notebook
-    from analysis.report.kernel import NotebookRunError
-
-    started = time.perf_counter()
-
-    def failed(stage: str, message: str, detail: str | None = None) -> RenderResult:
-        return RenderResult(
-            job.applicant_id,
-            False,
-            time.perf_counter() - started,
-            stage=stage,
-            message=message,
-            detail=detail,
-        )
-
-    settings = context.settings
-    parameters = {
-        "applicant_file": job.applicant_file,
-        "programs_file": context.programs_file,
-        "as_of": settings.as_of,
-    }
-    try:
-        kernel = context.pool.kernel()
-        executed = kernel.run(context.template_nb, parameters, settings.timeout)
-    except NotebookRunError as error:
-        return failed(error.stage, error.message, error.detail)
-    except Exception as error:  # papermill or nbformat choking on an output, etc.
-        return failed("execute", f"{type(error).__name__}: {error}")
-    try:
-        shown, raw_summary = prepare_notebook(executed)
-        summary = _checked_summary(raw_summary, job.applicant_id)
-        title = f"{summary.name} · imgmatch report"
-        footer = Footer(**settings.provenance())
-        html = export_report(shown, title=title, footer=footer)
-    except _SummaryError as error:
-        return failed("summary", str(error))
-    except Exception as error:
-        return failed("export", f"{type(error).__name__}: {error}")
-    return RenderResult(
-        job.applicant_id,
-        True,
-        time.perf_counter() - started,
-        html=html,
-        summary=summary.model_dump(mode="json"),
-    )
-
-
-class _SummaryError(ValueError):
-    pass
-
-
-def _checked_summary(raw: Any, applicant_id: str) -> ReportSummary:
-    from analysis.report.html import SUMMARY_MIMETYPE, SUMMARY_TAG
-
-    if raw is None:
-        raise _SummaryError(
-            f"the template displayed no summary: its last code cell (tagged {SUMMARY_TAG!r}) "
-            f"must display one output of mimetype {SUMMARY_MIMETYPE}"
-        )
-    try:
-        summary = ReportSummary.model_validate(raw)
-    except ValidationError as error:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(summary)'}: {e['msg']}"
-            for e in error.errors()
-        )
-        raise _SummaryError(f"the template's summary is invalid: {details}") from None
-    if summary.applicant_id != applicant_id:
-        raise _SummaryError(
-            f"the template's summary is for applicant_id {summary.applicant_id!r}, "
-            f"not {applicant_id!r}"
-        )
-    return summary
-
-
-# --------------------------------------------------------------------------- backends
-
-OnResult = Callable[[RenderResult], None]
-
-
-def _run_local(
-    jobs: Sequence[RenderJob], context: RenderContext, workers: int, on_result: OnResult
-) -> None:
-    """Render on `workers` threads, each with its own warm kernel."""
-    from analysis.report.kernel import KernelPool  # noqa: F401  (context.pool is one)
-
-    executor = concurrent.futures.ThreadPoolExecutor(
-        max_workers=workers, thread_name_prefix="imgmatch-report"
-    )
-    futures: set[concurrent.futures.Future[RenderResult]] = set()
-    try:
-        futures = {executor.submit(render_one, job, context) for job in jobs}
-        pending = set(futures)
-        while pending:
-            done, pending = concurrent.futures.wait(
-                pending, timeout=0.5, return_when=concurrent.futures.FIRST_COMPLETED
-            )
-            for future in done:
-                on_result(future.result())
-    except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
-        context.pool.kill_all()  # running notebooks fail within a second
-        raise
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
-        context.pool.shutdown()
-
-
-# Dask: the worker side keeps one context per (program table, template, settings) and one
-# kernel pool per worker process, until the client asks to shut them down.
-_WORKER_LOCK = threading.Lock()
-_WORKER: dict[str, Any] = {}
-
-
-@dataclass(frozen=True)
-class _Blob:
-    name: str
-    data: bytes
-    sha256: str
-
-
-def _worker_context(programs: _Blob, template: _Blob, settings: RenderSettings) -> RenderContext:
-    import nbformat
-
-    from analysis.report.kernel import KernelPool
-
-    key = (programs.sha256, template.sha256, settings)
-    with _WORKER_LOCK:
-        contexts = _WORKER.setdefault("contexts", {})
-        if key in contexts:
-            return contexts[key]
-        if "dir" not in _WORKER:
-            _WORKER["dir"] = Path(tempfile.mkdtemp(prefix="imgmatch-worker-"))
-        root: Path = _WORKER["dir"]
-        folder = root / f"{programs.sha256[:16]}-{template.sha256[:16]}"
-        (folder / "applicants").mkdir(parents=True, exist_ok=True)
-        programs_file = folder / programs.name
-        programs_file.write_bytes(programs.data)
-        (folder / template.name).write_bytes(template.data)
-        if "pool" not in _WORKER:
-            _WORKER["pool"] = KernelPool(cwd=root)
-            atexit.register(_shutdown_worker)  # the client normally asks first
-        context = RenderContext(
-            template_nb=nbformat.reads(template.data.decode("utf-8"), as_version=4),
-            programs_file=str(programs_file),
-            settings=settings,
-            pool=_WORKER["pool"],
-        )
-        contexts[key] = context
-        return context
-
-
-def _render_on_worker(
-    job: RenderJob, programs: _Blob, template: _Blob, settings: RenderSettings
-) -> RenderResult:
-    """A Dask task: write the applicant file locally, render, return HTML and summary."""
-    context = _worker_context(programs, template, settings)
-    folder = Path(context.programs_file).parent / "applicants"
-    applicant_file = folder / f"{report_stem(job.applicant_id)}.json"
-    applicant_file.write_text(job.profile_json, encoding="utf-8")
-    return render_one(dataclasses.replace(job, applicant_file=str(applicant_file)), context)
-
-
-def _shutdown_worker() -> int:
-    """Shut this worker's kernels down and remove its files (run on every worker at the end)."""
-    with _WORKER_LOCK:
-        pool = _WORKER.pop("pool", None)
-        folder = _WORKER.pop("dir", None)
-        _WORKER.pop("contexts", None)
-    count = 0
-    if pool is not None:
-        count = pool.size
-        pool.shutdown()
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
-    return count
-
-
-def _kill_worker_kernels() -> int:
-    """Kill this worker's kernels now (Ctrl-C on the client)."""
-    with _WORKER_LOCK:
-        pool = _WORKER.get("pool")
-    if pool is None:
-        return 0
-    pool.kill_all()
-    return pool.size
-
-
-def _run_dask(
-    jobs: Sequence[RenderJob],
-    scheduler: str,
-    programs: _Blob,
-    template: _Blob,
-    settings: RenderSettings,
-    on_result: OnResult,
-) -> int:
-    """Render on a Dask cluster; return the number of worker threads."""
-    try:
-        from distributed import Client, as_completed
-    except ImportError:  # pragma: no cover - depends on the install
-        raise DataValidationError(
-            [file_problem(None, "--scheduler needs Dask: pip install 'imgmatch[dask]'")]
-        ) from None
-    try:
-        client = Client(scheduler, timeout="20s", set_as_default=False)
-    except (OSError, TimeoutError) as error:
-        raise DataValidationError(
-            [file_problem(None, f"cannot reach the Dask scheduler at {scheduler!r}: {error}")]
-        ) from None
-    threads = sum(client.nthreads().values()) or 1
-    futures: list[Any] = []
-    try:
-        programs_ref, template_ref = client.scatter([programs, template], broadcast=True)
-        futures = [
-            client.submit(
-                _render_on_worker,
-                job,
-                programs_ref,
-                template_ref,
-                settings,
-                key=f"imgmatch-report-{job.applicant_id}-{job.inputs_hash[:12]}",
-                pure=False,
-            )
-            for job in jobs
-        ]
-        by_key = {future.key: job for future, job in zip(futures, jobs, strict=True)}
-        for future in as_completed(futures, loop=client.loop):
-            job = by_key[future.key]
-            try:
-                result = future.result()
-            except Exception as error:  # lost worker, serialization...
-                result = RenderResult(
-                    job.applicant_id,
-                    False,
-                    0.0,
-                    stage="worker",
-                    message=f"{type(error).__name__}: {error}",
-                )
-            on_result(result)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            client.cancel(futures, force=True)
-        with contextlib.suppress(Exception):
-            client.run(_kill_worker_kernels)
-        raise
-    finally:
-        with contextlib.suppress(Exception):
-            client.run(_shutdown_worker)
-        client.close()
-    return threads
-
-
 # --------------------------------------------------------------------------- the batch
 
 
@@ -996,7 +434,7 @@ def run_reports(options: ReportOptions, progress: Progress | None = None) -> Bat
     prepare_output_folder(out_dir)
     records: dict[int, ReportRecord] = {}
     try:
-        with _batch_lock(out_dir), _sigterm_as_interrupt():
+        with batch_lock(out_dir), _sigterm_as_interrupt():
             remove_stale_temp_files(out_dir)
             jobs = _jobs(out_dir, inputs, as_of, options.force, records)
             settings = RenderSettings(
@@ -1214,11 +652,11 @@ def _render(
     only_jobs = [job for _, job in jobs]
     if options.scheduler:
         path = inputs.programs_path
-        workers = _run_dask(
+        workers = run_dask(
             only_jobs,
             options.scheduler,
-            _Blob(path.name, path.read_bytes(), inputs.programs_sha),
-            _Blob(inputs.template.name, inputs.template.data, inputs.template.sha256),
+            Blob(path.name, path.read_bytes(), inputs.programs_sha),
+            Blob(inputs.template.name, inputs.template.data, inputs.template.sha256),
             settings,
             on_result,
         )
@@ -1232,59 +670,8 @@ def _render(
         settings=settings,
         pool=KernelPool(cwd=inputs.template.path.parent),
     )
-    _run_local(only_jobs, context, workers, on_result)
+    run_local(only_jobs, context, workers, on_result)
     return workers, "local"
-
-
-def store_result(
-    out_dir: Path, job: RenderJob, result: RenderResult, as_of: str, version: str
-) -> ReportRecord:
-    """Write the report, then its state (both atomically); return the applicant's record."""
-    finished = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    state: dict[str, Any] = {
-        "format": _STATE_FORMAT,
-        "applicant_id": job.applicant_id,
-        "label": job.label,
-        "inputs_hash": job.inputs_hash,
-        "as_of": as_of,
-        "version": version,
-        "finished_at": finished,
-        "seconds": round(result.seconds, 4),
-    }
-    if result.ok and result.html is not None:
-        try:
-            write_text(report_path(out_dir, job.applicant_id), result.html)
-        except OSError as error:
-            result = dataclasses.replace(
-                result, ok=False, stage="write", message=f"could not write the report: {error}"
-            )
-    if result.ok:
-        state.update(status="ok", summary=result.summary)
-        write_text(state_path(out_dir, job.applicant_id), safe_json_text(state))
-        return ReportRecord(
-            job.label, job.applicant_id, "written", summary=result.summary, seconds=result.seconds
-        )
-    previous = read_state(out_dir, job.applicant_id)
-    still_valid = (
-        previous is not None
-        and previous.get("status") == "ok"
-        and previous.get("inputs_hash") == job.inputs_hash
-    )
-    if not still_valid:  # a forced re-run that failed keeps the report it could not improve
-        # the report on disk (if any) describes older inputs: do not leave it looking current
-        with contextlib.suppress(FileNotFoundError):
-            report_path(out_dir, job.applicant_id).unlink()
-        state.update(status="failed", stage=result.stage, message=result.message)
-        write_text(state_path(out_dir, job.applicant_id), safe_json_text(state))
-    return ReportRecord(
-        job.label,
-        job.applicant_id,
-        "failed",
-        seconds=result.seconds,
-        stage=result.stage,
-        message=result.message,
-        detail=result.detail,
-    )
 
 
 def index_rows(records: Sequence[ReportRecord]) -> list[Any]:
