@@ -367,7 +367,7 @@ def _market_part(args: argparse.Namespace) -> dict:
 
     from analysis.config import demo_programs_path
     from analysis.data.programs import load_programs
-    from analysis.model.market import MarketSetup, scaled_programs
+    from analysis.model.market_setup import MarketSetup, scaled_programs
 
     table = load_programs(demo_programs_path())
     as_of = dt.date(2026, 11, 1)
@@ -418,6 +418,7 @@ def _market_part(args: argparse.Namespace) -> dict:
 def _market_row(scale: float, setup, seed: int, repeat: int) -> dict:
     """Prepare one market and time its replications step by step (median over `repeat`)."""
     from analysis.model import market as m
+    from analysis.model.market_setup import market_size
 
     t0 = time.perf_counter()
     setup = m.prepare_setup(setup)
@@ -442,7 +443,7 @@ def _market_row(scale: float, setup, seed: int, repeat: int) -> dict:
         for key, value in (("apps", t1 - start), ("offers", t2 - t1), ("lists", t3 - t2),
                            ("da", t4 - t3), ("all", end - start)):  # fmt: skip
             steps[key].append(value)
-    size = m.market_size(built)
+    size = market_size(built)
     return {
         "scale": scale,
         "applicants": int(draw.types.size),
@@ -461,7 +462,8 @@ def _market_row(scale: float, setup, seed: int, repeat: int) -> dict:
 
 def _monte_carlo(table, as_of, args: argparse.Namespace) -> dict:
     """`--mc-runs` replications in this process, then on 2 worker processes."""
-    from analysis.model.market import MarketSetup, prepare_setup, scaled_programs
+    from analysis.model.market import prepare_setup
+    from analysis.model.market_setup import MarketSetup, scaled_programs
     from analysis.model.montecarlo import run_replications
 
     setup = prepare_setup(MarketSetup(scaled_programs(table, args.mc_scale, args.seed), as_of))

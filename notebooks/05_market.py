@@ -49,7 +49,7 @@ import datetime as dt
 from analysis import viz
 from analysis.data.applicants import load_applicants
 from analysis.data.programs import load_programs
-from analysis.model import market, montecarlo
+from analysis.model import market, market_setup, montecarlo
 from analysis.model.scenarios import MoreApplicants, Scenario
 from analysis.report import present
 from analysis.viz import market as market_charts
@@ -81,7 +81,7 @@ present.method(market, end="Known limits")
 
 # %%
 national = montecarlo.simulate(
-    market.MarketSetup(programs, plan_date, applicants=applicants), runs=runs, seed=seed
+    market_setup.MarketSetup(programs, plan_date, applicants=applicants), runs=runs, seed=seed
 )
 types = montecarlo.type_calibration(national.baseline)
 markup.table(
@@ -168,11 +168,11 @@ markup.table(
 # same seeds at every step. The chart shows the match rate of each IMG type.
 
 # %%
-quarter = market.scaled_programs(programs, scenario_share, seed=1)
+quarter = market_setup.scaled_programs(programs, scenario_share, seed=1)
 steps = [(n, Scenario(applicants=(MoreApplicants("non_us_img", "IM", n),))) for n in
          (0, 500, 1000)]  # fmt: skip
 sweep = montecarlo.scenario_sweep(
-    market.MarketSetup(quarter, plan_date), steps, runs=scenario_runs, seed=seed
+    market_setup.MarketSetup(quarter, plan_date), steps, runs=scenario_runs, seed=seed
 )
 market_charts.scenario_chart(
     sweep, x_title="More non-US IMGs choosing IM first",

@@ -788,7 +788,7 @@ def simulate(
         raise refuse("Invalid --out:", f"{out} is a file; give a folder.")
     plan_date = _parse_as_of(as_of) or dt.date.today()
     from analysis.data.programs import load_programs
-    from analysis.model.market import MarketSetup
+    from analysis.model.market_setup import MarketSetup
     from analysis.model.montecarlo import default_workers, text_tables, write_outputs
     from analysis.model.montecarlo import simulate as run_simulation
     from analysis.model.scenarios import parse_scenarios

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from analysis.cli import app
 from analysis.config import demo_applicants_dir, demo_programs_path
 from analysis.data.programs import load_programs
-from analysis.model.market import scaled_programs
+from analysis.model.market_setup import scaled_programs
 from tests.unit.test_report_cluster import IMGMATCH, cluster  # noqa: F401 (fixture)
 
 RUNNER = CliRunner()

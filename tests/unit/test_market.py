@@ -17,14 +17,8 @@ from analysis.data.applicants import load_applicants
 from analysis.data.programs import load_programs
 from analysis.data.reference import interview_fit
 from analysis.model import market as market_module
-from analysis.model.market import (
-    TYPES,
-    MarketSetup,
-    build_market,
-    prepare_setup,
-    scaled_programs,
-    simulate_market,
-)
+from analysis.model.market import build_market, prepare_setup, simulate_market
+from analysis.model.market_setup import TYPES, MarketSetup, scaled_programs
 from analysis.model.montecarlo import (
     CHECKED_SPECIALTIES,
     run_replications,

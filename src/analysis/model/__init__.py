@@ -14,6 +14,7 @@ Above `analysis.data`: every function takes a program table loaded by
 - `evaluation`: the model against observed per-program interview rates (`imgmatch evaluate`).
 - `deferred_acceptance`: the Match's mechanism (applicant-proposing, with capacities).
 - `seniors`: US MD and DO seniors' profile and interview chances, for the market.
+- `market_setup`: the simulated market's inputs, NRMP figures and prepared program table.
 - `market`: one simulated national market: applicants, interviews, rank lists, the match.
 - `scenarios`: what-if changes to the market (more applicants, positions, capacity...).
 - `montecarlo`: replications, locally or on Dask, summarized against NRMP.

@@ -48,14 +48,16 @@ Known limits: couples, supplemental lists for PGY-2 positions (preliminary and t
 years are their own specialties here, ranked by those who choose them), SOAP, signals and
 geography are left out; every program ranks every applicant it interviewed; a program's
 openness to seniors and its interview capacity are the same in every replication.
+
+The setup (the inputs, NRMP's figures, positions, capacities and applicant counts) is
+`analysis.model.market_setup`; this module solves the entry factors, builds and caches the
+prepared markets, and runs one replication.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import functools
-import hashlib
 import math
 import time
 from collections.abc import Sequence
@@ -64,21 +66,18 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-import polars as pl
 
-from analysis.config import load_params, reference_table
-from analysis.data.reference import nrmp_specialties
-from analysis.data.schemas import ApplicantProfile
-from analysis.errors import DataValidationError, file_problem
 from analysis.model.deferred_acceptance import RankLists, deferred_acceptance
-from analysis.model.population import (
-    GROUPS,
-    ApplicantArrays,
-    population_params,
-    profile_group,
-    sample_population,
+from analysis.model.market_setup import (
+    TYPES,
+    Market,
+    MarketSetup,
+    market_params,
+    model_key,
+    prepare_market,
 )
-from analysis.model.probability import MatchModel, default_applications, specialty_scores
+from analysis.model.population import ApplicantArrays, population_params, sample_population
+from analysis.model.probability import specialty_scores
 from analysis.model.scenarios import Scenario
 from analysis.model.seniors import (
     SENIOR_TYPES,
@@ -87,173 +86,9 @@ from analysis.model.seniors import (
     senior_applications,
 )
 
-TYPES = ("us_md", "us_do", "us_img", "non_us_img")
-"""NRMP's four applicant types, in the order every array of results uses."""
+# --------------------------------------------------------------------------- built markets
 
-TYPE_LABELS = {
-    "us_md": "US MD seniors",
-    "us_do": "US DO seniors",
-    "us_img": "US IMGs",
-    "non_us_img": "non-US IMGs",
-}
-
-
-def market_params() -> dict[str, Any]:
-    """`params/market.yaml`."""
-    return load_params("market")
-
-
-# --------------------------------------------------------------------------- NRMP figures
-
-
-@functools.cache
-def nrmp_type_figures() -> dict[str, dict[str, float]]:
-    """Per type: NRMP active applicants, matched and match rate in the market's year."""
-    p = market_params()
-    rates = reference_table("nrmp_match_rates")
-    out = {}
-    for t, label in p["types"].items():
-        rows = rates.filter((pl.col("applicant_type") == label) & (pl.col("year") == p["year"]))
-        if rows.height != 1:
-            raise ValueError(f"nrmp_match_rates.csv: no single {p['year']} row for {label}")
-        r = rows.row(0, named=True)
-        out[t] = {
-            "active": float(r["active_applicants"]),
-            "matched": float(r["matched"]),
-            "match_rate": float(r["match_rate_pct"]) / 100,
-        }
-    return out
-
-
-def nrmp_specialty_figures(specialty: str) -> dict[str, Any] | None:
-    """Positions, fill rate and share of filled positions per type of a specialty (or None).
-
-    Shares and fill rates NRMP does not give here are the documented assumptions
-    (`params/market.yaml` and `params/population.yaml`); `assumed` lists which.
-    """
-    row = nrmp_specialties().get(specialty)
-    if row is None or not row.get("positions"):
-        return None
-    p = market_params()["applicants"]
-    img_assumed = population_params()["cohort"]["assumed_share_pct"]
-    columns = {
-        "us_md": "pgy1_share_md_senior_pct",
-        "us_do": "pgy1_share_do_senior_pct",
-        "us_img": "pgy1_share_us_img_pct",
-        "non_us_img": "pgy1_share_non_us_img_pct",
-    }
-    assumed = []
-    shares = {}
-    for t, column in columns.items():
-        value = row.get(column)
-        if value is None:
-            table = p["assumed_share_pct"] if t in SENIOR_TYPES else img_assumed
-            value = table.get(t, {}).get(specialty)
-            if value is None:
-                return None
-            assumed.append(f"share_{t}")
-        shares[t] = float(value) / 100
-    fill = row.get("pgy1_fill_pct")
-    if fill is None:
-        fill = p["assumed_fill_pct"].get(specialty)
-        if fill is None:
-            return None
-        assumed.append("fill")
-    return {
-        "positions": int(row["positions"]),
-        "fill": float(fill) / 100,
-        "shares": shares,
-        "other_share": max(0.0, 1.0 - sum(shares.values())),
-        "applicants_ranking": row.get("applicants_ranking"),
-        "assumed": assumed,
-    }
-
-
-# --------------------------------------------------------------------------- the setup
-
-
-@dataclass(frozen=True)
-class MarketSetup:
-    """Everything a replication needs, picklable (sent once to every worker).
-
-    `programs` is a canonical table (`analysis.load_programs`); `applicants` join every
-    replication; `scenario` changes the market (`analysis.model.scenarios`).
-    """
-
-    programs: pl.DataFrame
-    as_of: dt.date
-    applicants: tuple[ApplicantProfile, ...] = ()
-    scenario: Scenario = field(default_factory=Scenario)
-    entry: tuple[float, ...] | None = None  # entrants per certified, per type (solved)
-
-    @functools.cached_property
-    def key(self) -> str:
-        """A digest of the inputs: workers keep one built market per key."""
-        digest = hashlib.sha256()
-        digest.update(self.programs.hash_rows(seed=0).to_numpy().tobytes())
-        digest.update(",".join(self.programs.columns).encode())
-        digest.update(self.as_of.isoformat().encode())
-        for a in self.applicants:
-            digest.update(a.model_dump_json().encode())
-        digest.update(repr(self.scenario).encode())
-        digest.update(repr(self.entry).encode())
-        return digest.hexdigest()
-
-    def with_scenario(self, scenario: Scenario) -> MarketSetup:
-        """The same setup under another scenario."""
-        return dataclasses.replace(self, scenario=scenario)
-
-
-@dataclass
-class Inserted:
-    """The user's applicants: arrays, specialties in rank order, applications, rotations."""
-
-    ids: list[str]
-    types: np.ndarray  # index into TYPES
-    arrays: ApplicantArrays
-    targets: list[list[str]]
-    applications: list[dict[str, int]]
-    rotations: list[set[str]]
-    rank_limit: int | None
-
-
-@dataclass
-class Market:
-    """A program table prepared for replications (built once per worker and setup)."""
-
-    model: MatchModel
-    specialties: list[str]  # in the market, in the order of every per-specialty array
-    spec_index: np.ndarray  # per program row: index into `specialties`, -1 if left out
-    positions: np.ndarray  # per program row (int64), after the scenario
-    per_position: np.ndarray  # interviews per position per program row (scenario applied)
-    other_share: np.ndarray  # per program row: share of positions filled by other types
-    img_openness: np.ndarray  # per program row: placement on non-US IMG openness (u)
-    open_j1: np.ndarray  # per program row: P(open) to non-US IMGs needing a J-1
-    counts: dict[tuple[str, str], int]  # (type, specialty) -> first-choice applicants
-    figures: dict[str, dict[str, Any]]  # NRMP figures per specialty in the market
-    left_out: list[str]  # specialties of the table without NRMP figures (no applicants)
-    inserted: Inserted
-
-
-@functools.cache
-def _model_cache() -> dict[str, MatchModel]:
-    return {}
-
-
-def _model_key(setup: MarketSetup) -> str:
-    digest = hashlib.sha256(setup.programs.hash_rows(seed=0).to_numpy().tobytes())
-    return digest.hexdigest() + setup.as_of.isoformat()
-
-
-def _model_for(setup: MarketSetup) -> MatchModel:
-    """One `MatchModel` per table and date in this process (building it places openness)."""
-    key = _model_key(setup)
-    cache = _model_cache()
-    if key not in cache:
-        cache.clear()
-        cache[key] = MatchModel(setup.programs, as_of=setup.as_of)
-    return cache[key]
-
+# Here rather than in `market_setup`: solving the entry factors runs pilot replications.
 
 _MARKETS: dict[str, Market] = {}
 
@@ -269,14 +104,14 @@ def entry_factors(setup: MarketSetup) -> np.ndarray:
     share with at least one interview; the counts are scaled so that as many have one as NRMP
     counted (a fixed-point step: the second pilot runs at the first one's counts).
     """
-    key = _model_key(setup)
+    key = model_key(setup)
     if key not in _ENTRY:
         base = dataclasses.replace(setup, applicants=(), scenario=Scenario(), entry=None)
         seed = int(market_params()["applicants"]["pilot_seed"])
         factor = np.ones(len(TYPES))
         target = None
         for step in range(2):
-            pilot = _prepare(base, factor)
+            pilot = prepare_market(base, factor)
             outcome = simulate_market(pilot, [seed, step])
             if target is None:
                 target = outcome.entered.astype(float)
@@ -302,198 +137,11 @@ def build_market(setup: MarketSetup) -> Market:
     if cached is not None:
         return cached
     entry = np.asarray(setup.entry) if setup.entry is not None else entry_factors(setup)
-    market = _prepare(setup, entry)
+    market = prepare_market(setup, entry)
     while len(_MARKETS) >= 2:  # a baseline and a scenario per process: memory stays flat
         _MARKETS.pop(next(iter(_MARKETS)))
     _MARKETS[setup.key] = market
     return market
-
-
-def _prepare(setup: MarketSetup, entry: np.ndarray | None) -> Market:
-    """The market of a setup with each type's counts multiplied by `entry` (None: 1)."""
-    model = _model_for(setup)
-    side = model.side
-    table = model.features("none").table  # sorted by program_id, aligned with the side
-    scenario = setup.scenario
-    figures: dict[str, dict[str, Any]] = {}
-    left_out = []
-    for s in model.specialties():
-        f = nrmp_specialty_figures(s)
-        if f is None:
-            left_out.append(s)
-        else:
-            figures[s] = f
-    if not figures:
-        raise DataValidationError(
-            [
-                file_problem(
-                    None,
-                    "a program table with at least one specialty that NRMP 2025 figures cover "
-                    f"(positions and shares by applicant type); this one has only "
-                    f"{', '.join(left_out) or 'no programs'}",
-                )
-            ],
-            source="the program table",
-        )
-    specs = sorted(figures)
-    spec_index = np.full(side.ids.size, -1, dtype=np.int64)
-    for k, s in enumerate(specs):
-        spec_index[side.specialty_rows[s]] = k
-
-    positions = table["pgy1_positions"].cast(pl.Float64).to_numpy().copy()
-    interviews = table["interviews_last_year"].cast(pl.Float64).to_numpy().copy()
-    default_positions = {
-        s: max(1, round(f["positions"] / max(nrmp_specialties()[s]["programs"] or 1, 1)))
-        for s, f in figures.items()
-    }
-    for s, rows in side.specialty_rows.items():
-        if s in default_positions:
-            missing = rows[~np.isfinite(positions[rows])]
-            positions[missing] = default_positions[s]
-    positions = np.nan_to_num(positions, nan=0.0)
-    per_default = float(market_params()["interviews"]["per_position"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_position = np.where(
-            np.isfinite(interviews) & (positions > 0) & (interviews > 0),
-            interviews / positions,
-            per_default,
-        )
-    positions = positions.astype(np.int64)
-    counts = _first_choice_counts(figures, positions, side.specialty_rows, entry)
-    for change in scenario.positions:  # after the counts: more positions, same applicants
-        rows = side.specialty_rows.get(change.specialty, np.array([], dtype=int))
-        positions[rows] = _spread(positions[rows], change.count)
-    for change in scenario.interview_capacity:
-        rows = side.specialty_rows.get(change.specialty, np.array([], dtype=int))
-        per_position[rows] = per_position[rows] * change.factor
-
-    other = np.zeros(side.ids.size)
-    if market_params()["applicants"]["hold_out_others"]:
-        for s, f in figures.items():
-            other[side.specialty_rows[s]] = f["fill"] * f["other_share"]
-
-    for change in scenario.applicants:
-        key = (change.applicant_type, change.specialty)
-        counts[key] = counts.get(key, 0) + change.count
-
-    return Market(
-        model=model,
-        specialties=specs,
-        spec_index=spec_index,
-        positions=positions,
-        per_position=per_position,
-        other_share=other,
-        img_openness=side.u["non_us_img"],
-        open_j1=model.features("j1").p_open,
-        counts=counts,
-        figures=figures,
-        left_out=left_out,
-        inserted=_inserted(setup, specs),
-    )
-
-
-@functools.cache
-def _normal_scores(n: int) -> np.ndarray:
-    """Normal scores of the ranks 0..n-1 (the (r + 0.5) / n quantiles)."""
-    return np.array([NormalDist().inv_cdf((r + 0.5) / n) for r in range(n)])
-
-
-def _spread(positions: np.ndarray, extra: int) -> np.ndarray:
-    """Add `extra` positions (or remove, if negative) across programs in proportion to their
-    positions, by largest remainder; never below zero."""
-    total = positions.sum()
-    if positions.size == 0 or extra == 0:
-        return positions
-    weights = positions / total if total > 0 else np.full(positions.size, 1 / positions.size)
-    share = weights * extra
-    base = np.floor(share).astype(np.int64)
-    left = int(extra - base.sum())
-    order = np.argsort(-(share - base), kind="stable")
-    base[order[:left]] += 1
-    return np.maximum(positions + base, 0)
-
-
-def _first_choice_counts(
-    figures: dict[str, dict[str, Any]],
-    positions: np.ndarray,
-    rows: dict[str, np.ndarray],
-    entry: np.ndarray | None,
-) -> dict[tuple[str, str], int]:
-    """Applicants per (type, first-choice specialty): the type's NRMP 2025 matches in the
-    specialty / the match rate of its applicants there (US MD seniors: their 2024 rate in the
-    specialty where the reference has it; otherwise the type's 2025 rate), scaled to the
-    table's positions and by the type's entry factor."""
-    nrmp = nrmp_type_figures()
-    ratio = np.ones(len(TYPES)) if entry is None else entry
-    md_rates = _md_specialty_match_rates()
-    out = {}
-    for t in TYPES:
-        for s, f in figures.items():
-            matches = f["positions"] * f["fill"] * f["shares"][t]
-            scale = positions[rows[s]].sum() / f["positions"]
-            rate = nrmp[t]["matched"] / nrmp[t]["active"]
-            if t == "us_md" and s in md_rates:
-                rate = md_rates[s]
-            out[(t, s)] = round(float(ratio[TYPES.index(t)]) * matches / rate * scale)
-    return out
-
-
-@functools.cache
-def _md_specialty_match_rates() -> dict[str, float]:
-    """US MD seniors' 2024 match rate among applicants preferring each specialty (NRMP
-    Charting Outcomes, `step2ck_by_specialty.csv`), where the reference has it."""
-    table = reference_table("step2ck_by_specialty")
-    rows = table.filter(pl.col("md_senior_2024_match_rate_pct").is_not_null())
-    return {
-        r["specialty"]: float(r["md_senior_2024_match_rate_pct"]) / 100
-        for r in rows.iter_rows(named=True)
-    }
-
-
-def _inserted(setup: MarketSetup, specs: list[str]) -> Inserted:
-    """The user's applicants as arrays, with their specialties restricted to the market."""
-    profiles = list(setup.applicants)
-    scenario = setup.scenario
-    arrays = ApplicantArrays.from_profiles(profiles) if profiles else _empty_arrays()
-    targets, applications, rotations = [], [], []
-    for a in profiles:
-        t = [s for s in a.target_specialties if s in specs]
-        apps = {s: int(a.applications.get(s, default_applications(s))) for s in t}
-        for change in scenario.applications:
-            for s in t:
-                if change.specialty in (None, s):
-                    apps[s] = max(1, change.apply(apps[s]))
-        targets.append(t)
-        applications.append(apps)
-        rotations.append({r.program_id for r in a.completed_rotations if r.program_id})
-    return Inserted(
-        ids=[a.applicant_id for a in profiles],
-        types=np.array([TYPES.index(profile_group(a)) for a in profiles], dtype=np.int64),
-        arrays=arrays,
-        targets=targets,
-        applications=applications,
-        rotations=rotations,
-        rank_limit=scenario.rank_limit,
-    )
-
-
-def _empty_arrays() -> ApplicantArrays:
-    empty = np.zeros(0)
-    return ApplicantArrays(
-        ids=[],
-        group=np.zeros(0, dtype="<U10"),
-        visa_needed=np.zeros(0, dtype="<U6"),
-        step2=empty,
-        usce=empty,
-        observership=empty,
-        publications=empty,
-        first_author=empty,
-        posters=empty,
-        attempts=empty,
-        years_since_graduation=empty,
-        step3=np.zeros(0, dtype=bool),
-        letters={},
-    )
 
 
 # --------------------------------------------------------------------------- one replication
@@ -700,6 +348,12 @@ class _Entries:
             np.concatenate(self.order),
             np.concatenate(self.p_open).astype(np.float32),
         )
+
+
+@functools.cache
+def _normal_scores(n: int) -> np.ndarray:
+    """Normal scores of the ranks 0..n-1 (the (r + 0.5) / n quantiles)."""
+    return np.array([NormalDist().inv_cdf((r + 0.5) / n) for r in range(n)])
 
 
 def _realized_openness(market: Market, open_draw: np.ndarray) -> np.ndarray:
@@ -991,50 +645,10 @@ def _table(spec: np.ndarray, types: np.ndarray, n_specs: int) -> np.ndarray:
     return flat[: n_specs * len(TYPES)].reshape(n_specs, len(TYPES)).astype(np.int64)
 
 
-def scaled_programs(programs: pl.DataFrame, fraction: float, seed: int = 0) -> pl.DataFrame:
-    """A random `fraction` of each specialty's programs (at least one each): a smaller market
-    of the same shape (applicants follow the positions), for tests and scaling benchmarks."""
-    if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-    if fraction == 1:
-        return programs
-    keys = np.random.default_rng(seed).random(programs.height)
-    ranked = programs.with_columns(_key=pl.Series(keys)).with_columns(
-        _rank=pl.col("_key").rank("ordinal").over("specialty"),
-        _count=pl.len().over("specialty"),
-    )
-    keep = pl.col("_rank") <= (pl.col("_count") * fraction).ceil()
-    return ranked.filter(keep).drop("_key", "_rank", "_count")
-
-
-def market_size(market: Market) -> dict[str, int]:
-    """Programs, positions and applicants (before the user's) of a prepared market."""
-    in_market = market.spec_index >= 0
-    return {
-        "programs": int(in_market.sum()),
-        "positions": int(market.positions[in_market].sum()),
-        "applicants": int(sum(market.counts.values())),
-    }
-
-
-def expected_interview_capacity(market: Market) -> float:
-    """Interview slots in the market at full positions (for summaries)."""
-    return float(math.fsum(market.per_position * market.positions))
-
-
 __all__ = [
-    "GROUPS",
-    "TYPES",
-    "TYPE_LABELS",
-    "Market",
-    "MarketSetup",
     "Outcome",
     "build_market",
     "entry_factors",
-    "market_size",
-    "nrmp_specialty_figures",
-    "nrmp_type_figures",
     "prepare_setup",
-    "scaled_programs",
     "simulate_market",
 ]

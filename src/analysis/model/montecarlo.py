@@ -42,16 +42,13 @@ import numpy as np
 import polars as pl
 
 from analysis.errors import DataValidationError, file_problem
-from analysis.model.market import (
+from analysis.model.market import Outcome, build_market, prepare_setup, simulate_market
+from analysis.model.market_setup import (
     TYPE_LABELS,
     TYPES,
     MarketSetup,
-    Outcome,
-    build_market,
     market_params,
     nrmp_type_figures,
-    prepare_setup,
-    simulate_market,
 )
 from analysis.model.probability import match_chances
 from analysis.model.scenarios import Scenario

@@ -1,6 +1,6 @@
 """What-if scenarios for the simulated Match: the questions users ask, as changes to a market.
 
-A scenario is a set of changes applied together (`analysis.model.market.build_market`):
+A scenario is a set of changes applied together (`analysis.model.market_setup.prepare_market`):
 
 - `applicants:TYPE:SPECIALTY:+N` (YAML `applicants`): N more applicants of a type choose the
   specialty first (negative: fewer);
