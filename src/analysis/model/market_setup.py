@@ -228,26 +228,7 @@ def prepare_market(setup: MarketSetup, entry: np.ndarray | None) -> Market:
     side = model.side
     table = model.features("none").table  # sorted by program_id, aligned with the side
     scenario = setup.scenario
-    figures: dict[str, dict[str, Any]] = {}
-    left_out = []
-    for s in model.specialties():
-        f = nrmp_specialty_figures(s)
-        if f is None:
-            left_out.append(s)
-        else:
-            figures[s] = f
-    if not figures:
-        raise DataValidationError(
-            [
-                file_problem(
-                    None,
-                    "a program table with at least one specialty that NRMP 2025 figures cover "
-                    f"(positions and shares by applicant type); this one has only "
-                    f"{', '.join(left_out) or 'no programs'}",
-                )
-            ],
-            source="the program table",
-        )
+    figures, left_out = _covered_specialties(model)
     specs = sorted(figures)
     spec_index = np.full(side.ids.size, -1, dtype=np.int64)
     for k, s in enumerate(specs):
@@ -303,6 +284,35 @@ def prepare_market(setup: MarketSetup, entry: np.ndarray | None) -> Market:
         left_out=left_out,
         inserted=_inserted(setup, specs),
     )
+
+
+def _covered_specialties(model: MatchModel) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """NRMP's figures of each specialty of the table they cover, and the specialties left out.
+
+    Raises:
+        DataValidationError: the table has no specialty the figures cover.
+    """
+    figures: dict[str, dict[str, Any]] = {}
+    left_out = []
+    for s in model.specialties():
+        f = nrmp_specialty_figures(s)
+        if f is None:
+            left_out.append(s)
+        else:
+            figures[s] = f
+    if not figures:
+        raise DataValidationError(
+            [
+                file_problem(
+                    None,
+                    "a program table with at least one specialty that NRMP 2025 figures cover "
+                    f"(positions and shares by applicant type); this one has only "
+                    f"{', '.join(left_out) or 'no programs'}",
+                )
+            ],
+            source="the program table",
+        )
+    return figures, left_out
 
 
 def _spread(positions: np.ndarray, extra: int) -> np.ndarray:
