@@ -18,12 +18,14 @@ import functools
 import json
 import math
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from typer.core import TyperCommand
+import typer.rich_utils
+from typer.core import TyperCommand, TyperGroup
 
 from analysis.errors import DataValidationError
 from analysis.report.terminal import err_console, say
@@ -41,16 +43,39 @@ from analysis.report.text import (
     print_simulation,
 )
 
+HELP_MIN_WIDTH = 100
+"""`--help` is laid out at least this wide, whatever the terminal: on a narrow one rich would
+cut option names to fit ("--prog…"); a wide line is wrapped by the terminal and loses nothing."""
 
-class _Command(TyperCommand):
-    """A typer command whose `--help` shows no `<bool>` beside flags (they take no value)."""
+
+class _Help:
+    """Help that reads well anywhere: laid out at least `HELP_MIN_WIDTH` wide (error panels
+    keep the window's width) and with no `<bool>` beside flags (they take no value)."""
 
     def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
+        params = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
         return params
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        saved = typer.rich_utils.MAX_WIDTH
+        typer.rich_utils.MAX_WIDTH = max(
+            shutil.get_terminal_size().columns, saved or 0, HELP_MIN_WIDTH
+        )
+        try:
+            super().format_help(ctx, formatter)  # type: ignore[misc]
+        finally:
+            typer.rich_utils.MAX_WIDTH = saved
+
+
+class _Group(_Help, TyperGroup):
+    """The `imgmatch` group with readable help (see `_Help`)."""
+
+
+class _Command(_Help, TyperCommand):
+    """A typer command with readable help (see `_Help`); every command is one."""
 
 
 app = typer.Typer(
@@ -61,9 +86,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
 command = functools.partial(app.command, cls=_Command)
-"""`app.command` with the flag display fixed; every command is declared through it."""
+"""`app.command` with readable help (see `_Help`); every command is declared through it."""
 
 EXIT_BUG = 1
 EXIT_INVALID_INPUT = 2

@@ -7,6 +7,7 @@ depends on the width of the terminal, the length of the path or the current dire
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable
@@ -14,11 +15,13 @@ from pathlib import Path
 
 import pytest
 import typer
+from rich.table import Table
 from typer.testing import CliRunner
 
 from analysis import cli
 from analysis.cli import app
 from analysis.config import demo_applicants_dir, demo_programs_path
+from analysis.report import terminal
 from analysis.report.terminal import printable
 from analysis.report.text import CHANCES_COLUMNS, count, print_report_summary
 from tests.unit import test_cli_plan, test_report_state
@@ -340,3 +343,66 @@ def test_score_csv_escapes_formula_cells(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     written = pl.read_csv(out, infer_schema_length=0)["program_name"].to_list()
     assert sorted(written) == sorted(["'" + n for n in names[:4]] + ["Plain Program"])
+
+
+# --------------------------------------------------------------------------- a narrow terminal
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], *([name] for name in typer.main.get_command(cli.app).commands)],  # type: ignore[attr-defined]
+)
+def test_help_never_cuts_an_option_name_on_a_narrow_terminal(
+    command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0, (command, result.output)
+    assert "…" not in result.output
+    assert max(len(line) for line in result.output.splitlines()) == cli.HELP_MIN_WIDTH
+
+
+def _terminal(width: int) -> terminal._Console:
+    return terminal._Console(file=io.StringIO(), force_terminal=True, width=width,
+                             color_system=None)  # fmt: skip
+
+
+def _chances_table() -> tuple[Table, list[list[str]]]:
+    rows = [["1", "Interventional Radiology", "34% [28%-39%]", "not reached", "$1,050"],
+            ["2", "Internal Medicine", "46% [34%-59%]", "", "$3,030"]]  # fmt: skip
+    grid = terminal.table("#", "Specialty", ("P(match) [80% interval]", "right"), "Recommended",
+                          "ERAS cost")  # fmt: skip
+    for row in rows:
+        terminal.add_row(grid, *row)
+    return grid, rows
+
+
+def test_a_table_too_wide_for_the_window_is_printed_row_by_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    narrow = _terminal(40)
+    monkeypatch.setattr(terminal, "console", narrow)
+    grid, rows = _chances_table()
+    terminal.show(grid, title="Match chances")
+    out = narrow.file.getvalue()
+    assert "…" not in out and "┃" not in out
+    lines = out.splitlines()
+    assert lines[0] == "Match chances"
+    for row in rows:  # every value whole, on a line of its own after its column's name
+        assert all(any(line.endswith(f": {cell}") for line in lines) for cell in row if cell)
+    assert "Specialty: Interventional Radiology" in lines
+    assert "P(match) [80% interval]: 46% [34%-59%]" in lines
+    assert "Recommended: not reached" in lines
+    assert sum(line.startswith("Recommended:") for line in lines) == 1  # an empty cell: no line
+    assert [line for line in lines if line.startswith("#: ")] == ["#: 1", "#: 2"]
+    assert all(len(line) <= 40 for line in lines)
+
+
+def test_a_table_that_fits_the_window_stays_a_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    wide = _terminal(120)
+    monkeypatch.setattr(terminal, "console", wide)
+    grid, rows = _chances_table()
+    terminal.show(grid)
+    out = wide.file.getvalue()
+    assert "…" not in out
+    assert any(all(cell in line for cell in rows[0]) for line in out.splitlines())

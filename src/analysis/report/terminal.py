@@ -5,7 +5,9 @@ What every command prints goes through these helpers (`analysis.cli` and
 as text, never as rich markup, and with its control characters shown as escapes (`\\x1b`),
 so a name cannot crash the command, colour the terminal or move the cursor (`printable`).
 On a terminal, tables fit the window; in a pipe or a log nothing is wrapped: lines keep
-their full length and tables their natural width (`PIPE_WIDTH`).
+their full length and tables their natural width (`PIPE_WIDTH`). No width ever cuts a value:
+a table too wide for the window to show every word whole is printed as one block of
+"column: value" lines per row instead (`show`), and a cell folds rather than end in "…".
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from typing import Any
 
 from rich.console import Console, ConsoleDimensions
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -74,15 +77,31 @@ def table(*columns: str | tuple[str, str], **options: Any) -> Table:
     grid = Table(**options)
     for column in columns:
         name, justify = (column, "left") if isinstance(column, str) else column
-        grid.add_column(text(name), justify=justify)  # type: ignore[arg-type]
+        grid.add_column(text(name), justify=justify, overflow="fold")  # type: ignore[arg-type]
     return grid
 
 
 def show(grid: Table, title: str | None = None) -> None:
-    """Print a table, its title on a line of its own (a rich title would wrap to the table)."""
+    """Print a table, its title on a line of its own (a rich title would wrap to the table).
+
+    On a window too narrow for every word of the table to show whole, each row is printed
+    as a block of "column: value" lines instead, so nothing is cut to "…".
+    """
     if title:
         say(title, style="italic")
-    console.print(grid)
+    unbounded = console.options.update_width(PIPE_WIDTH)
+    if Measurement.get(console, unbounded, grid).minimum <= console.width:
+        console.print(grid)
+        return
+    headers = [" ".join(column.header.plain.split()) for column in grid.columns]  # type: ignore[union-attr]
+    rows = zip(*(list(column.cells) for column in grid.columns), strict=True)
+    for row in rows:
+        console.line()
+        for header, cell in zip(headers, row, strict=True):
+            value = " ".join(cell.plain.split()) if isinstance(cell, Text) else str(cell)
+            if value:
+                console.print(Text.assemble((f"{header or '#'}: ", "bold"), value))
+    console.line()
 
 
 def add_row(grid: Table, *cells: str | Text) -> None:

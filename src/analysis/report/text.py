@@ -232,7 +232,7 @@ def _print_rotations(rot: Any) -> None:
                 f"${r['cost_usd']:,.0f}",
                 signed_points(r["gain"]),
             )
-        console.print(grid)
+        show(grid)
         for i, r in enumerate(rot.rotations.iter_rows(named=True), start=1):
             say(f"  {i}. {r['reason']}")
         budget = f" of ${rot.budget_usd:,.0f}" if rot.budget_usd is not None else ""
@@ -265,7 +265,7 @@ def _print_backup(plan: Any) -> None:
             f"${r['eras_cost_usd']:,.0f}",
             f"{r['share_sponsoring_visa']:.0%}",
         )
-    console.print(backup)
+    show(backup)
     for r in plan.table.iter_rows(named=True):
         path = "" if r["order"] == 1 else f" Path back: {r['path_back']}."
         say(f"  {r['specialty']}: {r['note']}{path}")
