@@ -28,10 +28,10 @@ import pytest
 
 from analysis.report.cohort import COLUMNS
 from analysis.report.runner import ReportOptions, run_reports
+from tests.browser.conftest import CHROMIUM
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PROGRAMS = ROOT / "tests" / "fixtures" / "report" / "programs.csv"
@@ -42,10 +42,10 @@ NUMERIC = [name for name, dtype in COLUMNS.items() if dtype in (pl.Int64, pl.Flo
 
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pypdf = pytest.importorskip("pypdf", reason="pypdf is not installed")
 
-from analysis.report.pdf import BROWSER_ARGS, open_report, save_pdf  # noqa: E402
+from analysis.report.pdf import open_report, save_pdf  # noqa: E402
 
 
 def _profile(applicant_id: str, name: str, visa: str, targets: str, step2: str) -> str:
@@ -81,14 +81,6 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Any:
     assert [r.label for r in result.failed] == [str(folder / "broken.yaml")]
     assert result.pdf is not None and result.pdf.ok, result.pdf and result.pdf.lines()
     return result
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -21,31 +21,22 @@ from typing import Any
 import pytest
 
 from analysis.report.runner import ReportOptions, run_reports
+from tests.browser.conftest import CHROMIUM
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PROGRAMS = ROOT / "tests" / "fixtures" / "report" / "programs.csv"
 TEMPLATE = ROOT / "notebooks" / "applicant_report.ipynb"
 HOSTILE_NAME = "<script>alert(1)</script>"
 ATTRIBUTE_BREAKER = '" onmouseover="x'
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 if not CHROMIUM.exists():
     pytest.skip(
         "Debian's chromium is not installed (/usr/bin/chromium): apt-get install chromium",
         allow_module_level=True,
     )
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -111,14 +102,6 @@ class Page:
         assert self.errors == [], f"console errors or warnings, page errors: {self.errors}"
         assert self.dialogs == [], f"a script from user data ran: {self.dialogs}"
         assert self.page.locator("div.error, .imgmatch-chart-error").count() == 0
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
