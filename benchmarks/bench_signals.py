@@ -19,12 +19,12 @@ Prints its figures and ends with one JSON line. Measured in the same run:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -32,11 +32,13 @@ import polars as pl
 from analysis.config import demo_applicants_dir, demo_programs_path
 from analysis.data.applicants import load_applicants
 from analysis.data.programs import load_programs
-from analysis.data.signal_rules import signal_rules
 from analysis.model.probability import interview_chances, match_chances, model_for
-from analysis.planners.signal_lists import SpecialtyList, lists_from_chances
+from analysis.planners.signal_lists import lists_from_chances
 from analysis.planners.signal_optimizer import exhaustive_best, plan_signals
 from analysis.planners.signals import signal_plan
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test suite's small cases
+from tests.unit.signal_cases import random_small_case
 
 SEASON = "2025-2026"
 
@@ -48,48 +50,6 @@ def _time(fn, repeat: int) -> list[float]:
         fn()
         out.append(time.perf_counter() - start)
     return out
-
-
-def _rules(code: str, gold: int, silver: int):
-    base = signal_rules(code, "2024-2025")
-    return dataclasses.replace(
-        base, gold=gold, silver=silver, single=None, total=gold + silver, unknown=False
-    )
-
-
-def small_case(rng: np.random.Generator):
-    """A seeded small case: 8-12 IM programs (1-2 gold, 1-3 silver), with probability 0.4 also
-    a DR+IR pool of 2-5 programs each (1-2 gold, 1-2 silver); some screened and rotation
-    programs."""
-    n = int(rng.integers(8, 13))
-    kind = rng.choice(["mixed", "middling", "high", "low"])
-    if kind == "mixed":
-        p = rng.choice([0.0, 0.01, 0.05, 0.15, 0.3, 0.5, 0.8, 0.95], n) * rng.uniform(0.6, 1.1, n)
-    elif kind == "middling":
-        p = rng.uniform(0.1, 0.7, n)
-    elif kind == "high":
-        p = rng.uniform(0.3, 0.99, n)
-    else:
-        p = rng.uniform(0.0, 0.15, n)
-    ids = [f"IM-{i:03d}" for i in range(n)]
-    lists = [
-        SpecialtyList(
-            "IM",
-            ids,
-            np.clip(p, 0.0, 0.99),
-            screened=rng.random(n) < 0.1,
-            rotated=rng.random(n) < 0.15,
-        )
-    ]
-    rules = {"IM": _rules("IM", int(rng.integers(1, 3)), int(rng.integers(1, 4)))}
-    if rng.random() < 0.4:
-        gold, silver = int(rng.integers(1, 3)), int(rng.integers(1, 3))
-        for code in ("IR", "DR"):
-            m = int(rng.integers(2, 6))
-            q = np.clip(rng.uniform(0, 0.9, m), 0, 0.99)
-            lists.insert(0, SpecialtyList(code, [f"{code}-{i:03d}" for i in range(m)], q))
-            rules[code] = _rules(code, gold, silver)
-    return lists, rules
 
 
 def main() -> None:
@@ -181,7 +141,7 @@ def main() -> None:
     gaps: dict[str, list[float]] = {"greedy": [], "improved": []}
     start = time.perf_counter()
     for _ in range(args.cases):
-        case, rules = small_case(rng)
+        case, rules = random_small_case(rng)
         best = exhaustive_best(case, season=SEASON, rules=rules)
         for key, improve in (("greedy", False), ("improved", True)):
             found = plan_signals(case, season=SEASON, rules=rules, improve=improve)
