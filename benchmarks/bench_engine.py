@@ -21,6 +21,7 @@ import argparse
 import json
 import statistics
 import time
+import timeit
 
 import numpy as np
 
@@ -40,12 +41,8 @@ from analysis.model.probability import (
 
 
 def _time(fn, repeat: int) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
+    """Seconds per call of `fn`, `repeat` times (timeit, with the garbage collector on)."""
+    return timeit.repeat(fn, setup="gc.enable()", number=1, repeat=repeat)
 
 
 def _python_loop_p_match(p: list[float], q: float, p_max: float, k_max: int) -> float:

@@ -24,6 +24,7 @@ import json
 import statistics
 import sys
 import time
+import timeit
 from pathlib import Path
 
 import numpy as np
@@ -44,12 +45,8 @@ SEASON = "2025-2026"
 
 
 def _time(fn, repeat: int) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
+    """Seconds per call of `fn`, `repeat` times (timeit, with the garbage collector on)."""
+    return timeit.repeat(fn, setup="gc.enable()", number=1, repeat=repeat)
 
 
 def main() -> None:
